@@ -1,0 +1,160 @@
+//! Typed, strict access to one config section (e.g. `REGNET`).
+
+use crate::{ConfigError, Result};
+use serde_yaml::{Mapping, Value};
+
+/// One section of a config document, with the keys pycls defines for it.
+pub(crate) struct Section<'a> {
+    name: &'static str,
+    map: Option<&'a Mapping>,
+}
+
+impl<'a> Section<'a> {
+    /// The section `name` of `doc` (absent is fine: every key takes its
+    /// default); any key outside `allowed` is an error.
+    pub fn new(doc: &'a Mapping, name: &'static str, allowed: &[&str]) -> Result<Self> {
+        let map = match doc.get(name) {
+            None | Some(Value::Null) => None,
+            Some(Value::Mapping(m)) => Some(m),
+            Some(other) => {
+                return Err(ConfigError(format!(
+                    "{name} must be a mapping of keys to values (got {})",
+                    describe(other)
+                )))
+            }
+        };
+        for key in map.into_iter().flat_map(|m| m.keys()) {
+            let k = key.as_str().unwrap_or("");
+            if !allowed.contains(&k) {
+                return Err(ConfigError(format!(
+                    "unknown key {name}.{} (allowed in {name}: {})",
+                    display_key(key),
+                    allowed.join(", ")
+                )));
+            }
+        }
+        Ok(Section { name, map })
+    }
+
+    /// The section `name` of `doc`, any keys allowed (sections this crate
+    /// only reads a value or two from, such as `TRAIN`).
+    pub fn lenient(doc: &'a Mapping, name: &'static str) -> Result<Self> {
+        let keys: Vec<&str> = match doc.get(name) {
+            Some(Value::Mapping(m)) => m.keys().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        };
+        Section::new(doc, name, &keys)
+    }
+
+    fn get(&self, key: &str) -> Option<&'a Value> {
+        self.map.and_then(|m| m.get(key)).filter(|v| !v.is_null())
+    }
+
+    fn full(&self, key: &str) -> String {
+        format!("{}.{key}", self.name)
+    }
+
+    /// A non-negative integer.
+    pub fn u64(&self, key: &str, default: u64) -> Result<u64> {
+        self.get(key)
+            .map_or(Ok(default), |v| as_u64(v, &self.full(key)))
+    }
+
+    /// A number.
+    pub fn f64(&self, key: &str, default: f64) -> Result<f64> {
+        self.get(key)
+            .map_or(Ok(default), |v| as_f64(v, &self.full(key)))
+    }
+
+    /// A boolean (`True`/`False` as YACS writes them, or `true`/`false`).
+    pub fn bool(&self, key: &str, default: bool) -> Result<bool> {
+        match self.get(key) {
+            None => Ok(default),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Ok(true),
+            Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Ok(false),
+            Some(v) => Err(type_error(&self.full(key), "True or False", v)),
+        }
+    }
+
+    /// A string.
+    pub fn string(&self, key: &str, default: &str) -> Result<String> {
+        match self.get(key) {
+            None => Ok(default.to_string()),
+            Some(Value::String(s)) => Ok(s.clone()),
+            Some(v) => Err(type_error(&self.full(key), "a string", v)),
+        }
+    }
+
+    /// A list of non-negative integers (empty when absent, as pycls's `[]`).
+    pub fn u64_list(&self, key: &str) -> Result<Vec<u64>> {
+        self.list(key, "a list of non-negative integers", as_u64)
+    }
+
+    /// A list of numbers (empty when absent).
+    pub fn f64_list(&self, key: &str) -> Result<Vec<f64>> {
+        self.list(key, "a list of numbers", as_f64)
+    }
+
+    fn list<T>(
+        &self,
+        key: &str,
+        what: &str,
+        item: fn(&Value, &str) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let full = self.full(key);
+        match self.get(key) {
+            None => Ok(Vec::new()),
+            Some(Value::Sequence(items)) => items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| item(v, &format!("{full}[{i}]")))
+                .collect(),
+            Some(v) => Err(type_error(&full, what, v)),
+        }
+    }
+}
+
+fn as_u64(v: &Value, key: &str) -> Result<u64> {
+    let n = as_f64(v, key).map_err(|_| type_error(key, "a non-negative integer", v))?;
+    if n < 0.0 || n.fract() != 0.0 || n > u64::MAX as f64 {
+        return Err(type_error(key, "a non-negative integer", v));
+    }
+    Ok(n as u64)
+}
+
+fn as_f64(v: &Value, key: &str) -> Result<f64> {
+    let n = match v {
+        Value::Number(n) => n.as_f64(),
+        // YACS evaluates strings such as "5e-5" (PyYAML reads them as strings).
+        Value::String(s) => s.trim().parse::<f64>().ok(),
+        _ => None,
+    };
+    n.filter(|x| x.is_finite())
+        .ok_or_else(|| type_error(key, "a number", v))
+}
+
+fn type_error(key: &str, expected: &str, got: &Value) -> ConfigError {
+    ConfigError(format!("{key} must be {expected} (got {})", describe(got)))
+}
+
+/// A short rendering of a YAML value for messages.
+pub(crate) fn describe(v: &Value) -> String {
+    match v {
+        Value::Null => "nothing".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => format!("'{s}'"),
+        Value::Sequence(_) => "a list".into(),
+        Value::Mapping(_) => "a mapping".into(),
+        Value::Tagged(t) => describe(&t.value),
+    }
+}
+
+/// A mapping key as text for messages.
+pub(crate) fn display_key(k: &Value) -> String {
+    match k {
+        Value::String(s) => s.clone(),
+        other => describe(other),
+    }
+}
