@@ -1,1 +1,50 @@
-fn main() {}
+//! `regnet`: design network design spaces from the command line.
+
+mod commands;
+mod format;
+mod resolve;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Design network design spaces: describe and count models exactly as pycls
+/// does, the RegNet paper's way.
+#[derive(Parser)]
+#[command(name = "regnet", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Show a model's stages and its exact flops, params and activations.
+    Describe(commands::describe::Args),
+    /// List every zoo model with its complexity.
+    Zoo(commands::zoo::Args),
+}
+
+/// A user-facing failure: printed as one line, exit code 1.
+#[derive(Debug)]
+pub struct CliError(pub String);
+
+impl<E: std::fmt::Display> From<E> for CliError {
+    fn from(e: E) -> Self {
+        CliError(e.to_string())
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Describe(args) => commands::describe::run(&args),
+        Command::Zoo(args) => commands::zoo::run(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(CliError(msg)) => {
+            eprintln!("error: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -104,16 +104,15 @@ pub struct PyclsConfig {
 
 /// Reads and parses a config file; errors are prefixed with the file name.
 pub fn load(path: &Path) -> Result<PyclsConfig> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        ConfigError(format!("cannot read config '{}': {e}", path.display()))
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError(format!("cannot read config '{}': {e}", path.display())))?;
     parse_str(&text).map_err(|e| ConfigError(format!("{}: {}", path.display(), e.0)))
 }
 
 /// Parses a config from YAML (or JSON) text.
 pub fn parse_str(text: &str) -> Result<PyclsConfig> {
-    let value: Value = serde_yaml::from_str(text)
-        .map_err(|e| ConfigError(format!("malformed YAML: {e}")))?;
+    let value: Value =
+        serde_yaml::from_str(text).map_err(|e| ConfigError(format!("malformed YAML: {e}")))?;
     from_value(&value)
 }
 
@@ -195,7 +194,8 @@ impl Common {
 }
 
 fn parse_named<T: FromStr<Err = String>>(key: &str, s: &str) -> Result<T> {
-    s.parse().map_err(|e: String| ConfigError(format!("{key}: {e}")))
+    s.parse()
+        .map_err(|e: String| ConfigError(format!("{key}: {e}")))
 }
 
 fn se_ratio(s: &Section) -> Result<Option<f64>> {
@@ -208,7 +208,10 @@ fn se_ratio(s: &Section) -> Result<Option<f64>> {
 
 fn read_anynet(s: &Section, c: &Common) -> Result<AnyNetSpec> {
     Ok(AnyNetSpec {
-        stem_type: parse_named::<StemType>("ANYNET.STEM_TYPE", &s.string("STEM_TYPE", "simple_stem_in")?)?,
+        stem_type: parse_named::<StemType>(
+            "ANYNET.STEM_TYPE",
+            &s.string("STEM_TYPE", "simple_stem_in")?,
+        )?,
         stem_w: s.u64("STEM_W", 32)?,
         block_type: parse_named::<BlockType>(
             "ANYNET.BLOCK_TYPE",
@@ -228,7 +231,10 @@ fn read_anynet(s: &Section, c: &Common) -> Result<AnyNetSpec> {
 
 fn read_regnet(s: &Section, c: &Common) -> Result<RegNetSpec> {
     Ok(RegNetSpec {
-        stem_type: parse_named::<StemType>("REGNET.STEM_TYPE", &s.string("STEM_TYPE", "simple_stem_in")?)?,
+        stem_type: parse_named::<StemType>(
+            "REGNET.STEM_TYPE",
+            &s.string("STEM_TYPE", "simple_stem_in")?,
+        )?,
         stem_w: s.u64("STEM_W", 32)?,
         block_type: parse_named::<BlockType>(
             "REGNET.BLOCK_TYPE",

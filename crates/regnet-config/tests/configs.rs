@@ -6,7 +6,9 @@ use regnet_spec::{Complexity, ModelSpec};
 use std::path::PathBuf;
 
 fn repo_config(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../configs").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../configs")
+        .join(name)
 }
 
 fn complexity_of(path: &str) -> Complexity {
@@ -67,7 +69,10 @@ fn pycls_defaults_apply() {
     let ModelSpec::RegNet(r) = &cfg.model else {
         panic!("not a regnet")
     };
-    assert_eq!((r.depth, r.w0, r.wa, r.wm, r.group_w), (10, 32, 5.0, 2.5, 16));
+    assert_eq!(
+        (r.depth, r.w0, r.wa, r.wm, r.group_w),
+        (10, 32, 5.0, 2.5, 16)
+    );
     assert_eq!((r.bot_mul, r.stride, r.se_r, r.head_w), (1.0, 2, None, 0));
     assert_eq!((cfg.model.num_classes(), cfg.im_size), (10, 224));
 }
@@ -93,21 +98,43 @@ fn err(text: &str) -> String {
 #[test]
 fn errors_name_the_key_and_what_is_allowed() {
     let e = err("MODEL: {TYPE: regnet}\nREGNET: {DEPHT: 10}\n");
-    assert!(e.contains("unknown key REGNET.DEPHT") && e.contains("DEPTH"), "{e}");
+    assert!(
+        e.contains("unknown key REGNET.DEPHT") && e.contains("DEPTH"),
+        "{e}"
+    );
     let e = err("MODEL: {TYPE: regnet}\nREGNET: {W0: abc}\n");
     assert_eq!(e, "REGNET.W0 must be a non-negative integer (got 'abc')");
     let e = err("MODEL: {TYPE: regnet}\nREGNET: {WM: 0.9}\n");
-    assert!(e.contains("REGNET.WM must be a number greater than 1 (got 0.9)"), "{e}");
+    assert!(
+        e.contains("REGNET.WM must be a number greater than 1 (got 0.9)"),
+        "{e}"
+    );
     let e = err("MODEL: {TYPE: anynet}\nANYNET: {DEPTHS: 3}\n");
-    assert_eq!(e, "ANYNET.DEPTHS must be a list of non-negative integers (got 3)");
+    assert_eq!(
+        e,
+        "ANYNET.DEPTHS must be a list of non-negative integers (got 3)"
+    );
     let e = err("MODEL: {TYPE: anynet}\nANYNET: {DEPTHS: [1, -2]}\n");
-    assert!(e.starts_with("ANYNET.DEPTHS[1] must be a non-negative integer"), "{e}");
+    assert!(
+        e.starts_with("ANYNET.DEPTHS[1] must be a non-negative integer"),
+        "{e}"
+    );
     let e = err("MODEL: {TYPE: anynet}\nANYNET: {STEM_TYPE: big_stem, DEPTHS: [1]}\n");
-    assert!(e.contains("ANYNET.STEM_TYPE: unknown stem type 'big_stem'") && e.contains("simple_stem_in"), "{e}");
+    assert!(
+        e.contains("ANYNET.STEM_TYPE: unknown stem type 'big_stem'")
+            && e.contains("simple_stem_in"),
+        "{e}"
+    );
     let e = err("MODEL: {TYPE: resnet}\n");
-    assert!(e.starts_with("MODEL.TYPE must be anynet, regnet or effnet (got 'resnet')"), "{e}");
+    assert!(
+        e.starts_with("MODEL.TYPE must be anynet, regnet or effnet (got 'resnet')"),
+        "{e}"
+    );
     let e = err("REGNET: {DEPTH: 10}\n");
-    assert!(e.contains("MODEL.TYPE must be") && e.contains("got nothing"), "{e}");
+    assert!(
+        e.contains("MODEL.TYPE must be") && e.contains("got nothing"),
+        "{e}"
+    );
     let e = err("MODEL: {TYPE: regnet}\nREGNETT: {}\n");
     assert!(e.starts_with("unknown top-level key 'REGNETT'"), "{e}");
     let e = err("MODEL: {TYPE: regnet, NUM_CLASSES: 0}\n");
@@ -118,5 +145,8 @@ fn errors_name_the_key_and_what_is_allowed() {
     assert!(e.starts_with("malformed YAML"), "{e}");
     assert!(!e.contains('\n'), "{e}");
     let e = load(&repo_config("no-such.yaml")).unwrap_err().to_string();
-    assert!(e.starts_with("cannot read config") && e.contains("no-such.yaml"), "{e}");
+    assert!(
+        e.starts_with("cannot read config") && e.contains("no-such.yaml"),
+        "{e}"
+    );
 }

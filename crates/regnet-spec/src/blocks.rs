@@ -66,7 +66,12 @@ impl FromStr for BlockType {
         BlockType::ALL
             .into_iter()
             .find(|t| t.name() == s)
-            .ok_or_else(|| format!("unknown block type '{s}' (allowed: {})", names(&BlockType::ALL)))
+            .ok_or_else(|| {
+                format!(
+                    "unknown block type '{s}' (allowed: {})",
+                    names(&BlockType::ALL)
+                )
+            })
     }
 }
 
@@ -245,7 +250,9 @@ impl MbConv {
         }
         let w_se = trunc_to_u64(w_in as f64 * se_r);
         if w_se == 0 {
-            return Err(format!("SE width int({w_in} x {se_r}) is 0; EN.SE_R too small"));
+            return Err(format!(
+                "SE width int({w_in} x {se_r}) is 0; EN.SE_R too small"
+            ));
         }
         Ok(MbConv {
             exp: (w_exp != w_in).then(|| ConvBn::new(Conv2d::new(w_in, w_exp, 1))),

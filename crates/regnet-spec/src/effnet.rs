@@ -52,7 +52,11 @@ impl EffNetSpec {
         let (w, exp_r, k) = (self.widths[i], self.exp_ratios[i], self.kernels[i]);
         let blocks = (0..self.depths[i])
             .map(|j| {
-                let (b_in, stride) = if j == 0 { (w_in, self.strides[i]) } else { (w, 1) };
+                let (b_in, stride) = if j == 0 {
+                    (w_in, self.strides[i])
+                } else {
+                    (w, 1)
+                };
                 MbConv::new(b_in, w, exp_r, k, stride, self.se_r)
                     .map(Block::MbConv)
                     .map_err(|e| SpecError::invalid(format!("EN stage {}: {e}", i + 1)))

@@ -8,7 +8,9 @@ pub enum SpecError {
     #[error("{0}")]
     Invalid(String),
     /// The counts do not fit in 64 bits (absurdly large widths or resolution).
-    #[error("complexity of this model overflows 64-bit counters; reduce widths, depths or im_size")]
+    #[error(
+        "complexity of this model overflows 64-bit counters; reduce widths, depths or im_size"
+    )]
     Overflow,
 }
 

@@ -43,7 +43,9 @@ impl FromStr for Activation {
         match s.to_ascii_lowercase().as_str() {
             "relu" => Ok(Activation::Relu),
             "silu" | "swish" => Ok(Activation::Silu),
-            _ => Err(format!("unknown activation '{s}' (allowed: relu, silu, swish)")),
+            _ => Err(format!(
+                "unknown activation '{s}' (allowed: relu, silu, swish)"
+            )),
         }
     }
 }
@@ -126,9 +128,9 @@ pub struct Profile {
 impl Network {
     /// Total spatial downsampling from the input to the last stage.
     pub fn downsampling(&self) -> u64 {
-        self.stages
-            .iter()
-            .fold(self.stem.downsampling(), |acc, s| acc.saturating_mul(s.stride()))
+        self.stages.iter().fold(self.stem.downsampling(), |acc, s| {
+            acc.saturating_mul(s.stride())
+        })
     }
 
     /// Number of output classes.
@@ -180,12 +182,12 @@ impl Network {
         let down = self.downsampling();
         if im_size > MAX_IM_SIZE {
             return Err(SpecError::invalid(format!(
-                "TRAIN.IM_SIZE {im_size} is too large (at most {MAX_IM_SIZE})"
+                "im_size (TRAIN.IM_SIZE) {im_size} is too large (at most {MAX_IM_SIZE})"
             )));
         }
         if im_size == 0 || im_size < down {
             return Err(SpecError::invalid(format!(
-                "TRAIN.IM_SIZE {im_size} is too small: the network downsamples by {down}, so im_size must be at least {down}"
+                "im_size (TRAIN.IM_SIZE) {im_size} is too small: the network downsamples by {down}, so it must be at least {down}"
             )));
         }
         Ok(())

@@ -238,13 +238,27 @@ mod tests {
 
     #[test]
     fn bad_regnet_params_are_named() {
-        let e = generate_regnet(10.0, 12, 2.5, 10, 8).unwrap_err().to_string();
-        assert!(e.contains("REGNET.W0") && e.contains("multiple of 8"), "{e}");
-        let e = generate_regnet(10.0, 16, 1.0, 10, 8).unwrap_err().to_string();
-        assert!(e.contains("REGNET.WM") && e.contains("greater than 1"), "{e}");
-        let e = generate_regnet(10.0, 16, 2.0, 0, 8).unwrap_err().to_string();
+        let e = generate_regnet(10.0, 12, 2.5, 10, 8)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("REGNET.W0") && e.contains("multiple of 8"),
+            "{e}"
+        );
+        let e = generate_regnet(10.0, 16, 1.0, 10, 8)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("REGNET.WM") && e.contains("greater than 1"),
+            "{e}"
+        );
+        let e = generate_regnet(10.0, 16, 2.0, 0, 8)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("REGNET.DEPTH"), "{e}");
-        let e = generate_regnet(-1.0, 16, 2.0, 5, 8).unwrap_err().to_string();
+        let e = generate_regnet(-1.0, 16, 2.0, 5, 8)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("REGNET.WA"), "{e}");
     }
 }

@@ -47,7 +47,12 @@ impl FromStr for StemType {
         StemType::ALL
             .into_iter()
             .find(|t| t.name() == s)
-            .ok_or_else(|| format!("unknown stem type '{s}' (allowed: {})", names(&StemType::ALL)))
+            .ok_or_else(|| {
+                format!(
+                    "unknown stem type '{s}' (allowed: {})",
+                    names(&StemType::ALL)
+                )
+            })
     }
 }
 

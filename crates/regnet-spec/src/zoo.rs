@@ -27,6 +27,7 @@ pub struct ZooEntry {
 }
 
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::enum_variant_names)] // the architecture families are called *Net
 enum Arch {
     RegNet {
         depth: u64,
@@ -167,7 +168,11 @@ const fn regnet(
     }
 }
 
-const fn torchvision_regnet(name: &'static str, params: (u64, u64, f64, f64, u64), se: bool) -> ZooEntry {
+const fn torchvision_regnet(
+    name: &'static str,
+    params: (u64, u64, f64, f64, u64),
+    se: bool,
+) -> ZooEntry {
     let mut e = regnet(name, &[], params, se);
     if let Arch::RegNet { compat, .. } = &mut e.arch {
         *compat = Compat::Torchvision;
@@ -228,41 +233,222 @@ const EN_B0_WIDTHS: [u64; 7] = [16, 24, 40, 80, 112, 192, 320];
 static ZOO: [ZooEntry; 39] = [
     regnet("RegNetX-200MF", &["regnetx_002"], X200, false),
     regnet("RegNetX-400MF", &["regnetx_004"], X400, false),
-    regnet("RegNetX-600MF", &["regnetx_006"], (16, 48, 36.97, 2.24, 24), false),
-    regnet("RegNetX-800MF", &["regnetx_008", "regnet_x_800mf"], (16, 56, 35.73, 2.28, 16), false),
-    regnet("RegNetX-1.6GF", &["regnetx_016", "regnet_x_1_6gf"], (18, 80, 34.01, 2.25, 24), false),
-    regnet("RegNetX-3.2GF", &["regnetx_032", "regnet_x_3_2gf"], (25, 88, 26.31, 2.25, 48), false),
-    regnet("RegNetX-4.0GF", &["regnetx_040"], (23, 96, 38.65, 2.43, 40), false),
-    regnet("RegNetX-6.4GF", &["regnetx_064"], (17, 184, 60.83, 2.07, 56), false),
-    regnet("RegNetX-8.0GF", &["regnetx_080", "regnet_x_8gf"], (23, 80, 49.56, 2.88, 120), false),
-    regnet("RegNetX-12GF", &["regnetx_120"], (19, 168, 73.36, 2.37, 112), false),
-    regnet("RegNetX-16GF", &["regnetx_160", "regnet_x_16gf"], (22, 216, 55.59, 2.1, 128), false),
-    regnet("RegNetX-32GF", &["regnetx_320", "regnet_x_32gf"], (23, 320, 69.86, 2.0, 168), false),
+    regnet(
+        "RegNetX-600MF",
+        &["regnetx_006"],
+        (16, 48, 36.97, 2.24, 24),
+        false,
+    ),
+    regnet(
+        "RegNetX-800MF",
+        &["regnetx_008", "regnet_x_800mf"],
+        (16, 56, 35.73, 2.28, 16),
+        false,
+    ),
+    regnet(
+        "RegNetX-1.6GF",
+        &["regnetx_016", "regnet_x_1_6gf"],
+        (18, 80, 34.01, 2.25, 24),
+        false,
+    ),
+    regnet(
+        "RegNetX-3.2GF",
+        &["regnetx_032", "regnet_x_3_2gf"],
+        (25, 88, 26.31, 2.25, 48),
+        false,
+    ),
+    regnet(
+        "RegNetX-4.0GF",
+        &["regnetx_040"],
+        (23, 96, 38.65, 2.43, 40),
+        false,
+    ),
+    regnet(
+        "RegNetX-6.4GF",
+        &["regnetx_064"],
+        (17, 184, 60.83, 2.07, 56),
+        false,
+    ),
+    regnet(
+        "RegNetX-8.0GF",
+        &["regnetx_080", "regnet_x_8gf"],
+        (23, 80, 49.56, 2.88, 120),
+        false,
+    ),
+    regnet(
+        "RegNetX-12GF",
+        &["regnetx_120"],
+        (19, 168, 73.36, 2.37, 112),
+        false,
+    ),
+    regnet(
+        "RegNetX-16GF",
+        &["regnetx_160", "regnet_x_16gf"],
+        (22, 216, 55.59, 2.1, 128),
+        false,
+    ),
+    regnet(
+        "RegNetX-32GF",
+        &["regnetx_320", "regnet_x_32gf"],
+        (23, 320, 69.86, 2.0, 168),
+        false,
+    ),
     regnet("RegNetY-200MF", &["regnety_002"], X200, true),
-    regnet("RegNetY-400MF", &["regnety_004", "regnet_y_400mf"], (16, 48, 27.89, 2.09, 8), true),
-    regnet("RegNetY-600MF", &["regnety_006"], (15, 48, 32.54, 2.32, 16), true),
+    regnet(
+        "RegNetY-400MF",
+        &["regnety_004", "regnet_y_400mf"],
+        (16, 48, 27.89, 2.09, 8),
+        true,
+    ),
+    regnet(
+        "RegNetY-600MF",
+        &["regnety_006"],
+        (15, 48, 32.54, 2.32, 16),
+        true,
+    ),
     regnet("RegNetY-800MF", &["regnety_008"], Y800, true),
-    regnet("RegNetY-1.6GF", &["regnety_016", "regnet_y_1_6gf"], (27, 48, 20.71, 2.65, 24), true),
-    regnet("RegNetY-3.2GF", &["regnety_032", "regnet_y_3_2gf"], (21, 80, 42.63, 2.66, 24), true),
-    regnet("RegNetY-4.0GF", &["regnety_040"], (22, 96, 31.41, 2.24, 64), true),
-    regnet("RegNetY-6.4GF", &["regnety_064"], (25, 112, 33.22, 2.27, 72), true),
+    regnet(
+        "RegNetY-1.6GF",
+        &["regnety_016", "regnet_y_1_6gf"],
+        (27, 48, 20.71, 2.65, 24),
+        true,
+    ),
+    regnet(
+        "RegNetY-3.2GF",
+        &["regnety_032", "regnet_y_3_2gf"],
+        (21, 80, 42.63, 2.66, 24),
+        true,
+    ),
+    regnet(
+        "RegNetY-4.0GF",
+        &["regnety_040"],
+        (22, 96, 31.41, 2.24, 64),
+        true,
+    ),
+    regnet(
+        "RegNetY-6.4GF",
+        &["regnety_064"],
+        (25, 112, 33.22, 2.27, 72),
+        true,
+    ),
     regnet("RegNetY-8.0GF", &["regnety_080"], Y8G, true),
-    regnet("RegNetY-12GF", &["regnety_120"], (19, 168, 73.36, 2.37, 112), true),
-    regnet("RegNetY-16GF", &["regnety_160", "regnet_y_16gf"], (18, 200, 106.23, 2.48, 112), true),
-    regnet("RegNetY-32GF", &["regnety_320", "regnet_y_32gf"], (20, 232, 115.89, 2.53, 232), true),
+    regnet(
+        "RegNetY-12GF",
+        &["regnety_120"],
+        (19, 168, 73.36, 2.37, 112),
+        true,
+    ),
+    regnet(
+        "RegNetY-16GF",
+        &["regnety_160", "regnet_y_16gf"],
+        (18, 200, 106.23, 2.48, 112),
+        true,
+    ),
+    regnet(
+        "RegNetY-32GF",
+        &["regnety_320", "regnet_y_32gf"],
+        (20, 232, 115.89, 2.53, 232),
+        true,
+    ),
     torchvision_regnet("regnet_x_400mf", X400, false),
     torchvision_regnet("regnet_y_800mf", Y800, true),
     torchvision_regnet("regnet_y_8gf", Y8G, true),
-    resnet("R-50-1x64d", &["ResNet-50", "resnet50"], R_DEPTHS_50, 0.25, R_GROUP_WS),
-    resnet("R-101-1x64d", &["ResNet-101", "resnet101"], R_DEPTHS_101, 0.25, R_GROUP_WS),
-    resnet("R-152-1x64d", &["ResNet-152", "resnet152"], R_DEPTHS_152, 0.25, R_GROUP_WS),
-    resnet("X-50-32x4d", &["ResNeXt-50", "resnext50_32x4d"], R_DEPTHS_50, 0.5, X_GROUP_WS),
-    resnet("X-101-32x4d", &["ResNeXt-101"], R_DEPTHS_101, 0.5, X_GROUP_WS),
-    resnet("X-152-32x4d", &["ResNeXt-152"], R_DEPTHS_152, 0.5, X_GROUP_WS),
-    effnet("EN-B0", &["EfficientNet-B0", "efficientnet_b0"], 224, (32, [1, 2, 2, 3, 3, 4, 1], EN_B0_WIDTHS, 1280)),
-    effnet("EN-B1", &["EfficientNet-B1", "efficientnet_b1"], 240, (32, [2, 3, 3, 4, 4, 5, 2], EN_B0_WIDTHS, 1280)),
-    effnet("EN-B2", &["EfficientNet-B2", "efficientnet_b2"], 260, (32, [2, 3, 3, 4, 4, 5, 2], [16, 24, 48, 88, 120, 208, 352], 1408)),
-    effnet("EN-B3", &["EfficientNet-B3", "efficientnet_b3"], 300, (40, [2, 3, 3, 5, 5, 6, 2], [24, 32, 48, 96, 136, 232, 384], 1536)),
-    effnet("EN-B4", &["EfficientNet-B4", "efficientnet_b4"], 380, (48, [2, 4, 4, 6, 6, 8, 2], [24, 32, 56, 112, 160, 272, 448], 1792)),
-    effnet("EN-B5", &["EfficientNet-B5", "efficientnet_b5"], 456, (48, [3, 5, 5, 7, 7, 9, 3], [24, 40, 64, 128, 176, 304, 512], 2048)),
+    resnet(
+        "R-50-1x64d",
+        &["ResNet-50", "resnet50"],
+        R_DEPTHS_50,
+        0.25,
+        R_GROUP_WS,
+    ),
+    resnet(
+        "R-101-1x64d",
+        &["ResNet-101", "resnet101"],
+        R_DEPTHS_101,
+        0.25,
+        R_GROUP_WS,
+    ),
+    resnet(
+        "R-152-1x64d",
+        &["ResNet-152", "resnet152"],
+        R_DEPTHS_152,
+        0.25,
+        R_GROUP_WS,
+    ),
+    resnet(
+        "X-50-32x4d",
+        &["ResNeXt-50", "resnext50_32x4d"],
+        R_DEPTHS_50,
+        0.5,
+        X_GROUP_WS,
+    ),
+    resnet(
+        "X-101-32x4d",
+        &["ResNeXt-101"],
+        R_DEPTHS_101,
+        0.5,
+        X_GROUP_WS,
+    ),
+    resnet(
+        "X-152-32x4d",
+        &["ResNeXt-152"],
+        R_DEPTHS_152,
+        0.5,
+        X_GROUP_WS,
+    ),
+    effnet(
+        "EN-B0",
+        &["EfficientNet-B0", "efficientnet_b0"],
+        224,
+        (32, [1, 2, 2, 3, 3, 4, 1], EN_B0_WIDTHS, 1280),
+    ),
+    effnet(
+        "EN-B1",
+        &["EfficientNet-B1", "efficientnet_b1"],
+        240,
+        (32, [2, 3, 3, 4, 4, 5, 2], EN_B0_WIDTHS, 1280),
+    ),
+    effnet(
+        "EN-B2",
+        &["EfficientNet-B2", "efficientnet_b2"],
+        260,
+        (
+            32,
+            [2, 3, 3, 4, 4, 5, 2],
+            [16, 24, 48, 88, 120, 208, 352],
+            1408,
+        ),
+    ),
+    effnet(
+        "EN-B3",
+        &["EfficientNet-B3", "efficientnet_b3"],
+        300,
+        (
+            40,
+            [2, 3, 3, 5, 5, 6, 2],
+            [24, 32, 48, 96, 136, 232, 384],
+            1536,
+        ),
+    ),
+    effnet(
+        "EN-B4",
+        &["EfficientNet-B4", "efficientnet_b4"],
+        380,
+        (
+            48,
+            [2, 4, 4, 6, 6, 8, 2],
+            [24, 32, 56, 112, 160, 272, 448],
+            1792,
+        ),
+    ),
+    effnet(
+        "EN-B5",
+        &["EfficientNet-B5", "efficientnet_b5"],
+        456,
+        (
+            48,
+            [3, 5, 5, 7, 7, 9, 3],
+            [24, 40, 64, 128, 176, 304, 512],
+            2048,
+        ),
+    ),
 ];

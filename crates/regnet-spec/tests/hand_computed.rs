@@ -4,7 +4,7 @@
 use regnet_spec::blocks::{Block, BlockType, BottleneckParams, MbConv};
 use regnet_spec::head::Head;
 use regnet_spec::stem::{Stem, StemType};
-use regnet_spec::{AnyNetSpec, Activation, Complexity, Cx, EffNetSpec, RegNetSpec};
+use regnet_spec::{Activation, AnyNetSpec, Complexity, Cx, EffNetSpec, RegNetSpec};
 
 fn counted(f: impl FnOnce(&mut Cx), size: u64) -> (Complexity, u64) {
     let mut cx = Cx::new(size);
@@ -13,21 +13,34 @@ fn counted(f: impl FnOnce(&mut Cx), size: u64) -> (Complexity, u64) {
 }
 
 fn c(flops: u64, params: u64, acts: u64) -> Complexity {
-    Complexity { flops, params, acts }
+    Complexity {
+        flops,
+        params,
+        acts,
+    }
 }
 
 #[test]
 fn stems() {
     // simple_stem_in 3->16 at 32: 3x3 s2 -> 16x16; flops 9*3*16*256, params 9*3*16 + BN 2*16, acts 16*256.
     let s = Stem::new(StemType::SimpleStemIn, 3, 16);
-    assert_eq!(counted(|cx| s.complexity(cx), 32), (c(110_592, 464, 4_096), 16));
+    assert_eq!(
+        counted(|cx| s.complexity(cx), 32),
+        (c(110_592, 464, 4_096), 16)
+    );
     // res_stem_in 3->8 at 32: 7x7 s2 -> 16x16 (flops 49*3*8*256, params 49*24 + 16, acts 8*256),
     // then 3x3 max pool s2 -> 8x8 adds acts 8*64.
     let s = Stem::new(StemType::ResStemIn, 3, 8);
-    assert_eq!(counted(|cx| s.complexity(cx), 32), (c(301_056, 1_192, 2_560), 8));
+    assert_eq!(
+        counted(|cx| s.complexity(cx), 32),
+        (c(301_056, 1_192, 2_560), 8)
+    );
     // res_stem_cifar 3->16 at 32: 3x3 s1 keeps 32x32; flops 27*16*1024, acts 16*1024.
     let s = Stem::new(StemType::ResStemCifar, 3, 16);
-    assert_eq!(counted(|cx| s.complexity(cx), 32), (c(442_368, 464, 16_384), 32));
+    assert_eq!(
+        counted(|cx| s.complexity(cx), 32),
+        (c(442_368, 464, 16_384), 32)
+    );
 }
 
 fn block(t: BlockType, w_in: u64, w_out: u64, stride: u64, se_r: f64) -> Block {
@@ -44,13 +57,22 @@ fn vanilla_and_basic_blocks() {
     // vanilla 16->32 s2 at 8x8: a 3x3 s2 -> 4x4: flops 9*16*32*16 = 73,728, params 4,608 + 64, acts 512;
     // b 3x3 32->32 at 4x4: flops 147,456, params 9,216 + 64, acts 512.
     let b = block(BlockType::VanillaBlock, 16, 32, 2, 0.0);
-    assert_eq!(counted(|cx| b.complexity(cx), 8), (c(221_184, 13_952, 1_024), 4));
+    assert_eq!(
+        counted(|cx| b.complexity(cx), 8),
+        (c(221_184, 13_952, 1_024), 4)
+    );
     // basic 16->32 s2 adds the 1x1 s2 projection: flops 16*32*16 = 8,192, params 512 + 64, acts 512.
     let b = block(BlockType::ResBasicBlock, 16, 32, 2, 0.0);
-    assert_eq!(counted(|cx| b.complexity(cx), 8), (c(229_376, 14_528, 1_536), 4));
+    assert_eq!(
+        counted(|cx| b.complexity(cx), 8),
+        (c(229_376, 14_528, 1_536), 4)
+    );
     // basic 32->32 s1 has no projection: two 3x3 convs at 4x4.
     let b = block(BlockType::ResBasicBlock, 32, 32, 1, 0.0);
-    assert_eq!(counted(|cx| b.complexity(cx), 4), (c(294_912, 18_560, 1_024), 4));
+    assert_eq!(
+        counted(|cx| b.complexity(cx), 4),
+        (c(294_912, 18_560, 1_024), 4)
+    );
 }
 
 #[test]
@@ -61,15 +83,25 @@ fn bottleneck_blocks_with_and_without_se() {
     // b 3x3 s2 groups 2 at 4x4: flops 9*16*16*16/2 = 18,432, params 1,152 + 32, acts 256
     // c 1x1 16->32 at 4x4: flops 8,192, params 512 + 64, acts 512
     let b = block(BlockType::ResBottleneckBlock, 16, 32, 2, 0.0);
-    assert_eq!(counted(|cx| b.complexity(cx), 8), (c(51_200, 2_624, 2_304), 4));
+    assert_eq!(
+        counted(|cx| b.complexity(cx), 8),
+        (c(51_200, 2_624, 2_304), 4)
+    );
     // SE 0.25 of the block input: w_se = round(16 * 0.25) = 4 on w_b = 16 channels at 1x1:
     // 16->4 (bias): 68 flops / params, 4 acts; 4->16 (bias): 80 / 80, 16 acts.
     let b = block(BlockType::ResBottleneckBlock, 16, 32, 2, 0.25);
-    assert_eq!(counted(|cx| b.complexity(cx), 8), (c(51_348, 2_772, 2_324), 4));
+    assert_eq!(
+        counted(|cx| b.complexity(cx), 8),
+        (c(51_348, 2_772, 2_324), 4)
+    );
     // The linear bottleneck has no projection and no skip when shapes change.
     let b = block(BlockType::ResBottleneckLinearBlock, 16, 32, 2, 0.0);
-    assert_eq!(counted(|cx| b.complexity(cx), 8), (c(43_008, 2_048, 1_792), 4));
-    let Block::ResBottleneckLinear(lin) = block(BlockType::ResBottleneckLinearBlock, 32, 32, 1, 0.0)
+    assert_eq!(
+        counted(|cx| b.complexity(cx), 8),
+        (c(43_008, 2_048, 1_792), 4)
+    );
+    let Block::ResBottleneckLinear(lin) =
+        block(BlockType::ResBottleneckLinearBlock, 32, 32, 1, 0.0)
     else {
         panic!("wrong block kind")
     };
@@ -106,7 +138,10 @@ fn heads() {
     assert_eq!(counted(|cx| h.complexity(cx), 4), (c(330, 330, 10), 1));
     // head_w 64: 1x1 conv 32->64 at 4x4 (32,768 flops, 2,048 + 128 params, 1,024 acts), fc 64->10.
     let h = Head::new(32, 64, 10, 0.0);
-    assert_eq!(counted(|cx| h.complexity(cx), 4), (c(33_418, 2_826, 1_034), 1));
+    assert_eq!(
+        counted(|cx| h.complexity(cx), 4),
+        (c(33_418, 2_826, 1_034), 1)
+    );
 }
 
 fn tiny_anynet() -> AnyNetSpec {
@@ -132,10 +167,7 @@ fn whole_tiny_network() {
     // a 9*16*32*256 = 1,179,648 flops, 4,672 params, 8,192 acts; b 9*32*32*256 = 2,359,296,
     // 9,280, 8,192; head fc 32->10: 330 / 330 / 10.
     let net = tiny_anynet().build().unwrap();
-    assert_eq!(
-        net.complexity(32).unwrap(),
-        c(3_981_642, 14_746, 32_778)
-    );
+    assert_eq!(net.complexity(32).unwrap(), c(3_981_642, 14_746, 32_778));
     let p = net.profile(32).unwrap();
     assert_eq!(p.stem.out_size, 32);
     assert_eq!(p.stages[0].out_size, 16);
@@ -153,7 +185,10 @@ fn validation_messages_name_the_problem() {
     s.bot_muls = vec![1.0];
     s.group_ws = vec![24];
     let e = err(s.build());
-    assert!(e.contains("not divisible by group width 24") && e.contains("stage 1"), "{e}");
+    assert!(
+        e.contains("not divisible by group width 24") && e.contains("stage 1"),
+        "{e}"
+    );
 
     s.group_ws = vec![8, 8];
     assert!(err(s.build()).contains("ANYNET.GROUP_WS has 2 values"));
@@ -174,7 +209,7 @@ fn validation_messages_name_the_problem() {
     let e = err(net.complexity(1));
     assert!(e.contains("at least 2"), "{e}");
     let e = err(net.complexity(0));
-    assert!(e.contains("TRAIN.IM_SIZE 0 is too small"), "{e}");
+    assert!(e.contains("im_size (TRAIN.IM_SIZE) 0 is too small"), "{e}");
 
     let regnet = |wm: f64, w0: u64, depth: u64| RegNetSpec {
         stem_type: StemType::SimpleStemIn,

@@ -97,7 +97,10 @@ fn zoo_matches_pycls_model_zoo_table() {
         }
         assert!(rounds_to(c.flops as f64 / 1e9, flops), "{name} flops {c:?}");
         if !PARAMS_ERRATA.contains(&name) {
-            assert!(rounds_to(c.params as f64 / 1e6, params), "{name} params {c:?}");
+            assert!(
+                rounds_to(c.params as f64 / 1e6, params),
+                "{name} params {c:?}"
+            );
         }
         assert!(rounds_to(acts_m, acts), "{name} acts {c:?}");
     }

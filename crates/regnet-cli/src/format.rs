@@ -1,0 +1,81 @@
+//! Human-readable numbers and plain-text tables.
+
+/// `1234567` → `"1,234,567"`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A count in paper units: `199040872` → `"199.04M"`, `3.2e9` → `"3.20G"`.
+pub fn short(n: u64) -> String {
+    let x = n as f64;
+    match n {
+        0..=999 => n.to_string(),
+        1_000..=999_999 => format!("{:.2}K", x / 1e3),
+        1_000_000..=999_999_999 => format!("{:.2}M", x / 1e6),
+        _ => format!("{:.2}G", x / 1e9),
+    }
+}
+
+/// A plain-text table: the first `left` columns left-aligned (names), the
+/// others right-aligned (numbers), every column sized to fit.
+pub fn table(header: &[&str], rows: &[Vec<String>], left: usize) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        cells
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(i, (c, &w))| {
+                if i < left {
+                    format!("{c:<w$}")
+                } else {
+                    format!("{c:>w$}")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
+    };
+    let mut out = line(header.to_vec());
+    for row in rows {
+        out.push('\n');
+        out.push_str(&line(row.iter().map(String::as_str).collect()));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers() {
+        assert_eq!(thousands(199_040_872), "199,040,872");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(short(199_040_872), "199.04M");
+        assert_eq!(short(3_176_622_952), "3.18G");
+        assert_eq!(short(928), "928");
+        assert_eq!(short(12_345), "12.35K");
+    }
+
+    #[test]
+    fn table_aligns() {
+        let t = table(&["a", "bb"], &[vec!["xyz".into(), "1".into()]], 1);
+        assert_eq!(t, "a    bb\nxyz   1");
+    }
+}
