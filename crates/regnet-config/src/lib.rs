@@ -9,7 +9,7 @@
 //! (`OPTIM`, `TRAIN`, `TEST`, `BN`, ...) are kept as given for later stages.
 
 mod read;
-mod section;
+pub mod section;
 mod write;
 
 pub use read::{from_value, load, parse_str, PyclsConfig};

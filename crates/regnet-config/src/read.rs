@@ -1,6 +1,6 @@
 //! Reading a pycls config document into a model spec.
 
-use crate::section::{describe, display_key, Section};
+use crate::section::{describe, Section};
 use crate::{ConfigError, Result, DEFAULT_IM_SIZE, DEFAULT_NUM_CLASSES};
 use regnet_spec::network::Activation;
 use regnet_spec::{AnyNetSpec, BlockType, EffNetSpec, ModelSpec, RegNetSpec, StemType};
@@ -35,6 +35,7 @@ const TOP_LEVEL: &[&str] = &[
     "HOST",
     "PORT",
     "DOWNLOAD_CACHE",
+    "VERBOSE",
 ];
 
 const MODEL_KEYS: &[&str] = &[
@@ -124,7 +125,7 @@ pub fn from_value(value: &Value) -> Result<PyclsConfig> {
             describe(value)
         ))
     })?;
-    check_top_level(doc)?;
+    Section::root(doc, TOP_LEVEL)?;
     let model_sec = Section::new(doc, "MODEL", MODEL_KEYS)?;
     let anynet = Section::new(doc, "ANYNET", ANYNET_KEYS)?;
     let regnet = Section::new(doc, "REGNET", REGNET_KEYS)?;
@@ -143,19 +144,6 @@ pub fn from_value(value: &Value) -> Result<PyclsConfig> {
         im_size,
         doc: doc.clone(),
     })
-}
-
-fn check_top_level(doc: &Mapping) -> Result<()> {
-    for key in doc.keys() {
-        if !key.as_str().is_some_and(|k| TOP_LEVEL.contains(&k)) {
-            return Err(ConfigError(format!(
-                "unknown top-level key '{}' (pycls sections: {})",
-                display_key(key),
-                TOP_LEVEL.join(", ")
-            )));
-        }
-    }
-    Ok(())
 }
 
 fn model_type(model: &Section) -> Result<&'static str> {

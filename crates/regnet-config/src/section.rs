@@ -1,19 +1,39 @@
-//! Typed, strict access to one config section (e.g. `REGNET`).
+//! Typed, strict access to one section of a pycls-style YAML document
+//! (e.g. `REGNET`, or `SETUP.CONSTRAINTS.CX` of a sweep config): unknown keys
+//! and wrongly typed values are errors that name the full key.
 
 use crate::{ConfigError, Result};
 use serde_yaml::{Mapping, Value};
 
 /// One section of a config document, with the keys pycls defines for it.
-pub(crate) struct Section<'a> {
-    name: &'static str,
+pub struct Section<'a> {
+    name: String,
     map: Option<&'a Mapping>,
 }
 
 impl<'a> Section<'a> {
     /// The section `name` of `doc` (absent is fine: every key takes its
     /// default); any key outside `allowed` is an error.
-    pub fn new(doc: &'a Mapping, name: &'static str, allowed: &[&str]) -> Result<Self> {
-        let map = match doc.get(name) {
+    pub fn new(doc: &'a Mapping, name: &str, allowed: &[&str]) -> Result<Self> {
+        Section::at(doc.get(name), name.to_string(), allowed)
+    }
+
+    /// The whole document: its keys are top-level keys.
+    pub fn root(doc: &'a Mapping, allowed: &[&str]) -> Result<Self> {
+        Section::check_keys(doc, "", allowed)?;
+        Ok(Section {
+            name: String::new(),
+            map: Some(doc),
+        })
+    }
+
+    /// The sub-section `key` of this section.
+    pub fn child(&self, key: &str, allowed: &[&str]) -> Result<Section<'a>> {
+        Section::at(self.get(key), self.full(key), allowed)
+    }
+
+    fn at(value: Option<&'a Value>, name: String, allowed: &[&str]) -> Result<Self> {
+        let map = match value {
             None | Some(Value::Null) => None,
             Some(Value::Mapping(m)) => Some(m),
             Some(other) => {
@@ -23,22 +43,58 @@ impl<'a> Section<'a> {
                 )))
             }
         };
-        for key in map.into_iter().flat_map(|m| m.keys()) {
-            let k = key.as_str().unwrap_or("");
-            if !allowed.contains(&k) {
-                return Err(ConfigError(format!(
-                    "unknown key {name}.{} (allowed in {name}: {})",
-                    display_key(key),
-                    allowed.join(", ")
-                )));
-            }
+        if let Some(m) = map {
+            Section::check_keys(m, &name, allowed)?;
         }
         Ok(Section { name, map })
     }
 
+    fn check_keys(map: &Mapping, name: &str, allowed: &[&str]) -> Result<()> {
+        for key in map.keys() {
+            let k = key.as_str().unwrap_or("");
+            if !allowed.contains(&k) {
+                let key = display_key(key);
+                let allowed = allowed.join(", ");
+                return Err(ConfigError(if name.is_empty() {
+                    format!("unknown top-level key '{key}' (allowed: {allowed})")
+                } else {
+                    format!("unknown key {name}.{key} (allowed in {name}: {allowed})")
+                }));
+            }
+        }
+        Ok(())
+    }
+
+    /// The section's full name, e.g. `SETUP.CONSTRAINTS.CX`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The keys present, in file order.
+    pub fn keys(&self) -> Vec<&'a Value> {
+        self.map.map(|m| m.keys().collect()).unwrap_or_default()
+    }
+
+    /// The raw value of `key`, if set.
+    pub fn value(&self, key: &str) -> Option<&'a Value> {
+        self.get(key)
+    }
+
+    /// A `[LOW, HIGH]` pair of numbers.
+    pub fn pair(&self, key: &str, default: (f64, f64)) -> Result<(f64, f64)> {
+        let full = self.full(key);
+        match self.get(key) {
+            None => Ok(default),
+            Some(Value::Sequence(v)) if v.len() == 2 => {
+                Ok((as_f64(&v[0], &full)?, as_f64(&v[1], &full)?))
+            }
+            Some(v) => Err(type_error(&full, "a [LOW, HIGH] pair of numbers", v)),
+        }
+    }
+
     /// The section `name` of `doc`, any keys allowed (sections this crate
     /// only reads a value or two from, such as `TRAIN`).
-    pub fn lenient(doc: &'a Mapping, name: &'static str) -> Result<Self> {
+    pub fn lenient(doc: &'a Mapping, name: &str) -> Result<Self> {
         let keys: Vec<&str> = match doc.get(name) {
             Some(Value::Mapping(m)) => m.keys().filter_map(Value::as_str).collect(),
             _ => Vec::new(),
@@ -50,8 +106,13 @@ impl<'a> Section<'a> {
         self.map.and_then(|m| m.get(key)).filter(|v| !v.is_null())
     }
 
-    fn full(&self, key: &str) -> String {
-        format!("{}.{key}", self.name)
+    /// `SECTION.KEY`, for messages.
+    pub fn full(&self, key: &str) -> String {
+        if self.name.is_empty() {
+            key.to_string()
+        } else {
+            format!("{}.{key}", self.name)
+        }
     }
 
     /// A non-negative integer.
@@ -115,7 +176,8 @@ impl<'a> Section<'a> {
     }
 }
 
-fn as_u64(v: &Value, key: &str) -> Result<u64> {
+/// `v` as a non-negative integer, or an error naming `key`.
+pub fn as_u64(v: &Value, key: &str) -> Result<u64> {
     let n = as_f64(v, key).map_err(|_| type_error(key, "a non-negative integer", v))?;
     if n < 0.0 || n.fract() != 0.0 || n > u64::MAX as f64 {
         return Err(type_error(key, "a non-negative integer", v));
@@ -123,7 +185,8 @@ fn as_u64(v: &Value, key: &str) -> Result<u64> {
     Ok(n as u64)
 }
 
-fn as_f64(v: &Value, key: &str) -> Result<f64> {
+/// `v` as a number (YACS-style strings such as "5e-5" included).
+pub fn as_f64(v: &Value, key: &str) -> Result<f64> {
     let n = match v {
         Value::Number(n) => n.as_f64(),
         // YACS evaluates strings such as "5e-5" (PyYAML reads them as strings).
@@ -134,12 +197,13 @@ fn as_f64(v: &Value, key: &str) -> Result<f64> {
         .ok_or_else(|| type_error(key, "a number", v))
 }
 
-fn type_error(key: &str, expected: &str, got: &Value) -> ConfigError {
+/// "`key` must be `expected` (got ...)".
+pub fn type_error(key: &str, expected: &str, got: &Value) -> ConfigError {
     ConfigError(format!("{key} must be {expected} (got {})", describe(got)))
 }
 
 /// A short rendering of a YAML value for messages.
-pub(crate) fn describe(v: &Value) -> String {
+pub fn describe(v: &Value) -> String {
     match v {
         Value::Null => "nothing".into(),
         Value::Bool(b) => b.to_string(),
@@ -152,7 +216,7 @@ pub(crate) fn describe(v: &Value) -> String {
 }
 
 /// A mapping key as text for messages.
-pub(crate) fn display_key(k: &Value) -> String {
+pub fn display_key(k: &Value) -> String {
     match k {
         Value::String(s) => s.clone(),
         other => describe(other),

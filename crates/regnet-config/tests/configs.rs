@@ -136,7 +136,10 @@ fn errors_name_the_key_and_what_is_allowed() {
         "{e}"
     );
     let e = err("MODEL: {TYPE: regnet}\nREGNETT: {}\n");
-    assert!(e.starts_with("unknown top-level key 'REGNETT'"), "{e}");
+    assert!(
+        e.starts_with("unknown top-level key 'REGNETT' (allowed: MODEL"),
+        "{e}"
+    );
     let e = err("MODEL: {TYPE: regnet, NUM_CLASSES: 0}\n");
     assert!(e.contains("MODEL.NUM_CLASSES must be between 1"), "{e}");
     let e = err("MODEL: {TYPE: regnet}\nREGNET: {SE_ON: maybe}\n");

@@ -1,0 +1,31 @@
+//! Design spaces: populations of models to sample, count and refine.
+//!
+//! A design space is a set of parameter tuples plus the distribution they are
+//! sampled from (METHOD.md §2, §5, §6). This crate provides the paper's
+//! spaces (AnyNetX_A–E, RegNet, RegNetX, RegNetY), user-defined spaces written
+//! as pycls sweep configs, their exact sizes, rejection sampling under
+//! complexity constraints, and the RegNet fit of per-block widths.
+//! Framework-free: sampling only builds specs and counts their complexity.
+
+pub mod anynetx;
+pub mod constraints;
+pub mod decimal;
+pub mod fit;
+pub mod random;
+pub mod regnet_space;
+pub mod sampling;
+pub mod space;
+pub mod sweep;
+
+pub use constraints::{Band, Constraints, Rejection};
+pub use fit::{fit_regnet, RegNetFit};
+pub use sampling::{sample, Population, SampleOptions, Sampled};
+pub use space::{Candidate, ParamInfo, Space, SpaceInfo};
+
+/// A space definition or a sampling request that cannot be used; one line.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct SpaceError(pub String);
+
+/// Result alias of this crate.
+pub type Result<T> = std::result::Result<T, SpaceError>;

@@ -1,0 +1,139 @@
+//! Rejection sampling of distinct models under constraints (METHOD.md §2).
+
+use crate::constraints::{Constraints, Rejection};
+use crate::space::{Space, Target};
+use crate::{Result, SpaceError};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use regnet_spec::{Complexity, ModelSpec};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashSet};
+
+/// What to sample.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SampleOptions {
+    /// Number of distinct models wanted.
+    pub n: usize,
+    /// Seed of the deterministic generator (ChaCha8).
+    pub seed: u64,
+    /// Give up after this many candidates.
+    pub max_tries: u64,
+    pub constraints: Constraints,
+    pub target: Target,
+}
+
+/// One kept model: its pycls config and exact complexity (one JSON line).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Sampled {
+    pub config: serde_json::Value,
+    pub flops: u64,
+    pub params: u64,
+    pub acts: u64,
+    /// Total number of blocks.
+    #[serde(skip)]
+    pub depth: u64,
+}
+
+/// The result of sampling: the models and what it took to find them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Population {
+    pub models: Vec<Sampled>,
+    /// Candidates drawn.
+    pub tries: u64,
+    /// Candidates rejected, by reason.
+    pub rejected: BTreeMap<&'static str, u64>,
+}
+
+impl Population {
+    /// Share of candidates kept.
+    pub fn acceptance_rate(&self) -> f64 {
+        self.models.len() as f64 / self.tries.max(1) as f64
+    }
+}
+
+/// Draws candidates until `n` distinct ones satisfy every constraint.
+/// Deterministic for a seed. Fails, saying how many were found and which
+/// constraint rejected most, when `max_tries` candidates do not suffice.
+pub fn sample(space: &Space, opts: &SampleOptions) -> Result<Population> {
+    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
+    let mut seen = HashSet::new();
+    let mut models = Vec::with_capacity(opts.n);
+    let mut rejected: BTreeMap<Rejection, u64> = BTreeMap::new();
+    let mut tries = 0;
+    while models.len() < opts.n && tries < opts.max_tries {
+        tries += 1;
+        match consider(space, &mut rng, opts, &mut seen) {
+            Ok(m) => models.push(m),
+            Err(r) => *rejected.entry(r).or_default() += 1,
+        }
+    }
+    if models.len() < opts.n {
+        return Err(exhausted(models.len(), opts, tries, &rejected));
+    }
+    Ok(Population {
+        models,
+        tries,
+        rejected: rejected.into_iter().map(|(r, c)| (r.name(), c)).collect(),
+    })
+}
+
+fn consider(
+    space: &Space,
+    rng: &mut ChaCha8Rng,
+    opts: &SampleOptions,
+    seen: &mut HashSet<String>,
+) -> std::result::Result<Sampled, Rejection> {
+    let cand = space.draw(rng, &opts.target)?;
+    check_stages(&cand.spec, &opts.constraints)?;
+    let net = cand.spec.build().map_err(|_| Rejection::Invalid)?;
+    let cx: Complexity = net
+        .complexity(cand.im_size)
+        .map_err(|_| Rejection::Invalid)?;
+    opts.constraints.check(&cx)?;
+    let config = serde_json::to_value(cand.config()).map_err(|_| Rejection::Invalid)?;
+    if !seen.insert(config.to_string()) {
+        return Err(Rejection::Duplicate);
+    }
+    Ok(Sampled {
+        config,
+        flops: cx.flops,
+        params: cx.params,
+        acts: cx.acts,
+        depth: net.stages.iter().map(|s| s.depth()).sum(),
+    })
+}
+
+/// pycls `check_regnet_constraints`: the stage count is in range and no
+/// quantization exponent was skipped.
+fn check_stages(spec: &ModelSpec, c: &Constraints) -> std::result::Result<(), Rejection> {
+    let (ModelSpec::RegNet(r), Some((lo, hi))) = (spec, c.num_stages) else {
+        return Ok(());
+    };
+    let rw = r.widths().map_err(|_| Rejection::Invalid)?;
+    let n = rw.num_stages() as u64;
+    if n != rw.total_stages || n < lo || n > hi {
+        return Err(Rejection::NumStages);
+    }
+    Ok(())
+}
+
+fn exhausted(
+    found: usize,
+    opts: &SampleOptions,
+    tries: u64,
+    rejected: &BTreeMap<Rejection, u64>,
+) -> SpaceError {
+    let worst = rejected.iter().max_by_key(|(_, &c)| c);
+    let why = match worst {
+        Some((r, c)) => format!(
+            "the {} constraint ({}) rejected most candidates ({c} of {tries})",
+            r.name(),
+            opts.constraints.describe(*r)
+        ),
+        None => "no candidate was drawn".into(),
+    };
+    SpaceError(format!(
+        "found only {found} of {} models after {tries} tries; {why}",
+        opts.n
+    ))
+}

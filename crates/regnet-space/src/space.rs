@@ -1,0 +1,233 @@
+//! Design spaces by name or file, behind one type.
+
+use crate::anynetx::AnyNetXSpace;
+use crate::constraints::{Constraints, Rejection};
+use crate::random::Scalar;
+use crate::regnet_space::RegNetSpace;
+use crate::sweep::SweepSpace;
+use crate::{Result, SpaceError};
+use num_bigint::BigUint;
+use rand::Rng;
+use regnet_spec::ModelSpec;
+use serde::Serialize;
+use serde_json::json;
+use serde_yaml::Value;
+use std::path::Path;
+
+/// Resolution and class count to count samples at, when not the space's own.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Target {
+    pub im_size: Option<u64>,
+    pub num_classes: Option<u64>,
+}
+
+/// ImageNet defaults for the built-in spaces.
+const DEFAULT_IM_SIZE: u64 = 224;
+const DEFAULT_NUM_CLASSES: u64 = 1000;
+
+/// A drawn model, before constraints.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    pub spec: ModelSpec,
+    pub im_size: u64,
+    /// The full pycls config it came from (sweep spaces), if any.
+    pub doc: Option<Value>,
+}
+
+impl Candidate {
+    /// The pycls config of this model (what `regnet describe` reads).
+    pub fn config(&self) -> Value {
+        self.doc
+            .clone()
+            .unwrap_or_else(|| regnet_config::to_value(&self.spec, self.im_size))
+    }
+}
+
+/// One parameter of a space, for `space info`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ParamInfo {
+    pub name: String,
+    /// The values it takes, in words.
+    pub values: String,
+    /// `per_stage`, `shared` or `non_decreasing` for AnyNet stage parameters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tying: Option<&'static str>,
+    /// Exact number of distinct values (of sequences, for stage parameters).
+    pub count: String,
+}
+
+impl ParamInfo {
+    /// A scalar drawn by one of pycls's random functions.
+    pub fn scalar(name: &str, s: &Scalar) -> Self {
+        ParamInfo {
+            name: name.to_string(),
+            values: format!("{} in [{}, {}], q = {}", s.rand_type, s.low, s.high, s.q),
+            tying: None,
+            count: s.support().len().to_string(),
+        }
+    }
+}
+
+/// Everything `space info` reports.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SpaceInfo {
+    pub name: String,
+    pub description: String,
+    /// Exact number of distinct parameter tuples, in decimal.
+    pub size: String,
+    pub size_log10: f64,
+    pub parameters: Vec<ParamInfo>,
+    /// What every model of the space shares.
+    pub fixed: serde_json::Value,
+    /// Constraints applied when sampling.
+    pub constraints: Constraints,
+}
+
+/// A design space.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Space {
+    AnyNetX(AnyNetXSpace),
+    RegNet(RegNetSpace),
+    Sweep(SweepSpace),
+}
+
+impl Space {
+    /// Names of the built-in spaces.
+    pub const BUILTIN: [&'static str; 8] = [
+        "anynetx-a",
+        "anynetx-b",
+        "anynetx-c",
+        "anynetx-d",
+        "anynetx-e",
+        "regnet",
+        "regnetx",
+        "regnety",
+    ];
+
+    /// A built-in space; names are case-insensitive and `-`/`_` are optional.
+    pub fn builtin(name: &str) -> Option<Space> {
+        let key: String = name
+            .to_ascii_lowercase()
+            .chars()
+            .filter(|c| !matches!(c, '-' | '_'))
+            .collect();
+        match key.as_str() {
+            "anynetxa" | "anynetxb" | "anynetxc" | "anynetxd" | "anynetxe" => {
+                AnyNetXSpace::variant(key.chars().last()?).map(Space::AnyNetX)
+            }
+            "regnet" | "regnetx" | "regnety" => RegNetSpace::named(&key).map(Space::RegNet),
+            _ => None,
+        }
+    }
+
+    /// A built-in space by name, or a pycls sweep config file.
+    pub fn open(arg: &str) -> Result<Space> {
+        if let Some(s) = Space::builtin(arg) {
+            return Ok(s);
+        }
+        let lower = arg.to_ascii_lowercase();
+        if Path::new(arg).exists() || lower.ends_with(".yaml") || lower.ends_with(".yml") {
+            return SweepSpace::load(Path::new(arg)).map(Space::Sweep);
+        }
+        Err(SpaceError(format!(
+            "unknown design space '{arg}' (built-in: {}; or a pycls sweep config .yaml)",
+            Space::BUILTIN.join(", ")
+        )))
+    }
+
+    /// The space's name.
+    pub fn name(&self) -> &str {
+        match self {
+            Space::AnyNetX(s) => s.name,
+            Space::RegNet(s) => s.name,
+            Space::Sweep(s) => &s.name,
+        }
+    }
+
+    /// Exact number of distinct parameter tuples the space allows.
+    pub fn size(&self) -> BigUint {
+        match self {
+            Space::AnyNetX(s) => s.size(),
+            Space::RegNet(s) => s.ranges.size(),
+            Space::Sweep(s) => s.size(),
+        }
+    }
+
+    /// Constraints the space itself imposes (before any user band).
+    pub fn default_constraints(&self) -> Constraints {
+        match self {
+            Space::AnyNetX(_) => Constraints::default(),
+            Space::RegNet(_) => Constraints {
+                num_stages: Some((4, 4)),
+                ..Constraints::default()
+            },
+            Space::Sweep(s) => s.constraints.clone(),
+        }
+    }
+
+    /// Draws one candidate model.
+    pub fn draw<R: Rng + ?Sized>(
+        &self,
+        rng: &mut R,
+        target: &Target,
+    ) -> std::result::Result<Candidate, Rejection> {
+        let num_classes = target.num_classes.unwrap_or(DEFAULT_NUM_CLASSES);
+        let im_size = target.im_size.unwrap_or(DEFAULT_IM_SIZE);
+        let spec = match self {
+            Space::AnyNetX(s) => ModelSpec::AnyNet(s.draw(rng, num_classes)?),
+            Space::RegNet(s) => ModelSpec::RegNet(s.draw(rng, num_classes)),
+            Space::Sweep(s) => return s.try_draw(rng, target).map_err(|_| Rejection::Invalid),
+        };
+        Ok(Candidate {
+            spec,
+            im_size,
+            doc: None,
+        })
+    }
+
+    /// Description, exact size, parameters and constraints.
+    pub fn info(&self) -> SpaceInfo {
+        let size = self.size();
+        let (description, parameters, fixed) = match self {
+            Space::AnyNetX(s) => (
+                s.description.to_string(),
+                s.param_info(),
+                json!({
+                    "stages": s.stages, "stem_type": "simple_stem_in", "stem_w": 32,
+                    "block_type": "res_bottleneck_block", "stride": 2, "bot_mul": "1/b",
+                    "compatibility": "each stage's (w, b, g) adjusted as pycls adjust_block_compatibility",
+                }),
+            ),
+            Space::RegNet(s) => (
+                s.description.to_string(),
+                s.ranges.param_info(),
+                json!({
+                    "stem_type": "simple_stem_in", "stem_w": 32,
+                    "block_type": "res_bottleneck_block", "stride": 2,
+                    "se_r": s.se_r, "width_quantum": 8,
+                }),
+            ),
+            Space::Sweep(s) => (
+                s.description.clone(),
+                s.param_info(),
+                serde_json::to_value(&s.base).unwrap_or_default(),
+            ),
+        };
+        SpaceInfo {
+            name: self.name().to_string(),
+            description,
+            size_log10: log10(&size),
+            size: size.to_string(),
+            parameters,
+            fixed,
+            constraints: self.default_constraints(),
+        }
+    }
+}
+
+/// log10 of a big integer, to double precision.
+pub fn log10(n: &BigUint) -> f64 {
+    let s = n.to_string();
+    let head: f64 = s[..s.len().min(17)].parse().unwrap_or(0.0);
+    head.log10() + (s.len() - s.len().min(17)) as f64
+}
