@@ -22,6 +22,10 @@ enum Command {
     Describe(commands::describe::Args),
     /// List every zoo model with its complexity.
     Zoo(commands::zoo::Args),
+    /// Design spaces: list, info, sample, stats.
+    Space(commands::space::Args),
+    /// Fit the RegNet quantized linear rule (w0, wa, wm) to per-block widths.
+    Fit(commands::fit::Args),
 }
 
 /// A user-facing failure: printed as one line, exit code 1.
@@ -39,6 +43,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Describe(args) => commands::describe::run(&args),
         Command::Zoo(args) => commands::zoo::run(&args),
+        Command::Space(args) => commands::space::run(&args),
+        Command::Fit(args) => commands::fit::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

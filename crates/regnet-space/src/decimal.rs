@@ -19,6 +19,18 @@ impl Decimal {
         if !x.is_finite() {
             return None;
         }
+        // Fast path (no allocation; sampling calls this per draw): the fewest
+        // decimal places k with round(x·10^k) / 10^k == x exactly.
+        for k in 0..=17 {
+            let p = 10f64.powi(k);
+            let m = (x * p).round();
+            if m.abs() < 9.0e15 && m / p == x {
+                return Some(Decimal {
+                    mantissa: m as i128,
+                    exp: -k,
+                });
+            }
+        }
         let s = format!("{x:e}");
         let (digits, exp) = s.split_once('e')?;
         let exp: i32 = exp.parse().ok()?;
@@ -70,6 +82,36 @@ mod tests {
         assert_eq!(Decimal::from_f64(1.0 / 128.0).unwrap().times(32.0), 0.25);
         assert_eq!(Decimal::from_f64(8.0).unwrap().times(3.0), 24.0);
         assert_eq!(Decimal::from_f64(1e-10).unwrap().times(5e9), 0.5);
+    }
+
+    #[test]
+    fn fast_path_agrees_with_the_printed_form() {
+        for x in [
+            0.1,
+            0.001,
+            1.0 / 128.0,
+            36.44,
+            8.0,
+            1e-10,
+            255.9,
+            2.49,
+            1e20,
+            123456.789,
+        ] {
+            let s = format!("{x:e}");
+            let (digits, exp) = s.split_once('e').unwrap();
+            let frac = digits.split_once('.').map_or("", |(_, f)| f);
+            let printed = Decimal {
+                mantissa: digits.replace('.', "").parse().unwrap(),
+                exp: exp.parse::<i32>().unwrap() - frac.len() as i32,
+            };
+            let fast = Decimal::from_f64(x).unwrap();
+            assert_eq!(fast.times(1.0), printed.times(1.0), "{x}");
+            assert!(
+                fast.is_multiple_of(&printed) && printed.is_multiple_of(&fast),
+                "{x}"
+            );
+        }
     }
 
     #[test]

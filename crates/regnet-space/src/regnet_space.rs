@@ -46,6 +46,12 @@ impl RegNetRanges {
             (RandType::Power2OrLogUniform, 8.0),
             (RandType::Power2Uniform, 1.0 / 128.0),
         ];
+        if r[3].0 <= 1.0 {
+            return Err(format!("WM: low must be greater than 1 (got {})", r[3].0));
+        }
+        if r[0].0 < 1.0 {
+            return Err(format!("DEPTH: low must be at least 1 (got {})", r[0].0));
+        }
         let mut s = Vec::with_capacity(6);
         for ((key, (low, high)), (t, q)) in REGNET_KEYS.iter().zip(r).zip(kinds) {
             s.push(Scalar::new(t, low, high, q).map_err(|e| format!("{key}: {e}"))?);

@@ -5,7 +5,7 @@ use crate::space::{Space, Target};
 use crate::{Result, SpaceError};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use regnet_spec::{Complexity, ModelSpec};
+use regnet_spec::{Compat, Complexity, ModelSpec, RegNetWidths};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
 
@@ -84,8 +84,15 @@ fn consider(
     seen: &mut HashSet<String>,
 ) -> std::result::Result<Sampled, Rejection> {
     let cand = space.draw(rng, &opts.target)?;
-    check_stages(&cand.spec, &opts.constraints)?;
-    let net = cand.spec.build().map_err(|_| Rejection::Invalid)?;
+    let net = match &cand.spec {
+        ModelSpec::RegNet(r) => {
+            let rw = r.widths().map_err(|_| Rejection::Invalid)?;
+            check_stages(&rw, &opts.constraints)?;
+            r.expand(rw, Compat::Pycls).and_then(|a| a.build())
+        }
+        spec => spec.build(),
+    }
+    .map_err(|_| Rejection::Invalid)?;
     let cx: Complexity = net
         .complexity(cand.im_size)
         .map_err(|_| Rejection::Invalid)?;
@@ -105,11 +112,10 @@ fn consider(
 
 /// pycls `check_regnet_constraints`: the stage count is in range and no
 /// quantization exponent was skipped.
-fn check_stages(spec: &ModelSpec, c: &Constraints) -> std::result::Result<(), Rejection> {
-    let (ModelSpec::RegNet(r), Some((lo, hi))) = (spec, c.num_stages) else {
+fn check_stages(rw: &RegNetWidths, c: &Constraints) -> std::result::Result<(), Rejection> {
+    let Some((lo, hi)) = c.num_stages else {
         return Ok(());
     };
-    let rw = r.widths().map_err(|_| Rejection::Invalid)?;
     let n = rw.num_stages() as u64;
     if n != rw.total_stages || n < lo || n > hi {
         return Err(Rejection::NumStages);

@@ -378,12 +378,12 @@ fn parse_scalar(s: &Section, int: bool) -> std::result::Result<SamplerDef, Confi
     let (low, high) = s.pair("RANGE", (0.0, 0.0))?;
     let q = s.f64("QUANTIZE", if int { 1.0 } else { 0.00001 })?;
     if int {
-        let whole = |v: Option<&Value>| v.is_none_or(|v| v.as_i64().is_some() || v.is_sequence());
         let range_ints = match s.value("RANGE") {
             Some(Value::Sequence(v)) => v.iter().all(|x| x.as_i64().is_some()),
             _ => true,
         };
-        if !range_ints || !whole(s.value("QUANTIZE")) {
+        let q_int = s.value("QUANTIZE").is_none_or(|v| v.as_i64().is_some());
+        if !range_ints || !q_int {
             return Err(ConfigError(format!(
                 "{}: int_sampler needs integer RANGE and QUANTIZE (use float_sampler for fractions)",
                 s.name()

@@ -169,9 +169,21 @@ impl RegNetSpec {
 
     /// The equivalent AnyNet under either library's compatibility rule.
     pub fn to_anynet_with(&self, compat: Compat) -> Result<AnyNetSpec> {
+        self.expand(self.widths()?, compat)
+    }
+
+    /// The equivalent AnyNet from already generated widths (`self.widths()`),
+    /// so a caller that inspected them (a sampler checking the stage count)
+    /// does not generate them twice.
+    pub fn expand(&self, rw: RegNetWidths, compat: Compat) -> Result<AnyNetSpec> {
+        check_range("REGNET.STEM_W", self.stem_w, 1, MAX_WIDTH)?;
+        check_range("REGNET.HEAD_W", self.head_w, 0, MAX_WIDTH)?;
+        check_range("REGNET.STRIDE", self.stride, 1, 64)?;
         check_range("REGNET.GROUP_W", self.group_w, 1, MAX_WIDTH)?;
         check_positive_f64("REGNET.BOT_MUL", self.bot_mul)?;
-        let rw = self.widths()?;
+        if let Some(se_r) = self.se_r {
+            check_positive_f64("REGNET.SE_R", se_r)?;
+        }
         let n = rw.num_stages();
         let mut widths = Vec::with_capacity(n);
         let mut group_ws = Vec::with_capacity(n);

@@ -1,4 +1,6 @@
 //! One module per subcommand.
 
 pub mod describe;
+pub mod fit;
+pub mod space;
 pub mod zoo;

@@ -1,0 +1,355 @@
+//! `regnet space`: list, describe, sample and profile design spaces.
+
+use crate::format::{short, table, thousands};
+use crate::CliError;
+use regnet_space::space::Target;
+use regnet_space::{sample, Band, Population, SampleOptions, Space};
+use serde_json::json;
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Subcommand)]
+enum Command {
+    /// The built-in design spaces.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Parameters, ranges, constraints and exact size of a space.
+    Info {
+        /// Built-in space name (see `regnet space list`) or pycls sweep config.
+        space: String,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sample distinct models inside complexity constraints (JSON Lines).
+    Sample {
+        #[command(flatten)]
+        draw: DrawArgs,
+        /// Write the JSON Lines here instead of to standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Complexity distribution of a space and the constraints' acceptance rate.
+    Stats {
+        #[command(flatten)]
+        draw: DrawArgs,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// What to draw and under which constraints.
+#[derive(clap::Args)]
+struct DrawArgs {
+    /// Built-in space name (see `regnet space list`) or pycls sweep config.
+    space: String,
+    /// Number of distinct models (default: the sweep config's SETUP.NUM_CONFIGS).
+    #[arg(short = 'n', long = "num", value_name = "N")]
+    n: Option<usize>,
+    /// Random seed (default: SETUP.RNG_SEED of a sweep config, else 0).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Flops band LO:HI, e.g. 360M:400M (either side may be empty).
+    #[arg(long, value_name = "LO:HI", value_parser = Band::parse)]
+    flops: Option<Band>,
+    /// Params band LO:HI.
+    #[arg(long, value_name = "LO:HI", value_parser = Band::parse)]
+    params: Option<Band>,
+    /// Acts band LO:HI.
+    #[arg(long, value_name = "LO:HI", value_parser = Band::parse)]
+    acts: Option<Band>,
+    /// Resolution complexity is counted at (default 224, or the sweep's TRAIN.IM_SIZE).
+    #[arg(long, value_name = "N")]
+    im_size: Option<u64>,
+    /// Classifier classes (default 1000, or the sweep's MODEL.NUM_CLASSES).
+    #[arg(long, value_name = "N")]
+    num_classes: Option<u64>,
+    /// Give up after this many candidates (default: SETUP.NUM_SAMPLES, else 1000000).
+    #[arg(long, value_name = "N")]
+    max_tries: Option<u64>,
+}
+
+impl DrawArgs {
+    fn resolve(&self) -> Result<(Space, SampleOptions), CliError> {
+        let space = Space::open(&self.space)?;
+        let sweep = match &space {
+            Space::Sweep(s) => Some(s),
+            _ => None,
+        };
+        let n = self
+            .n
+            .or(sweep.and_then(|s| s.num_configs))
+            .ok_or_else(|| CliError("give the number of models with -n N".into()))?;
+        if n == 0 {
+            return Err(CliError("-n must be at least 1".into()));
+        }
+        let mut constraints = space.default_constraints();
+        for (band, slot) in [
+            (self.flops, &mut constraints.flops),
+            (self.params, &mut constraints.params),
+            (self.acts, &mut constraints.acts),
+        ] {
+            if let Some(b) = band {
+                *slot = b;
+            }
+        }
+        let opts = SampleOptions {
+            n,
+            seed: self.seed.or(sweep.map(|s| s.seed)).unwrap_or(0),
+            max_tries: self
+                .max_tries
+                .or(sweep.map(|s| s.num_samples))
+                .unwrap_or(1_000_000),
+            constraints,
+            target: Target {
+                im_size: self.im_size,
+                num_classes: self.num_classes,
+            },
+        };
+        Ok((space, opts))
+    }
+}
+
+pub fn run(args: &Args) -> Result<(), CliError> {
+    match &args.command {
+        Command::List { json } => list(*json),
+        Command::Info { space, json } => info(space, *json),
+        Command::Sample { draw, out } => sample_cmd(draw, out.as_ref()),
+        Command::Stats { draw, json } => stats(draw, *json),
+    }
+}
+
+fn list(as_json: bool) -> Result<(), CliError> {
+    let infos: Vec<_> = Space::BUILTIN
+        .iter()
+        .map(|n| Space::builtin(n).expect("built-in").info())
+        .collect();
+    if as_json {
+        let v: Vec<_> = infos
+            .iter()
+            .map(|i| json!({"name": i.name, "description": i.description, "size": i.size, "size_log10": i.size_log10}))
+            .collect();
+        println!("{}", serde_json::Value::Array(v));
+    } else {
+        let rows: Vec<Vec<String>> = infos
+            .iter()
+            .map(|i| {
+                vec![
+                    i.name.clone(),
+                    format!("10^{:.1}", i.size_log10),
+                    i.description.clone(),
+                ]
+            })
+            .collect();
+        println!("{}", table(&["space", "size", "description"], &rows, 1));
+    }
+    Ok(())
+}
+
+fn info(name: &str, as_json: bool) -> Result<(), CliError> {
+    let info = Space::open(name)?.info();
+    if as_json {
+        println!("{}", serde_json::to_string(&info)?);
+        return Ok(());
+    }
+    println!("{}: {}", info.name, info.description);
+    println!(
+        "size: {} (10^{:.2}) distinct parameter tuples",
+        info.size, info.size_log10
+    );
+    println!();
+    let rows: Vec<Vec<String>> = info
+        .parameters
+        .iter()
+        .map(|p| {
+            vec![
+                p.name.clone(),
+                p.tying.unwrap_or("-").to_string(),
+                p.count.clone(),
+                p.values.clone(),
+            ]
+        })
+        .collect();
+    println!(
+        "{}",
+        table(&["parameter", "tying", "count", "values"], &rows, 2)
+    );
+    println!();
+    println!("fixed: {}", info.fixed);
+    let c = &info.constraints;
+    let mut cs: Vec<String> = [("flops", c.flops), ("params", c.params), ("acts", c.acts)]
+        .iter()
+        .filter(|(_, b)| b.is_active())
+        .map(|(k, b)| format!("{k} in {b}"))
+        .collect();
+    if let Some((lo, hi)) = c.num_stages {
+        cs.push(format!("RegNet stages in [{lo}, {hi}], none skipped"));
+    }
+    println!(
+        "constraints: {}",
+        if cs.is_empty() {
+            "none".into()
+        } else {
+            cs.join("; ")
+        }
+    );
+    Ok(())
+}
+
+fn sample_cmd(draw: &DrawArgs, out: Option<&PathBuf>) -> Result<(), CliError> {
+    let (space, opts) = draw.resolve()?;
+    let pop = sample(&space, &opts)?;
+    let mut text = String::new();
+    for m in &pop.models {
+        text.push_str(&serde_json::to_string(m)?);
+        text.push('\n');
+    }
+    match out {
+        Some(path) => write_atomically(path, &text)?,
+        None => std::io::stdout().write_all(text.as_bytes())?,
+    }
+    eprintln!(
+        "sampled {} models from {} in {} tries (acceptance {:.2}%)",
+        pop.models.len(),
+        space.name(),
+        thousands(pop.tries),
+        100.0 * pop.acceptance_rate()
+    );
+    Ok(())
+}
+
+/// Writes through a temporary file so a failure never leaves half a file.
+fn write_atomically(path: &PathBuf, text: &str) -> Result<(), CliError> {
+    let tmp = path.with_extension("partial");
+    std::fs::write(&tmp, text)
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .map_err(|e| CliError(format!("cannot write '{}': {e}", path.display())))
+}
+
+fn stats(draw: &DrawArgs, as_json: bool) -> Result<(), CliError> {
+    let (space, opts) = draw.resolve()?;
+    let pop = sample(&space, &opts)?;
+    let metrics = metric_quantiles(&pop);
+    if as_json {
+        let q: serde_json::Map<String, serde_json::Value> = metrics
+            .iter()
+            .map(|(k, v)| {
+                let per: serde_json::Map<String, serde_json::Value> = QUANTILES
+                    .iter()
+                    .zip(v)
+                    .map(|(p, x)| (format!("p{p}"), json!(x)))
+                    .collect();
+                (k.to_string(), serde_json::Value::Object(per))
+            })
+            .collect();
+        println!(
+            "{}",
+            json!({
+                "space": space.name(), "n": pop.models.len(), "tries": pop.tries,
+                "acceptance_rate": pop.acceptance_rate(), "rejected": pop.rejected,
+                "quantiles": q,
+            })
+        );
+        return Ok(());
+    }
+    println!(
+        "{}: {} models in {} tries, acceptance {:.3}%",
+        space.name(),
+        pop.models.len(),
+        thousands(pop.tries),
+        100.0 * pop.acceptance_rate()
+    );
+    let rejected: Vec<String> = pop
+        .rejected
+        .iter()
+        .map(|(k, v)| format!("{k} {}", thousands(*v)))
+        .collect();
+    println!(
+        "rejected: {}",
+        if rejected.is_empty() {
+            "none".into()
+        } else {
+            rejected.join(", ")
+        }
+    );
+    println!();
+    let mut header = vec!["metric"];
+    let labels: Vec<String> = QUANTILES.iter().map(|p| format!("p{p}")).collect();
+    header.extend(labels.iter().map(String::as_str));
+    let rows: Vec<Vec<String>> = metrics
+        .iter()
+        .map(|(k, v)| {
+            let cells = v.iter().map(|&x| {
+                if *k == "depth" {
+                    format!("{x:.1}")
+                } else {
+                    short(x.round() as u64)
+                }
+            });
+            std::iter::once(k.to_string()).chain(cells).collect()
+        })
+        .collect();
+    println!("{}", table(&header, &rows, 1));
+    Ok(())
+}
+
+/// Reads one metric of a sampled model.
+type Metric = fn(&regnet_space::Sampled) -> u64;
+
+/// Percentiles reported by `space stats`.
+const QUANTILES: [u32; 7] = [0, 5, 25, 50, 75, 95, 100];
+
+fn metric_quantiles(pop: &Population) -> Vec<(&'static str, Vec<f64>)> {
+    let pick: [(&str, Metric); 4] = [
+        ("flops", |m| m.flops),
+        ("params", |m| m.params),
+        ("acts", |m| m.acts),
+        ("depth", |m| m.depth),
+    ];
+    pick.iter()
+        .map(|(k, f)| {
+            let mut v: Vec<f64> = pop.models.iter().map(|m| f(m) as f64).collect();
+            v.sort_by(f64::total_cmp);
+            (
+                *k,
+                QUANTILES
+                    .iter()
+                    .map(|&p| quantile(&v, p as f64 / 100.0))
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+/// Linear-interpolation quantile of sorted data (numpy's default).
+fn quantile(sorted: &[f64], p: f64) -> f64 {
+    let pos = p * (sorted.len() - 1) as f64;
+    let (i, frac) = (pos.floor() as usize, pos.fract());
+    let next = sorted[(i + 1).min(sorted.len() - 1)];
+    sorted[i] + frac * (next - sorted[i])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quantile;
+
+    #[test]
+    fn quantiles_like_numpy() {
+        // numpy.quantile([1, 2, 3, 4], [0, 0.25, 0.5, 1]) == [1, 1.75, 2.5, 4]
+        let v = [1.0, 2.0, 3.0, 4.0];
+        assert_eq!(quantile(&v, 0.0), 1.0);
+        assert_eq!(quantile(&v, 0.25), 1.75);
+        assert_eq!(quantile(&v, 0.5), 2.5);
+        assert_eq!(quantile(&v, 1.0), 4.0);
+    }
+}
