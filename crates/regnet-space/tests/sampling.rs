@@ -254,7 +254,7 @@ fn uniform_and_log_uniform_marginals() {
     let s = Scalar::new(RandType::Uniform, 12.0, 28.0, 1.0).unwrap();
     let draws: Vec<f64> = (0..40_000).map(|_| s.sample(&mut rng)).collect();
     let sup = s.support();
-    let (ok, stat, crit) = chi_square_ok(&histogram(&draws, &sup), &vec![1.0 / 17.0; 17]);
+    let (ok, stat, crit) = chi_square_ok(&histogram(&draws, &sup), &[1.0 / 17.0; 17]);
     assert!(ok, "uniform: {stat} >= {crit}");
     // Log-uniform w0 in [8, 256] q 8: f ~ logU(4, 256], value v = ceil(f/8)*8,
     // so P(v) = ln(v / max(v - 8, 4)) / ln(256 / 4).
