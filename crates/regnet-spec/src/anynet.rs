@@ -86,20 +86,13 @@ impl AnyNetSpec {
     }
 
     fn validate(&self) -> Result<()> {
-        check_range("ANYNET.STEM_W", self.stem_w, 1, MAX_WIDTH)?;
-        check_range("MODEL.NUM_CLASSES", self.num_classes, 1, MAX_WIDTH)?;
         check_range("ANYNET.HEAD_W", self.head_w, 0, MAX_WIDTH)?;
-        let n = self.depths.len();
-        if n == 0 {
-            return Err(SpecError::invalid(
-                "ANYNET.DEPTHS is empty; give at least one stage (one depth per stage)",
-            ));
-        }
-        check_len("ANYNET.WIDTHS", self.widths.len(), n)?;
-        check_len("ANYNET.STRIDES", self.strides.len(), n)?;
-        check_each("ANYNET.DEPTHS", &self.depths, 1, MAX_DEPTH)?;
-        check_each("ANYNET.WIDTHS", &self.widths, 1, MAX_WIDTH)?;
-        check_each("ANYNET.STRIDES", &self.strides, 1, 64)?;
+        let n = check_stages(
+            "ANYNET",
+            self.stem_w,
+            self.num_classes,
+            [&self.depths, &self.widths, &self.strides],
+        )?;
         if self.block_type.is_bottleneck() {
             self.validate_bottleneck(n)
         } else if self.se_r.is_some() {
@@ -135,6 +128,31 @@ impl AnyNetSpec {
         }
         Ok(())
     }
+}
+
+/// Checks what every stage-list model shares: stem width, class count, and
+/// per-stage `[DEPTHS, WIDTHS, STRIDES]` of one length and in range, named
+/// under `section`. Returns the number of stages.
+pub(crate) fn check_stages(
+    section: &str,
+    stem_w: u64,
+    num_classes: u64,
+    [depths, widths, strides]: [&[u64]; 3],
+) -> Result<usize> {
+    check_range(&format!("{section}.STEM_W"), stem_w, 1, MAX_WIDTH)?;
+    check_range("MODEL.NUM_CLASSES", num_classes, 1, MAX_WIDTH)?;
+    let n = depths.len();
+    if n == 0 {
+        return Err(SpecError::invalid(format!(
+            "{section}.DEPTHS is empty; give at least one stage (one depth per stage)"
+        )));
+    }
+    check_len(&format!("{section}.WIDTHS"), widths.len(), n)?;
+    check_len(&format!("{section}.STRIDES"), strides.len(), n)?;
+    check_each(&format!("{section}.DEPTHS"), depths, 1, MAX_DEPTH)?;
+    check_each(&format!("{section}.WIDTHS"), widths, 1, MAX_WIDTH)?;
+    check_each(&format!("{section}.STRIDES"), strides, 1, 64)?;
+    Ok(n)
 }
 
 /// `key` must lie in `lo..=hi`.

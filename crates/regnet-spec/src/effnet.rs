@@ -1,6 +1,8 @@
 //! EfficientNet (pycls `effnet.py`, `EN` config section).
 
-use crate::anynet::{check_each, check_len, check_positive_f64, check_range, MAX_DEPTH, MAX_WIDTH};
+use crate::anynet::{
+    check_each, check_len, check_positive_f64, check_range, check_stages, MAX_WIDTH,
+};
 use crate::blocks::{Block, MbConv};
 use crate::error::{Result, SpecError};
 use crate::head::Head;
@@ -72,22 +74,15 @@ impl EffNetSpec {
     }
 
     fn validate(&self) -> Result<()> {
-        check_range("EN.STEM_W", self.stem_w, 1, MAX_WIDTH)?;
         check_range("EN.HEAD_W", self.head_w, 1, MAX_WIDTH)?;
-        check_range("MODEL.NUM_CLASSES", self.num_classes, 1, MAX_WIDTH)?;
-        let n = self.depths.len();
-        if n == 0 {
-            return Err(SpecError::invalid(
-                "EN.DEPTHS is empty; give at least one stage (one depth per stage)",
-            ));
-        }
-        check_len("EN.WIDTHS", self.widths.len(), n)?;
+        let n = check_stages(
+            "EN",
+            self.stem_w,
+            self.num_classes,
+            [&self.depths, &self.widths, &self.strides],
+        )?;
         check_len("EN.EXP_RATIOS", self.exp_ratios.len(), n)?;
-        check_len("EN.STRIDES", self.strides.len(), n)?;
         check_len("EN.KERNELS", self.kernels.len(), n)?;
-        check_each("EN.DEPTHS", &self.depths, 1, MAX_DEPTH)?;
-        check_each("EN.WIDTHS", &self.widths, 1, MAX_WIDTH)?;
-        check_each("EN.STRIDES", &self.strides, 1, 64)?;
         check_each("EN.KERNELS", &self.kernels, 1, 31)?;
         if let Some(i) = self.kernels.iter().position(|k| k % 2 == 0) {
             return Err(SpecError::invalid(format!(
