@@ -317,17 +317,6 @@ impl Block {
         })
     }
 
-    /// The block's first conv (it carries the input width).
-    fn first_conv(&self) -> &Conv2d {
-        match self {
-            Block::Vanilla(b) => &b.a.conv,
-            Block::ResBasic(b) => &b.f.a.conv,
-            Block::ResBottleneck(b) => &b.f.a.conv,
-            Block::ResBottleneckLinear(b) => &b.f.a.conv,
-            Block::MbConv(b) => &b.exp.as_ref().unwrap_or(&b.dwise).conv,
-        }
-    }
-
     /// The conv that carries the block's stride.
     fn strided_conv(&self) -> &Conv2d {
         match self {
@@ -348,11 +337,6 @@ impl Block {
             Block::ResBottleneckLinear(b) => &b.f.c.conv,
             Block::MbConv(b) => &b.lin_proj.conv,
         }
-    }
-
-    /// Input width.
-    pub fn w_in(&self) -> u64 {
-        self.first_conv().w_in
     }
 
     /// Output width.
