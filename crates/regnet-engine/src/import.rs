@@ -1,0 +1,125 @@
+//! Key names of other libraries' state dicts, mapped to ours (pycls's).
+//!
+//! torchvision's RegNet and ResNe(X)t have the same architecture as the zoo
+//! models they alias, with different module names; these functions translate
+//! one key, returning `None` for keys with no counterpart
+//! (`num_batches_tracked`).
+
+/// torchvision `RegNet` key → pycls key, e.g.
+/// `trunk_output.block2.block2-0.f.se.fc1.weight` → `s2.b1.f.se.f_ex.0.weight`.
+pub fn torchvision_regnet_key(key: &str) -> Option<String> {
+    if key.ends_with("num_batches_tracked") {
+        return None;
+    }
+    let (module, tensor) = key.rsplit_once('.')?;
+    let parts: Vec<&str> = module.split('.').collect();
+    let ours = match parts.as_slice() {
+        ["stem", "0"] => "stem.conv".to_string(),
+        ["stem", "1"] => "stem.bn".to_string(),
+        ["fc"] => "head.fc".to_string(),
+        ["trunk_output", stage, block, rest @ ..] => {
+            let s = stage.strip_prefix("block")?;
+            let b: u32 = block.rsplit_once('-')?.1.parse().ok()?;
+            format!("s{s}.b{}.{}", b + 1, regnet_block_part(rest)?)
+        }
+        _ => return None,
+    };
+    Some(format!("{ours}.{tensor}"))
+}
+
+fn regnet_block_part(rest: &[&str]) -> Option<String> {
+    Some(
+        match rest {
+            ["proj", "0"] => "proj",
+            ["proj", "1"] => "bn",
+            ["f", "se", "fc1"] => "f.se.f_ex.0",
+            ["f", "se", "fc2"] => "f.se.f_ex.2",
+            ["f", conv @ ("a" | "b" | "c"), "0"] => return Some(format!("f.{conv}")),
+            ["f", conv @ ("a" | "b" | "c"), "1"] => return Some(format!("f.{conv}_bn")),
+            _ => return None,
+        }
+        .to_string(),
+    )
+}
+
+/// torchvision `ResNet` key → pycls key, e.g. `layer3.0.downsample.1.weight`
+/// → `s3.b1.bn.weight`, `layer1.2.conv2.weight` → `s1.b3.f.b.weight`.
+pub fn torchvision_resnet_key(key: &str) -> Option<String> {
+    if key.ends_with("num_batches_tracked") {
+        return None;
+    }
+    let (module, tensor) = key.rsplit_once('.')?;
+    let parts: Vec<&str> = module.split('.').collect();
+    let ours = match parts.as_slice() {
+        ["conv1"] => "stem.conv".to_string(),
+        ["bn1"] => "stem.bn".to_string(),
+        ["fc"] => "head.fc".to_string(),
+        [layer, block, rest @ ..] => {
+            let s = layer.strip_prefix("layer")?;
+            let b: u32 = block.parse().ok()?;
+            let part = match rest {
+                ["conv1"] => "f.a",
+                ["bn1"] => "f.a_bn",
+                ["conv2"] => "f.b",
+                ["bn2"] => "f.b_bn",
+                ["conv3"] => "f.c",
+                ["bn3"] => "f.c_bn",
+                ["downsample", "0"] => "proj",
+                ["downsample", "1"] => "bn",
+                _ => return None,
+            };
+            format!("s{s}.b{}.{part}", b + 1)
+        }
+        _ => return None,
+    };
+    Some(format!("{ours}.{tensor}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regnet_keys() {
+        let k = |s| torchvision_regnet_key(s);
+        assert_eq!(k("stem.0.weight").as_deref(), Some("stem.conv.weight"));
+        assert_eq!(
+            k("stem.1.running_var").as_deref(),
+            Some("stem.bn.running_var")
+        );
+        assert_eq!(
+            k("trunk_output.block1.block1-0.proj.0.weight").as_deref(),
+            Some("s1.b1.proj.weight")
+        );
+        assert_eq!(
+            k("trunk_output.block4.block4-5.f.c.1.bias").as_deref(),
+            Some("s4.b6.f.c_bn.bias")
+        );
+        assert_eq!(
+            k("trunk_output.block2.block2-0.f.se.fc2.bias").as_deref(),
+            Some("s2.b1.f.se.f_ex.2.bias")
+        );
+        assert_eq!(k("fc.weight").as_deref(), Some("head.fc.weight"));
+        assert_eq!(k("stem.1.num_batches_tracked"), None);
+        assert_eq!(k("trunk_output.block1.block1-0.f.zz.0.weight"), None);
+    }
+
+    #[test]
+    fn resnet_keys() {
+        let k = |s| torchvision_resnet_key(s);
+        assert_eq!(k("conv1.weight").as_deref(), Some("stem.conv.weight"));
+        assert_eq!(
+            k("layer3.0.downsample.1.weight").as_deref(),
+            Some("s3.b1.bn.weight")
+        );
+        assert_eq!(
+            k("layer1.2.conv2.weight").as_deref(),
+            Some("s1.b3.f.b.weight")
+        );
+        assert_eq!(
+            k("layer4.2.bn3.running_mean").as_deref(),
+            Some("s4.b3.f.c_bn.running_mean")
+        );
+        assert_eq!(k("fc.bias").as_deref(), Some("head.fc.bias"));
+    }
+}

@@ -1,0 +1,14 @@
+//! The engine boundary: everything that touches libtorch lives in this crate.
+//! Upstream crates (spec, config, spaces) never see a tensor; this crate only
+//! reads their resolved [`regnet_spec::Network`].
+
+pub mod import;
+pub mod model;
+
+pub use model::{BuiltModel, InitConfig, Model};
+pub use tch;
+
+/// Whether a CUDA device is usable (libtorch_cuda loaded and a GPU present).
+pub fn cuda_available() -> bool {
+    tch::Cuda::is_available()
+}

@@ -1,0 +1,421 @@
+//! Networks built on libtorch from a resolved [`regnet_spec::Network`].
+//!
+//! Every layer is created from the very struct the complexity counter reads,
+//! so the trainable parameter count is the spec's `params` by construction
+//! (and tested for every zoo model). Variable names follow pycls's module
+//! names (`stem.conv`, `s1.b1.f.a_bn`, `head.fc`, ...), so pycls checkpoints
+//! map one to one.
+
+use regnet_spec::blocks::{Block, MbConv, VanillaBlock};
+use regnet_spec::head::Head;
+use regnet_spec::layers::{Conv2d, ConvBn, Se};
+use regnet_spec::stem::Stem;
+use regnet_spec::{Activation, Network, StageParams};
+use tch::nn::{self, Module, ModuleT};
+use tch::{Device, Tensor};
+
+/// pycls weight initialization (METHOD.md §3).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct InitConfig {
+    /// γ = 0 for the last BN of each residual branch ("zero-init residual").
+    pub zero_init_final_gamma: bool,
+}
+
+impl Default for InitConfig {
+    fn default() -> Self {
+        InitConfig {
+            zero_init_final_gamma: true,
+        }
+    }
+}
+
+/// A network on libtorch: variables live in the [`nn::VarStore`] it was built in.
+#[derive(Debug)]
+pub struct Model {
+    stem: StemT,
+    stages: Vec<Vec<BlockT>>,
+    head: HeadT,
+    act: Activation,
+    drop_connect: f64,
+}
+
+impl Model {
+    /// Builds `net` under `root` (usually `vs.root()`).
+    pub fn new(root: &nn::Path, net: &Network, init: InitConfig) -> Self {
+        let stages = net
+            .stages
+            .iter()
+            .enumerate()
+            .map(|(i, stage)| {
+                let sp = root / format!("s{}", i + 1);
+                stage
+                    .blocks
+                    .iter()
+                    .enumerate()
+                    .map(|(j, b)| BlockT::new(&(&sp / format!("b{}", j + 1)), b, init))
+                    .collect()
+            })
+            .collect();
+        Model {
+            stem: StemT::new(&(root / "stem"), &net.stem),
+            stages,
+            head: HeadT::new(&(root / "head"), &net.head, is_effnet(net)),
+            act: net.activation,
+            drop_connect: net.drop_connect,
+        }
+    }
+}
+
+impl ModuleT for Model {
+    fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
+        let mut x = self.stem.forward_t(xs, train, self.act);
+        for stage in &self.stages {
+            for block in stage {
+                x = block.forward_t(&x, train, self.act, self.drop_connect);
+            }
+        }
+        self.head.forward_t(&x, train, self.act)
+    }
+}
+
+/// EfficientNet heads name their conv's BN `conv_bn` (pycls `EffHead`).
+fn is_effnet(net: &Network) -> bool {
+    net.stages
+        .iter()
+        .any(|s| matches!(s.params, StageParams::MbConv { .. }))
+}
+
+fn activate(x: Tensor, act: Activation) -> Tensor {
+    match act {
+        Activation::Relu => x.relu(),
+        Activation::Silu => x.silu(),
+    }
+}
+
+/// A conv with pycls init: weight ~ N(0, sqrt(2 / (k·k·out))), bias 0.
+fn conv(p: &nn::Path, c: &Conv2d) -> nn::Conv2D {
+    let fan_out = (c.k * c.k * c.w_out) as f64;
+    let cfg = nn::ConvConfig {
+        stride: c.stride as i64,
+        padding: c.padding() as i64,
+        groups: c.groups as i64,
+        bias: c.bias,
+        ws_init: nn::Init::Randn {
+            mean: 0.0,
+            stdev: (2.0 / fan_out).sqrt(),
+        },
+        bs_init: nn::Init::Const(0.0),
+        ..Default::default()
+    };
+    nn::conv2d(p, c.w_in as i64, c.w_out as i64, c.k as i64, cfg)
+}
+
+/// BN with γ = 1 (or 0 when it closes a residual branch and zero-init is on), β = 0.
+fn bn(p: &nn::Path, w: u64, gamma: f64) -> nn::BatchNorm {
+    let cfg = nn::BatchNormConfig {
+        eps: 1e-5,
+        momentum: 0.1,
+        ws_init: nn::Init::Const(gamma),
+        bs_init: nn::Init::Const(0.0),
+        ..Default::default()
+    };
+    nn::batch_norm2d(p, w as i64, cfg)
+}
+
+/// Conv + BN named like pycls siblings (`a` / `a_bn`, `proj` / `bn`, ...).
+#[derive(Debug)]
+struct ConvBnT {
+    conv: nn::Conv2D,
+    bn: nn::BatchNorm,
+}
+
+impl ConvBnT {
+    fn new(p: &nn::Path, conv_name: &str, bn_name: &str, c: &ConvBn, gamma: f64) -> Self {
+        ConvBnT {
+            conv: conv(&(p / conv_name), &c.conv),
+            bn: bn(&(p / bn_name), c.bn.w, gamma),
+        }
+    }
+
+    fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
+        self.conv.forward(x).apply_t(&self.bn, train)
+    }
+}
+
+#[derive(Debug)]
+struct StemT {
+    conv: ConvBnT,
+    pool: Option<(i64, i64)>,
+}
+
+impl StemT {
+    fn new(p: &nn::Path, s: &Stem) -> Self {
+        StemT {
+            conv: ConvBnT::new(p, "conv", "bn", &s.conv, 1.0),
+            pool: s.pool.map(|pl| (pl.k as i64, pl.stride as i64)),
+        }
+    }
+
+    fn forward_t(&self, x: &Tensor, train: bool, act: Activation) -> Tensor {
+        let y = activate(self.conv.forward_t(x, train), act);
+        match self.pool {
+            Some((k, s)) => y.max_pool2d([k, k], [s, s], [(k - 1) / 2, (k - 1) / 2], [1, 1], false),
+            None => y,
+        }
+    }
+}
+
+/// Squeeze-and-excitation: `se.f_ex.0` and `se.f_ex.2` in pycls.
+#[derive(Debug)]
+struct SeT {
+    reduce: nn::Conv2D,
+    expand: nn::Conv2D,
+}
+
+impl SeT {
+    fn new(p: &nn::Path, se: &Se) -> Self {
+        let f = p / "f_ex";
+        SeT {
+            reduce: conv(&(&f / "0"), &se.reduce),
+            expand: conv(&(&f / "2"), &se.expand),
+        }
+    }
+
+    fn forward(&self, x: &Tensor, act: Activation) -> Tensor {
+        let s = x.adaptive_avg_pool2d([1, 1]);
+        let s = activate(self.reduce.forward(&s), act);
+        x * self.expand.forward(&s).sigmoid()
+    }
+}
+
+// A network holds tens of blocks, so variant sizes do not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+enum BlockT {
+    Vanilla {
+        a: ConvBnT,
+        b: ConvBnT,
+    },
+    Residual {
+        proj: Option<ConvBnT>,
+        f: Transform,
+    },
+    Linear {
+        skip: bool,
+        f: Transform,
+    },
+    MbConv {
+        exp: Option<ConvBnT>,
+        dwise: ConvBnT,
+        se: SeT,
+        lin_proj: ConvBnT,
+        skip: bool,
+    },
+}
+
+/// The residual branch `f` of basic and bottleneck blocks.
+#[derive(Debug)]
+struct Transform {
+    a: ConvBnT,
+    b: ConvBnT,
+    se: Option<SeT>,
+    c: Option<ConvBnT>,
+}
+
+impl Transform {
+    fn basic(p: &nn::Path, v: &VanillaBlock, final_gamma: f64) -> Self {
+        Transform {
+            a: ConvBnT::new(p, "a", "a_bn", &v.a, 1.0),
+            b: ConvBnT::new(p, "b", "b_bn", &v.b, final_gamma),
+            se: None,
+            c: None,
+        }
+    }
+
+    fn bottleneck(
+        p: &nn::Path,
+        t: &regnet_spec::blocks::BottleneckTransform,
+        final_gamma: f64,
+    ) -> Self {
+        Transform {
+            a: ConvBnT::new(p, "a", "a_bn", &t.a, 1.0),
+            b: ConvBnT::new(p, "b", "b_bn", &t.b, 1.0),
+            se: t.se.as_ref().map(|se| SeT::new(&(p / "se"), se)),
+            c: Some(ConvBnT::new(p, "c", "c_bn", &t.c, final_gamma)),
+        }
+    }
+
+    fn forward_t(&self, x: &Tensor, train: bool, act: Activation) -> Tensor {
+        let y = activate(self.a.forward_t(x, train), act);
+        let y = self.b.forward_t(&y, train);
+        let Some(c) = &self.c else {
+            return y; // basic transform: a, act, b (no activation after b)
+        };
+        let mut y = activate(y, act);
+        if let Some(se) = &self.se {
+            y = se.forward(&y, act);
+        }
+        c.forward_t(&y, train)
+    }
+}
+
+impl BlockT {
+    fn new(p: &nn::Path, block: &Block, init: InitConfig) -> Self {
+        let final_gamma = if init.zero_init_final_gamma { 0.0 } else { 1.0 };
+        let proj = |c: &Option<ConvBn>| c.as_ref().map(|c| ConvBnT::new(p, "proj", "bn", c, 1.0));
+        match block {
+            Block::Vanilla(v) => BlockT::Vanilla {
+                a: ConvBnT::new(p, "a", "a_bn", &v.a, 1.0),
+                b: ConvBnT::new(p, "b", "b_bn", &v.b, 1.0),
+            },
+            Block::ResBasic(b) => BlockT::Residual {
+                proj: proj(&b.proj),
+                f: Transform::basic(&(p / "f"), &b.f, final_gamma),
+            },
+            Block::ResBottleneck(b) => BlockT::Residual {
+                proj: proj(&b.proj),
+                f: Transform::bottleneck(&(p / "f"), &b.f, final_gamma),
+            },
+            Block::ResBottleneckLinear(b) => BlockT::Linear {
+                skip: b.has_skip,
+                f: Transform::bottleneck(&(p / "f"), &b.f, final_gamma),
+            },
+            Block::MbConv(m) => Self::mbconv(p, m),
+        }
+    }
+
+    fn mbconv(p: &nn::Path, m: &MbConv) -> Self {
+        BlockT::MbConv {
+            exp: m
+                .exp
+                .as_ref()
+                .map(|c| ConvBnT::new(p, "exp", "exp_bn", c, 1.0)),
+            dwise: ConvBnT::new(p, "dwise", "dwise_bn", &m.dwise, 1.0),
+            se: SeT::new(&(p / "se"), &m.se),
+            lin_proj: ConvBnT::new(p, "lin_proj", "lin_proj_bn", &m.lin_proj, 1.0),
+            skip: m.has_skip,
+        }
+    }
+
+    fn forward_t(&self, x: &Tensor, train: bool, act: Activation, dc_ratio: f64) -> Tensor {
+        match self {
+            BlockT::Vanilla { a, b } => {
+                let y = activate(a.forward_t(x, train), act);
+                activate(b.forward_t(&y, train), act)
+            }
+            BlockT::Residual { proj, f } => {
+                let shortcut = match proj {
+                    Some(p) => p.forward_t(x, train),
+                    None => x.shallow_clone(),
+                };
+                activate(shortcut + f.forward_t(x, train, act), act)
+            }
+            BlockT::Linear { skip, f } => {
+                let y = f.forward_t(x, train, act);
+                if *skip {
+                    x + y
+                } else {
+                    y
+                }
+            }
+            BlockT::MbConv {
+                exp,
+                dwise,
+                se,
+                lin_proj,
+                skip,
+            } => {
+                let y = match exp {
+                    Some(e) => activate(e.forward_t(x, train), act),
+                    None => x.shallow_clone(),
+                };
+                let y = activate(dwise.forward_t(&y, train), act);
+                let y = lin_proj.forward_t(&se.forward(&y, act), train);
+                if !*skip {
+                    return y;
+                }
+                let y = if train && dc_ratio > 0.0 {
+                    drop_connect(&y, dc_ratio)
+                } else {
+                    y
+                };
+                x + y
+            }
+        }
+    }
+}
+
+/// Drops whole residual branches per sample with probability `ratio`,
+/// rescaling the kept ones (pycls `drop_connect`).
+fn drop_connect(x: &Tensor, ratio: f64) -> Tensor {
+    let keep = 1.0 - ratio;
+    let mask = Tensor::empty([x.size()[0], 1, 1, 1], (x.kind(), x.device())).bernoulli_float_(keep);
+    x / keep * mask
+}
+
+#[derive(Debug)]
+struct HeadT {
+    conv: Option<ConvBnT>,
+    fc: nn::Linear,
+    dropout: f64,
+}
+
+impl HeadT {
+    fn new(p: &nn::Path, h: &Head, effnet: bool) -> Self {
+        let bn_name = if effnet { "conv_bn" } else { "bn" };
+        let fc = nn::linear(
+            p / "fc",
+            h.fc.w_in as i64,
+            h.fc.w_out as i64,
+            nn::LinearConfig {
+                ws_init: nn::Init::Randn {
+                    mean: 0.0,
+                    stdev: 0.01,
+                },
+                bs_init: Some(nn::Init::Const(0.0)),
+                bias: h.fc.bias,
+            },
+        );
+        HeadT {
+            conv: h
+                .conv
+                .as_ref()
+                .map(|c| ConvBnT::new(p, "conv", bn_name, c, 1.0)),
+            fc,
+            dropout: h.dropout,
+        }
+    }
+
+    fn forward_t(&self, x: &Tensor, train: bool, act: Activation) -> Tensor {
+        let y = match &self.conv {
+            Some(c) => activate(c.forward_t(x, train), act),
+            None => x.shallow_clone(),
+        };
+        let y = y.adaptive_avg_pool2d([1, 1]).flatten(1, -1);
+        y.dropout(self.dropout, train).apply(&self.fc)
+    }
+}
+
+/// A model with its variables, on one device.
+pub struct BuiltModel {
+    pub vs: nn::VarStore,
+    pub model: Model,
+}
+
+impl BuiltModel {
+    /// Builds `net` with pycls initialization on `device`.
+    pub fn new(net: &Network, device: Device, init: InitConfig) -> Self {
+        let vs = nn::VarStore::new(device);
+        let model = Model::new(&vs.root(), net, init);
+        BuiltModel { vs, model }
+    }
+
+    /// Number of trainable parameters (BN running statistics excluded).
+    pub fn num_params(&self) -> u64 {
+        self.vs
+            .trainable_variables()
+            .iter()
+            .map(|t| t.numel() as u64)
+            .sum()
+    }
+}

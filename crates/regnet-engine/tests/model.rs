@@ -1,0 +1,82 @@
+//! Networks built on libtorch match their specs.
+
+use regnet_engine::{BuiltModel, InitConfig};
+use regnet_spec::zoo::zoo;
+use tch::nn::ModuleT;
+use tch::{Device, Kind, Tensor};
+
+#[test]
+fn every_zoo_model_has_the_specs_parameter_count() {
+    tch::manual_seed(0);
+    for e in zoo() {
+        let net = e.spec().build().unwrap();
+        let params = net.complexity(e.im_size).unwrap().params;
+        let m = BuiltModel::new(&net, Device::Cpu, InitConfig::default());
+        assert_eq!(m.num_params(), params, "{}", e.name);
+    }
+}
+
+#[test]
+fn forward_gives_logits_per_class_at_any_resolution() {
+    tch::manual_seed(0);
+    for name in ["RegNetY-200MF", "R-50-1x64d", "EN-B0", "regnet_x_400mf"] {
+        let e = regnet_spec::zoo::find(name).unwrap();
+        let net = e.spec().with_num_classes(7).build().unwrap();
+        let m = BuiltModel::new(&net, Device::Cpu, InitConfig::default());
+        let x = Tensor::randn([2, 3, 64, 64], (Kind::Float, Device::Cpu));
+        let y = m.model.forward_t(&x, false);
+        assert_eq!(y.size(), [2, 7], "{name}");
+        assert!(bool::try_from(y.isfinite().all()).unwrap());
+    }
+}
+
+#[test]
+fn pycls_initialization() {
+    tch::manual_seed(1);
+    let e = regnet_spec::zoo::find("RegNetX-400MF").unwrap();
+    let net = e.spec().build().unwrap();
+    let m = BuiltModel::new(&net, Device::Cpu, InitConfig::default());
+    let vars = m.vs.variables();
+    // Conv weights ~ N(0, sqrt(2 / fan_out)), fan_out = k*k*out (stage 4 3x3 group conv, 384 out).
+    let w = &vars["s4.b2.f.b.weight"];
+    let expected = (2.0 / (9.0 * 384.0f64)).sqrt();
+    let std = w.std(true).double_value(&[]);
+    assert!(
+        (std / expected - 1.0).abs() < 0.05,
+        "std {std} vs {expected}"
+    );
+    // Zero-init residual: the last BN of each residual branch starts at 0, others at 1.
+    assert_eq!(
+        vars["s4.b2.f.c_bn.weight"]
+            .abs()
+            .sum(Kind::Float)
+            .double_value(&[]),
+        0.0
+    );
+    assert_eq!(
+        vars["s4.b2.f.a_bn.weight"]
+            .mean(Kind::Float)
+            .double_value(&[]),
+        1.0
+    );
+    // fc ~ N(0, 0.01), bias 0.
+    let fc_std = vars["head.fc.weight"].std(true).double_value(&[]);
+    assert!((fc_std / 0.01 - 1.0).abs() < 0.02, "{fc_std}");
+    assert_eq!(
+        vars["head.fc.bias"]
+            .abs()
+            .sum(Kind::Float)
+            .double_value(&[]),
+        0.0
+    );
+    // pycls names.
+    for k in [
+        "stem.conv.weight",
+        "stem.bn.running_mean",
+        "s1.b1.proj.weight",
+        "s1.b1.bn.weight",
+        "s4.b1.f.b_bn.bias",
+    ] {
+        assert!(vars.contains_key(k), "missing {k}");
+    }
+}

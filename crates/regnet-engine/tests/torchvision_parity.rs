@@ -1,0 +1,84 @@
+//! Forward parity with torchvision (an independent implementation run in the
+//! project venv): the same weights and input give the same logits.
+
+use regnet_engine::import::{torchvision_regnet_key, torchvision_resnet_key};
+use regnet_engine::{BuiltModel, InitConfig};
+use std::path::PathBuf;
+use std::process::Command;
+use tch::nn::ModuleT;
+use tch::{Device, Tensor};
+
+fn reference(name: &str) -> Vec<(String, Tensor)> {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let out = dir.join(format!("{name}.npz"));
+    let script =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/python/torchvision_reference.py");
+    let python =
+        std::env::var("VIRTUAL_ENV").map_or("python3".into(), |v| format!("{v}/bin/python"));
+    let status = Command::new(&python)
+        .arg(&script)
+        .arg(name)
+        .arg(&out)
+        .status()
+        .expect("run the venv python (source scripts/env.sh)");
+    assert!(status.success(), "reference script failed for {name}");
+    Tensor::read_npz(&out).expect("read npz")
+}
+
+fn check(tv_name: &str, zoo_name: &str, map: fn(&str) -> Option<String>) {
+    let arrays = reference(tv_name);
+    let get = |k: &str| {
+        arrays
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, t)| t.shallow_clone())
+            .unwrap()
+    };
+    let net = regnet_spec::zoo::find(zoo_name)
+        .unwrap()
+        .spec()
+        .with_num_classes(10)
+        .build()
+        .unwrap();
+    let mut m = BuiltModel::new(&net, Device::Cpu, InitConfig::default());
+    let vars = m.vs.variables();
+    let mut loaded = 0;
+    tch::no_grad(|| {
+        for (k, t) in arrays.iter().filter(|(k, _)| k.starts_with("param.")) {
+            let Some(ours) = map(&k["param.".len()..]) else {
+                continue;
+            };
+            let v = vars
+                .get(&ours)
+                .unwrap_or_else(|| panic!("{k} -> {ours} missing"));
+            assert_eq!(v.size(), t.size(), "{ours}");
+            v.shallow_clone().copy_(t);
+            loaded += 1;
+        }
+    });
+    assert_eq!(loaded, vars.len(), "every variable loaded");
+    m.vs.freeze();
+    let y = m.model.forward_t(&get("input"), false);
+    let diff = (y - get("output")).abs().max().double_value(&[]);
+    assert!(diff < 1e-4, "{tv_name}: max |diff| {diff}");
+}
+
+#[test]
+fn regnet_y_400mf_matches_torchvision() {
+    check("regnet_y_400mf", "RegNetY-400MF", torchvision_regnet_key);
+}
+
+#[test]
+fn regnet_x_400mf_matches_torchvision() {
+    check("regnet_x_400mf", "regnet_x_400mf", torchvision_regnet_key);
+}
+
+#[test]
+fn resnet50_matches_torchvision() {
+    check("resnet50", "R-50-1x64d", torchvision_resnet_key);
+}
+
+#[test]
+fn resnext50_matches_torchvision() {
+    check("resnext50_32x4d", "X-50-32x4d", torchvision_resnet_key);
+}
