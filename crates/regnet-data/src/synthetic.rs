@@ -52,20 +52,23 @@ pub fn generate(n: usize, seed: u64, split: Split) -> ImageSet {
 fn draw(class: usize, rng: &mut ChaCha8Rng) -> Vec<u8> {
     let bg = random_colour(rng);
     let mut fg = random_colour(rng);
-    while contrast(&bg, &fg) < 0.35 {
+    while contrast(&bg, &fg) < 0.45 {
         fg = random_colour(rng);
     }
     let cx = rng.random_range(10.0..22.0);
     let cy = rng.random_range(10.0..22.0);
-    let r = rng.random_range(6.0..11.0);
+    let r = rng.random_range(7.0..12.0);
     let theta = rng.random_range(0.0..2.0 * PI);
     let freq = rng.random_range(0.9..1.4);
-    let noise = Normal::new(0.0, rng.random_range(0.03..0.12)).expect("valid sigma");
+    let noise = Normal::new(0.0, rng.random_range(0.02..0.10)).expect("valid sigma");
     let mut out = vec![0u8; 3 * SIZE * SIZE];
     for y in 0..SIZE {
         for x in 0..SIZE {
             let (dx, dy) = (x as f64 + 0.5 - cx, y as f64 + 0.5 - cy);
-            let (u, v) = (dx * theta.cos() + dy * theta.sin(), -dx * theta.sin() + dy * theta.cos());
+            let (u, v) = (
+                dx * theta.cos() + dy * theta.sin(),
+                -dx * theta.sin() + dy * theta.cos(),
+            );
             let on = inside(class, u, v, r, freq);
             for c in 0..3 {
                 let base = if on { fg[c] } else { bg[c] };

@@ -28,10 +28,13 @@ fn images_are_not_trivial() {
     // Class means differ less than images do: colour alone cannot tell classes apart.
     let class_mean = |k: u32| {
         let idx: Vec<usize> = (0..s.len()).filter(|&i| s.labels[i] == k).collect();
-        idx.iter().map(|&i| s.image(i).iter().map(|&p| p as f64).sum::<f64>()).sum::<f64>()
+        idx.iter()
+            .map(|&i| s.image(i).iter().map(|&p| p as f64).sum::<f64>())
+            .sum::<f64>()
             / (idx.len() * 3 * SIZE * SIZE) as f64
     };
     let means: Vec<f64> = (0..10).map(class_mean).collect();
-    let spread = means.iter().cloned().fold(f64::MIN, f64::max) - means.iter().cloned().fold(f64::MAX, f64::min);
+    let spread = means.iter().cloned().fold(f64::MIN, f64::max)
+        - means.iter().cloned().fold(f64::MAX, f64::min);
     assert!(spread < 40.0, "{means:?}");
 }

@@ -2,8 +2,11 @@
 //! Upstream crates (spec, config, spaces) never see a tensor; this crate only
 //! reads their resolved [`regnet_spec::Network`].
 
+pub mod data;
 pub mod import;
 pub mod model;
+pub mod sgd;
+pub mod train;
 
 pub use model::{BuiltModel, InitConfig, Model};
 pub use tch;

@@ -1,0 +1,58 @@
+//! Image sets as normalized tensors, batched in a seeded order.
+
+use regnet_data::ImageSet;
+use tch::{Device, Kind, Tensor};
+
+/// A dataset on the training device: N × 3 × H × W floats normalized per
+/// channel, and N class indices.
+pub struct TensorSet {
+    pub images: Tensor,
+    pub labels: Tensor,
+    pub num_classes: usize,
+}
+
+impl TensorSet {
+    /// Normalizes `set` with per-channel `mean` and `std` (in [0, 1] units).
+    pub fn new(set: &ImageSet, mean: [f64; 3], std: [f64; 3], device: Device) -> Self {
+        let n = set.len() as i64;
+        let s = set.size as i64;
+        let images = Tensor::from_slice(&set.pixels)
+            .view([n, 3, s, s])
+            .to_kind(Kind::Float)
+            / 255.0;
+        let m = Tensor::from_slice(&mean.map(|v| v as f32)).view([1, 3, 1, 1]);
+        let sd = Tensor::from_slice(&std.map(|v| v as f32)).view([1, 3, 1, 1]);
+        let labels: Vec<i64> = set.labels.iter().map(|&l| l as i64).collect();
+        TensorSet {
+            images: ((images - m) / sd).to_device(device),
+            labels: Tensor::from_slice(&labels).to_device(device),
+            num_classes: set.num_classes,
+        }
+    }
+
+    /// Number of images.
+    pub fn len(&self) -> usize {
+        self.labels.size()[0] as usize
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Mini-batches in `order` (all of them; the last may be smaller).
+    pub fn batches<'a>(
+        &'a self,
+        order: &'a Tensor,
+        batch: usize,
+    ) -> impl Iterator<Item = (Tensor, Tensor)> + 'a {
+        let n = self.len() as i64;
+        (0..n).step_by(batch).map(move |start| {
+            let idx = order.narrow(0, start, (batch as i64).min(n - start));
+            (
+                self.images.index_select(0, &idx),
+                self.labels.index_select(0, &idx),
+            )
+        })
+    }
+}

@@ -1,0 +1,112 @@
+//! SGD with momentum, Nesterov and decoupled BN weight decay, as PyTorch's
+//! `torch.optim.SGD` computes it. Written out so its state (the momentum
+//! buffers) can be checkpointed and resumed exactly.
+
+use crate::train::Recipe;
+use tch::nn::VarStore;
+use tch::Tensor;
+
+/// One parameter and its optimizer state.
+struct Param {
+    var: Tensor,
+    weight_decay: f64,
+    buf: Option<Tensor>,
+}
+
+/// The optimizer over every trainable variable of a var store.
+pub struct Sgd {
+    params: Vec<Param>,
+    momentum: f64,
+    nesterov: bool,
+}
+
+impl Sgd {
+    /// Optimizer for `vs` with the recipe's momentum and weight decays.
+    pub fn new(vs: &VarStore, r: &Recipe) -> Self {
+        let mut named: Vec<(String, Tensor)> = vs
+            .variables()
+            .into_iter()
+            .filter(|(_, t)| t.requires_grad())
+            .collect();
+        named.sort_by(|a, b| a.0.cmp(&b.0));
+        let params = named
+            .into_iter()
+            .map(|(name, var)| Param {
+                weight_decay: match r.bn_weight_decay {
+                    Some(wd) if is_bn(&name) => wd,
+                    _ => r.weight_decay,
+                },
+                var,
+                buf: None,
+            })
+            .collect();
+        Sgd {
+            params,
+            momentum: r.momentum,
+            nesterov: r.nesterov,
+        }
+    }
+
+    /// Clears every gradient.
+    pub fn zero_grad(&mut self) {
+        for p in &mut self.params {
+            let mut g = p.var.grad();
+            if g.defined() {
+                let _ = g.zero_();
+            }
+        }
+    }
+
+    /// One update with learning rate `lr`:
+    /// d = g + wd·p; buf = m·buf + d; p -= lr·(nesterov ? d + m·buf : buf).
+    pub fn step(&mut self, lr: f64) {
+        let (m, nesterov) = (self.momentum, self.nesterov);
+        tch::no_grad(|| {
+            for p in &mut self.params {
+                let g = p.var.grad();
+                if !g.defined() {
+                    continue;
+                }
+                let d = if p.weight_decay != 0.0 {
+                    &g + &p.var * p.weight_decay
+                } else {
+                    g
+                };
+                let step = if m == 0.0 {
+                    d
+                } else {
+                    let buf = match p.buf.take() {
+                        Some(b) => b * m + &d,
+                        None => d.copy(),
+                    };
+                    let step = if nesterov {
+                        &d + &buf * m
+                    } else {
+                        buf.shallow_clone()
+                    };
+                    p.buf = Some(buf);
+                    step
+                };
+                let _ = p.var.f_sub_(&(step * lr)).expect("parameter update");
+            }
+        });
+    }
+}
+
+/// Whether a variable is a BN affine parameter (pycls names BNs `bn`, `*_bn`).
+fn is_bn(name: &str) -> bool {
+    let module = name.rsplit_once('.').map_or(name, |(m, _)| m);
+    let last = module.rsplit('.').next().unwrap_or(module);
+    last == "bn" || last.ends_with("_bn")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn bn_names() {
+        assert!(super::is_bn("s1.b1.f.a_bn.weight"));
+        assert!(super::is_bn("stem.bn.bias"));
+        assert!(!super::is_bn("s1.b1.f.a.weight"));
+        assert!(!super::is_bn("head.fc.bias"));
+    }
+}
