@@ -26,6 +26,8 @@ enum Command {
     Space(commands::space::Args),
     /// Fit the RegNet quantized linear rule (w0, wa, wm) to per-block widths.
     Fit(commands::fit::Args),
+    /// Train one model (exit code 3 when the loss diverges).
+    Train(commands::train::Args),
 }
 
 /// A user-facing failure: printed as one line, exit code 1.
@@ -45,6 +47,10 @@ fn main() -> ExitCode {
         Command::Zoo(args) => commands::zoo::run(&args),
         Command::Space(args) => commands::space::run(&args),
         Command::Fit(args) => commands::fit::run(&args),
+        Command::Train(args) => match commands::train::run(&args) {
+            Ok(false) => return ExitCode::from(commands::train::EXIT_DIVERGED),
+            other => other.map(|_| ()),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -10,6 +10,8 @@ pub struct Resolved {
     pub name: String,
     pub spec: ModelSpec,
     pub im_size: u64,
+    /// The whole config document, for configs read from a file.
+    pub doc: Option<serde_yaml::Mapping>,
 }
 
 /// Resolves `arg` (zoo name or alias, any case; or a pycls YAML config path)
@@ -24,6 +26,7 @@ pub fn model(
             name: entry.name.to_string(),
             spec: entry.spec(),
             im_size: entry.im_size,
+            doc: None,
         }
     } else if looks_like_file(arg) {
         let path = Path::new(arg);
@@ -34,6 +37,7 @@ pub fn model(
                 .map_or(arg.to_string(), |s| s.to_string_lossy().into_owned()),
             spec: cfg.model,
             im_size: cfg.im_size,
+            doc: Some(cfg.doc),
         }
     } else {
         return Err(CliError(format!(

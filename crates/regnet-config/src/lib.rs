@@ -9,10 +9,12 @@
 //! (`OPTIM`, `TRAIN`, `TEST`, `BN`, ...) are kept as given for later stages.
 
 mod read;
+pub mod recipe;
 pub mod section;
 mod write;
 
 pub use read::{from_value, load, parse_str, PyclsConfig};
+pub use recipe::{LrPolicy, Recipe};
 pub use write::to_value;
 
 /// A config that cannot be used, with a one-line message naming the key.

@@ -2,7 +2,7 @@
 //! `torch.optim.SGD` computes it. Written out so its state (the momentum
 //! buffers) can be checkpointed and resumed exactly.
 
-use crate::train::Recipe;
+use regnet_config::Recipe;
 use tch::nn::VarStore;
 use tch::Tensor;
 

@@ -4,71 +4,11 @@
 use crate::data::TensorSet;
 use crate::model::BuiltModel;
 use crate::sgd::Sgd;
+use regnet_config::Recipe;
 use serde::Serialize;
 use std::time::Instant;
 use tch::nn::ModuleT;
 use tch::{Device, Kind, Reduction, Tensor};
-
-/// Learning-rate policy (pycls `OPTIM.LR_POLICY`).
-#[derive(Debug, Clone, PartialEq)]
-pub enum LrPolicy {
-    /// Half-period cosine from the base lr to `min_lr` (fraction of base).
-    Cos,
-    /// Multiply by `lr_mult` at each epoch in `steps`.
-    Steps { steps: Vec<f64>, lr_mult: f64 },
-    /// `gamma ^ epoch`.
-    Exp { gamma: f64 },
-    /// Linear decay to 0.
-    Lin,
-}
-
-/// A training recipe (pycls `OPTIM`, `TRAIN`, `TEST`, `BN` options).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Recipe {
-    pub epochs: usize,
-    pub batch_size: usize,
-    pub test_batch_size: usize,
-    pub base_lr: f64,
-    pub policy: LrPolicy,
-    /// Lowest lr of the cosine policy, as a fraction of base_lr.
-    pub min_lr: f64,
-    pub momentum: f64,
-    pub nesterov: bool,
-    pub weight_decay: f64,
-    /// Weight decay of BN γ/β when different (pycls `BN.CUSTOM_WEIGHT_DECAY`).
-    pub bn_weight_decay: Option<f64>,
-    pub warmup_epochs: f64,
-    pub warmup_factor: f64,
-    pub label_smoothing: f64,
-    /// Seed of the per-epoch shuffles.
-    pub seed: u64,
-}
-
-impl Recipe {
-    /// pycls `get_epoch_lr` at a fractional epoch, warmup included.
-    pub fn lr_at(&self, epoch: f64) -> f64 {
-        let max = self.epochs as f64;
-        let factor = match &self.policy {
-            LrPolicy::Cos => {
-                let c = 0.5 * (1.0 + (std::f64::consts::PI * epoch / max).cos());
-                (1.0 - self.min_lr) * c + self.min_lr
-            }
-            LrPolicy::Steps { steps, lr_mult } => {
-                let passed = steps.iter().filter(|&&s| epoch >= s).count();
-                lr_mult.powi(passed.saturating_sub(1) as i32)
-            }
-            LrPolicy::Exp { gamma } => gamma.powf(epoch),
-            LrPolicy::Lin => 1.0 - epoch / max,
-        };
-        let warmup = if epoch < self.warmup_epochs {
-            let alpha = epoch / self.warmup_epochs;
-            self.warmup_factor * (1.0 - alpha) + alpha
-        } else {
-            1.0
-        };
-        self.base_lr * factor * warmup
-    }
-}
 
 /// One epoch's record (a line of the JSON Lines log).
 #[derive(Debug, Clone, PartialEq, Serialize)]

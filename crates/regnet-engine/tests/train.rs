@@ -1,10 +1,11 @@
 //! The training loop: optimizer arithmetic, schedules, and learning on the
 //! synthetic dataset.
 
+use regnet_config::{LrPolicy, Recipe};
 use regnet_data::synthetic::{generate, Split};
 use regnet_engine::data::TensorSet;
 use regnet_engine::sgd::Sgd;
-use regnet_engine::train::{train, EpochLog, LrPolicy, Recipe, Status};
+use regnet_engine::train::{train, EpochLog, Status};
 use regnet_engine::{BuiltModel, InitConfig};
 use tch::nn::VarStore;
 use tch::{Device, Kind};
@@ -52,39 +53,6 @@ fn sgd_steps_by_hand() {
     (&p * &p / 2.0).sum(Kind::Float).backward();
     sgd.step(0.1);
     assert!((p.double_value(&[0]) - 0.81).abs() < 1e-6);
-}
-
-#[test]
-fn learning_rate_schedules() {
-    let mut r = recipe(10);
-    assert!((r.lr_at(0.0) - 0.1).abs() < 1e-12);
-    assert!(
-        (r.lr_at(5.0) - 0.05).abs() < 1e-12,
-        "half-period cosine halves at the middle"
-    );
-    assert!(r.lr_at(10.0).abs() < 1e-12);
-    r.warmup_epochs = 2.0;
-    assert!(
-        (r.lr_at(0.0) - 0.1 * 0.1).abs() < 1e-12,
-        "warmup starts at base * factor"
-    );
-    // Epoch 1 of 10 with 2 warmup epochs: cosine factor 0.5 (1 + cos(pi / 10)) = 0.9755283,
-    // warmup factor 0.1 (1 - 0.5) + 0.5 = 0.55: lr = 0.1 * 0.9755283 * 0.55 = 0.0536540.
-    assert!(
-        (r.lr_at(1.0) - 0.053_654_05).abs() < 1e-8,
-        "{}",
-        r.lr_at(1.0)
-    );
-    r.warmup_epochs = 0.0;
-    r.policy = LrPolicy::Steps {
-        steps: vec![0.0, 3.0, 6.0],
-        lr_mult: 0.1,
-    };
-    assert!((r.lr_at(2.9) - 0.1).abs() < 1e-12);
-    assert!((r.lr_at(3.0) - 0.01).abs() < 1e-12);
-    assert!((r.lr_at(7.0) - 0.001).abs() < 1e-12);
-    r.policy = LrPolicy::Lin;
-    assert!((r.lr_at(2.5) - 0.075).abs() < 1e-12);
 }
 
 fn small_net() -> regnet_spec::Network {

@@ -3,4 +3,5 @@
 pub mod describe;
 pub mod fit;
 pub mod space;
+pub mod train;
 pub mod zoo;

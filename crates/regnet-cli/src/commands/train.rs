@@ -1,0 +1,177 @@
+//! `regnet train`: train one model and keep its log, metrics and weights.
+
+use crate::{resolve, CliError};
+use regnet_config::Recipe;
+use regnet_data::synthetic::{self, Split};
+use regnet_engine::data::TensorSet;
+use regnet_engine::train::{pick_device, train, EpochLog, Status};
+use regnet_engine::{BuiltModel, InitConfig};
+use serde_json::json;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Exit code of a run whose loss became NaN or infinite.
+pub const EXIT_DIVERGED: u8 = 3;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Zoo model name or pycls config (its OPTIM/TRAIN/TEST/BN sections give the recipe).
+    model: String,
+    /// Dataset: synthetic[:N] (N training images, N/5 test images; default 5000).
+    #[arg(long, default_value = "synthetic", value_name = "DATA")]
+    data: String,
+    /// Epochs (OPTIM.MAX_EPOCH).
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Mini-batch size (TRAIN.BATCH_SIZE).
+    #[arg(long)]
+    batch_size: Option<usize>,
+    /// Base learning rate (OPTIM.BASE_LR).
+    #[arg(long)]
+    lr: Option<f64>,
+    /// Output directory (default: runs/<model name>).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// auto (CUDA when present), cpu or cuda.
+    #[arg(long, default_value = "auto")]
+    device: String,
+    /// CPU threads for libtorch.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Seed of initialization and shuffles (RNG_SEED).
+    #[arg(long)]
+    seed: Option<u64>,
+}
+
+/// Runs training; `Ok(true)` when it finished, `Ok(false)` when it diverged.
+pub fn run(args: &Args) -> Result<bool, CliError> {
+    let m = resolve::model(&args.model, None, None)?;
+    let (mut recipe, warnings) = match &m.doc {
+        Some(doc) => Recipe::from_doc(doc)?,
+        None => (Recipe::default(), Vec::new()),
+    };
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+    apply_overrides(&mut recipe, args)?;
+    let n = synthetic_size(&args.data)?;
+    let device = pick_device(&args.device)?;
+    if let Some(t) = args.threads {
+        regnet_engine::set_threads(t);
+    }
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("runs").join(&m.name));
+    prepare_out(&out)?;
+
+    let (train_set, test_set) = (
+        synthetic::generate(n, recipe.seed, Split::Train),
+        synthetic::generate((n / 5).max(100), recipe.seed, Split::Test),
+    );
+    let spec = if m.spec.num_classes() != train_set.num_classes as u64 {
+        eprintln!(
+            "note: {} classes -> {} to match the synthetic dataset",
+            m.spec.num_classes(),
+            train_set.num_classes
+        );
+        m.spec.with_num_classes(train_set.num_classes as u64)
+    } else {
+        m.spec
+    };
+    let net = spec.build()?;
+    let cx = net.complexity(train_set.size as u64)?;
+    let (mean, std) = train_set.channel_stats();
+    let tr = TensorSet::new(&train_set, mean, std, device);
+    let te = TensorSet::new(&test_set, mean, std, device);
+    regnet_engine::seed(recipe.seed);
+    let mut model = BuiltModel::new(&net, device, InitConfig::default());
+    eprintln!(
+        "training {} ({} flops, {} params at {}x{}) on {} synthetic images, {:?}, {} epochs",
+        m.name, cx.flops, cx.params, train_set.size, train_set.size, n, device, recipe.epochs
+    );
+    let mut log = std::fs::File::create(out.join("log.jsonl"))?;
+    let start = std::time::Instant::now();
+    let (status, logs) = train(&mut model, &tr, &te, &recipe, |e| {
+        print_epoch(e, recipe.epochs);
+        let _ = writeln!(log, "{}", serde_json::to_string(e).unwrap_or_default());
+        let _ = log.flush();
+    });
+    model.vs.save(out.join("model.safetensors"))?;
+    let last: Option<&EpochLog> = logs.last();
+    let metrics = json!({
+        "name": m.name,
+        "status": status,
+        "epochs": logs.len(),
+        "test_top1_err": last.map(|e| e.test_top1_err),
+        "test_top5_err": last.map(|e| e.test_top5_err),
+        "train_loss": last.map(|e| e.train_loss),
+        "seconds": start.elapsed().as_secs_f64(),
+        "flops": cx.flops, "params": cx.params, "acts": cx.acts,
+        "device": format!("{device:?}"),
+    });
+    std::fs::write(out.join("metrics.json"), format!("{metrics}\n"))?;
+    let config = regnet_config::to_value(&spec, train_set.size as u64);
+    std::fs::write(out.join("config.yaml"), serde_yaml::to_string(&config)?)?;
+    eprintln!("wrote {}", out.display());
+    Ok(status == Status::Done)
+}
+
+fn apply_overrides(r: &mut Recipe, a: &Args) -> Result<(), CliError> {
+    if let Some(e) = a.epochs {
+        r.epochs = e;
+    }
+    if let Some(b) = a.batch_size {
+        r.batch_size = b;
+    }
+    if let Some(lr) = a.lr {
+        r.base_lr = lr;
+    }
+    if let Some(s) = a.seed {
+        r.seed = s;
+    }
+    if r.epochs == 0 || r.batch_size == 0 {
+        return Err(CliError(
+            "--epochs and --batch-size must be at least 1".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// `synthetic` or `synthetic:N`.
+fn synthetic_size(data: &str) -> Result<usize, CliError> {
+    let (kind, arg) = data.split_once(':').unwrap_or((data, ""));
+    if kind != "synthetic" {
+        return Err(CliError(format!(
+            "--data '{data}': only synthetic[:N] is available so far (cifar10:DIR, cifar100:DIR and imagefolder:DIR are planned)"
+        )));
+    }
+    if arg.is_empty() {
+        return Ok(5000);
+    }
+    match arg.parse::<usize>() {
+        Ok(n) if n >= 10 => Ok(n),
+        _ => Err(CliError(format!(
+            "--data '{data}': N must be a whole number of at least 10 images"
+        ))),
+    }
+}
+
+/// Refuses to overwrite an earlier run's results.
+fn prepare_out(out: &Path) -> Result<(), CliError> {
+    if out.join("log.jsonl").exists() {
+        return Err(CliError(format!(
+            "{} already holds a run (log.jsonl); choose another --out or remove it",
+            out.display()
+        )));
+    }
+    std::fs::create_dir_all(out)
+        .map_err(|e| CliError(format!("cannot create '{}': {e}", out.display())))
+}
+
+fn print_epoch(e: &EpochLog, epochs: usize) {
+    eprintln!(
+        "epoch {}/{epochs}  lr {:.4}  loss {:.3}  train err {:.2}%  test err {:.2}% (top-5 {:.2}%)  {:.0} img/s  {:.1} s",
+        e.epoch, e.lr, e.train_loss, e.train_top1_err, e.test_top1_err, e.test_top5_err, e.images_per_s, e.seconds
+    );
+}

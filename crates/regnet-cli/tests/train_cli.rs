@@ -1,0 +1,124 @@
+//! `regnet train` end to end on the synthetic dataset.
+
+use serde_json::Value;
+use std::process::{Command, Output};
+
+fn regnet(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_regnet"))
+        .args(args)
+        .output()
+        .expect("run regnet")
+}
+
+fn tiny() -> String {
+    format!("{}/tests/data/tiny.yaml", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn trains_and_writes_log_metrics_weights_and_config() {
+    let out = std::env::temp_dir().join(format!("regnet-train-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let o = regnet(&[
+        "train",
+        &tiny(),
+        "--data",
+        "synthetic:200",
+        "--out",
+        out.to_str().unwrap(),
+        "--threads",
+        "1",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    // The unsupported option is reported, not dropped silently.
+    assert!(
+        err.contains("warning: OPTIM.EMA_ALPHA is set but not supported yet"),
+        "{err}"
+    );
+    assert_eq!(err.lines().filter(|l| l.starts_with("epoch ")).count(), 2);
+    let log = std::fs::read_to_string(out.join("log.jsonl")).unwrap();
+    let epochs: Vec<Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(epochs.len(), 2);
+    for (i, e) in epochs.iter().enumerate() {
+        assert_eq!(e["epoch"], i as u64 + 1);
+        for k in [
+            "lr",
+            "train_loss",
+            "train_top1_err",
+            "test_top1_err",
+            "test_top5_err",
+            "images_per_s",
+            "seconds",
+        ] {
+            assert!(e[k].is_number(), "{k} in {e}");
+        }
+    }
+    let m: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(m["status"], "done");
+    assert_eq!(m["epochs"], 2);
+    assert_eq!(m["test_top1_err"], epochs[1]["test_top1_err"]);
+    assert!(out.join("model.safetensors").metadata().unwrap().len() > 1000);
+    // The saved config describes the trained model.
+    let d = regnet(&[
+        "describe",
+        out.join("config.yaml").to_str().unwrap(),
+        "--json",
+    ]);
+    let d: Value = serde_json::from_slice(&d.stdout).unwrap();
+    assert_eq!(d["params"], m["params"]);
+    // A second run into the same directory is refused.
+    let again = regnet(&[
+        "train",
+        &tiny(),
+        "--data",
+        "synthetic:200",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already holds a run"));
+    std::fs::remove_dir_all(&out).unwrap();
+}
+
+#[test]
+fn bad_train_inputs() {
+    let o = regnet(&["train", &tiny(), "--data", "cifar10:/nowhere"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("only synthetic[:N] is available so far"));
+    let o = regnet(&["train", &tiny(), "--data", "synthetic:3"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("at least 10 images"));
+    let o = regnet(&["train", &tiny(), "--device", "tpu"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown device 'tpu'"));
+    let o = regnet(&["train", &tiny(), "--epochs", "0"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("at least 1"));
+}
+
+#[test]
+fn a_diverging_run_exits_with_code_3() {
+    let out = std::env::temp_dir().join(format!("regnet-diverge-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let o = regnet(&[
+        "train",
+        &tiny(),
+        "--data",
+        "synthetic:64",
+        "--lr",
+        "1e12",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let m: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(m["status"], "diverged");
+    std::fs::remove_dir_all(&out).unwrap();
+}
