@@ -62,6 +62,7 @@ fn trains_and_writes_log_metrics_weights_and_config() {
     assert_eq!(m["epochs"], 2);
     assert_eq!(m["test_top1_err"], epochs[1]["test_top1_err"]);
     assert!(out.join("model.safetensors").metadata().unwrap().len() > 1000);
+    assert!(out.join("checkpoint.safetensors").exists());
     // The saved config describes the trained model.
     let d = regnet(&[
         "describe",
@@ -121,4 +122,81 @@ fn a_diverging_run_exits_with_code_3() {
         serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
     assert_eq!(m["status"], "diverged");
     std::fs::remove_dir_all(&out).unwrap();
+}
+
+#[test]
+fn a_killed_run_resumes_to_the_same_result() {
+    let base = std::env::temp_dir().join(format!("regnet-resume-cli-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    let (full, part) = (base.join("full"), base.join("part"));
+    let args = |out: &std::path::Path| -> Vec<String> {
+        let mut v: Vec<String> = [
+            "train",
+            tiny_path(),
+            "--data",
+            "synthetic:400",
+            "--threads",
+            "1",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        v.extend([
+            "--epochs".into(),
+            "3".into(),
+            "--out".into(),
+            out.display().to_string(),
+        ]);
+        v
+    };
+    let full_args = args(&full);
+    let full_refs: Vec<&str> = full_args.iter().map(String::as_str).collect();
+    assert!(regnet(&full_refs).status.success());
+    // Kill (SIGKILL) the second run as soon as its first checkpoint exists.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_regnet"))
+        .args(args(&part))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let ckpt = part.join("checkpoint.safetensors");
+    while !ckpt.exists() {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let mut resume = args(&part);
+    resume.push("--resume".into());
+    let resume_refs: Vec<&str> = resume.iter().map(String::as_str).collect();
+    let o = regnet(&resume_refs);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let read = |d: &std::path::Path| -> Vec<Value> {
+        std::fs::read_to_string(d.join("log.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let (a, b) = (read(&full), read(&part));
+    let last = |v: &[Value]| v.last().unwrap().clone();
+    let epochs: Vec<u64> = b.iter().map(|e| e["epoch"].as_u64().unwrap()).collect();
+    assert_eq!(epochs, [1, 2, 3], "each epoch logged once");
+    for k in ["train_loss", "test_top1_err", "test_top5_err", "lr"] {
+        assert_eq!(last(&a)[k], last(&b)[k], "{k}");
+    }
+    let o = regnet(&[
+        "train",
+        tiny_path(),
+        "--resume",
+        "--out",
+        base.join("none").to_str().unwrap(),
+    ]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("holds no checkpoint.safetensors"));
+    std::fs::remove_dir_all(&base).unwrap();
+}
+
+fn tiny_path() -> &'static str {
+    concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/tiny.yaml")
 }

@@ -8,6 +8,7 @@ use tch::Tensor;
 
 /// One parameter and its optimizer state.
 struct Param {
+    name: String,
     var: Tensor,
     weight_decay: f64,
     buf: Option<Tensor>,
@@ -36,6 +37,7 @@ impl Sgd {
                     Some(wd) if is_bn(&name) => wd,
                     _ => r.weight_decay,
                 },
+                name,
                 var,
                 buf: None,
             })
@@ -44,6 +46,24 @@ impl Sgd {
             params,
             momentum: r.momentum,
             nesterov: r.nesterov,
+        }
+    }
+
+    /// The momentum buffers, named after their variables (for checkpoints).
+    pub fn state(&self) -> Vec<(String, Tensor)> {
+        self.params
+            .iter()
+            .filter_map(|p| p.buf.as_ref().map(|b| (p.name.clone(), b.shallow_clone())))
+            .collect()
+    }
+
+    /// Restores momentum buffers saved by [`Sgd::state`].
+    pub fn load_state(&mut self, state: &[(String, Tensor)]) {
+        for p in &mut self.params {
+            p.buf = state
+                .iter()
+                .find(|(n, _)| *n == p.name)
+                .map(|(_, t)| t.to_device(p.var.device()));
         }
     }
 

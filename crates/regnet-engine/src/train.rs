@@ -6,9 +6,11 @@ use crate::model::BuiltModel;
 use crate::sgd::Sgd;
 use regnet_config::Recipe;
 use serde::Serialize;
+use std::ops::ControlFlow;
+use std::path::Path;
 use std::time::Instant;
 use tch::nn::ModuleT;
-use tch::{Device, Kind, Reduction, Tensor};
+use tch::{Device, Kind, Reduction, TchError, Tensor};
 
 /// One epoch's record (a line of the JSON Lines log).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -32,21 +34,31 @@ pub enum Status {
     Done,
     /// The loss became NaN or infinite.
     Diverged,
+    /// The caller asked to stop after an epoch; the checkpoint allows resuming.
+    Stopped,
 }
 
 /// Trains `model` on `train` for `recipe.epochs` epochs, evaluating on `test`
-/// after each; `on_epoch` sees every record as it is made.
+/// after each. With a `checkpoint` path, the run resumes from it when it
+/// exists and rewrites it (atomically) after every epoch: a resumed run ends
+/// exactly where an uninterrupted one does. `on_epoch` sees every record as it
+/// is made and may stop the run.
 pub fn train(
     model: &mut BuiltModel,
     train: &TensorSet,
     test: &TensorSet,
     recipe: &Recipe,
-    mut on_epoch: impl FnMut(&EpochLog),
-) -> (Status, Vec<EpochLog>) {
+    checkpoint: Option<&Path>,
+    mut on_epoch: impl FnMut(&EpochLog) -> ControlFlow<()>,
+) -> Result<(Status, Vec<EpochLog>), TchError> {
     let mut sgd = Sgd::new(&model.vs, recipe);
+    let first = match checkpoint {
+        Some(path) if path.exists() => load_checkpoint(path, model, &mut sgd)?,
+        _ => 0,
+    };
     let mut logs = Vec::with_capacity(recipe.epochs);
     let iters = train.len().div_ceil(recipe.batch_size) as f64;
-    for epoch in 0..recipe.epochs {
+    for epoch in first..recipe.epochs {
         let start = Instant::now();
         tch::manual_seed(recipe.seed as i64 + epoch as i64);
         let order = Tensor::randperm(train.len() as i64, (Kind::Int64, train.images.device()));
@@ -63,7 +75,7 @@ pub fn train(
             );
             let loss_v = loss.double_value(&[]);
             if !loss_v.is_finite() {
-                return (Status::Diverged, logs);
+                return Ok((Status::Diverged, logs));
             }
             sgd.zero_grad();
             loss.backward();
@@ -85,10 +97,107 @@ pub fn train(
             images_per_s: seen as f64 / seconds,
             seconds,
         };
-        on_epoch(&log);
+        // The caller records the epoch first, then the checkpoint says it is
+        // done: a crash in between repeats the epoch, never loses its record.
+        let flow = on_epoch(&log);
+        if let Some(path) = checkpoint {
+            save_checkpoint(path, model, &sgd, epoch + 1)?;
+        }
         logs.push(log);
+        if flow.is_break() && epoch + 1 < recipe.epochs {
+            return Ok((Status::Stopped, logs));
+        }
     }
-    (Status::Done, logs)
+    Ok((Status::Done, logs))
+}
+
+/// Writes weights, BN statistics, momentum buffers and the epoch count to
+/// `path` through a temporary file, so a crash never leaves half a checkpoint.
+fn save_checkpoint(
+    path: &Path,
+    model: &BuiltModel,
+    sgd: &Sgd,
+    epochs_done: usize,
+) -> Result<(), TchError> {
+    let mut named: Vec<(String, Tensor)> = model
+        .vs
+        .variables()
+        .into_iter()
+        .map(|(k, v)| (format!("model.{k}"), v.to_device(Device::Cpu)))
+        .collect();
+    named.extend(
+        sgd.state()
+            .into_iter()
+            .map(|(k, v)| (format!("optim.{k}"), v.to_device(Device::Cpu))),
+    );
+    named.push(("epoch".into(), Tensor::from_slice(&[epochs_done as i64])));
+    let tmp = path.with_extension("partial");
+    Tensor::write_safetensors(&named, &tmp)?;
+    std::fs::rename(&tmp, path)
+        .map_err(|e| TchError::FileFormat(format!("{}: {e}", path.display())))
+}
+
+/// Number of epochs a checkpoint file has completed.
+pub fn checkpoint_epoch(path: &Path) -> Result<usize, TchError> {
+    Tensor::read_safetensors(path)?
+        .into_iter()
+        .find(|(k, _)| k == "epoch")
+        .map(|(_, t)| t.int64_value(&[0]) as usize)
+        .ok_or_else(|| {
+            TchError::FileFormat(format!(
+                "{}: not a regnet checkpoint (no epoch)",
+                path.display()
+            ))
+        })
+}
+
+/// Restores a checkpoint; returns the number of epochs it had completed.
+fn load_checkpoint(path: &Path, model: &mut BuiltModel, sgd: &mut Sgd) -> Result<usize, TchError> {
+    let named = Tensor::read_safetensors(path)?;
+    let vars = model.vs.variables();
+    let mismatch = |what: String| TchError::FileFormat(format!("{}: {what}", path.display()));
+    for (name, v) in &vars {
+        let saved = named
+            .iter()
+            .find(|(k, _)| k.strip_prefix("model.") == Some(name.as_str()));
+        match saved {
+            Some((_, t)) if t.size() == v.size() => {}
+            Some((_, t)) => {
+                return Err(mismatch(format!(
+                    "{name} has shape {:?}, the model {:?}",
+                    t.size(),
+                    v.size()
+                )))
+            }
+            None => {
+                return Err(mismatch(format!(
+                    "{name} is missing; the checkpoint is of another model"
+                )))
+            }
+        }
+    }
+    let mut state = Vec::new();
+    let mut epoch = None;
+    tch::no_grad(|| {
+        for (k, t) in &named {
+            if let Some(name) = k.strip_prefix("model.") {
+                if let Some(v) = vars.get(name) {
+                    v.shallow_clone().copy_(t);
+                }
+            } else if let Some(name) = k.strip_prefix("optim.") {
+                state.push((name.to_string(), t.shallow_clone()));
+            } else if k == "epoch" {
+                epoch = Some(t.int64_value(&[0]) as usize);
+            }
+        }
+    });
+    sgd.load_state(&state);
+    epoch.ok_or_else(|| {
+        TchError::FileFormat(format!(
+            "{}: not a regnet checkpoint (no epoch)",
+            path.display()
+        ))
+    })
 }
 
 /// Top-1 and top-5 error in percent (eval mode, no gradients).

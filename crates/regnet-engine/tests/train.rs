@@ -7,6 +7,7 @@ use regnet_engine::data::TensorSet;
 use regnet_engine::sgd::Sgd;
 use regnet_engine::train::{train, EpochLog, Status};
 use regnet_engine::{BuiltModel, InitConfig};
+use std::ops::ControlFlow;
 use tch::nn::VarStore;
 use tch::{Device, Kind};
 
@@ -83,7 +84,15 @@ fn run(seed: u64, epochs: usize) -> (Status, Vec<EpochLog>) {
     r.base_lr = 0.2;
     r.weight_decay = 5e-4;
     r.seed = seed;
-    train(&mut model, &tr, &te, &r, |_| {})
+    train(
+        &mut model,
+        &tr,
+        &te,
+        &r,
+        None,
+        |_| ControlFlow::Continue(()),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -115,6 +124,78 @@ fn a_diverging_run_is_reported() {
     let mut model = BuiltModel::new(&small_net(), Device::Cpu, InitConfig::default());
     let mut r = recipe(2);
     r.base_lr = 1e12;
-    let (status, _) = train(&mut model, &set, &set, &r, |_| {});
+    let (status, _) = train(&mut model, &set, &set, &r, None, |_| {
+        ControlFlow::Continue(())
+    })
+    .unwrap();
     assert_eq!(status, Status::Diverged);
+}
+
+#[test]
+fn a_resumed_run_ends_where_an_uninterrupted_one_does() {
+    tch::set_num_threads(1);
+    let tr = generate(300, 0, Split::Train);
+    let te = generate(100, 0, Split::Test);
+    let (mean, std) = tr.channel_stats();
+    let (tr, te) = (
+        TensorSet::new(&tr, mean, std, Device::Cpu),
+        TensorSet::new(&te, mean, std, Device::Cpu),
+    );
+    let mut r = recipe(3);
+    r.batch_size = 32;
+    r.weight_decay = 5e-4;
+    let dir = std::env::temp_dir().join(format!("regnet-resume-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fresh = |seed: i64| {
+        tch::manual_seed(seed);
+        BuiltModel::new(&small_net(), Device::Cpu, InitConfig::default())
+    };
+    // Uninterrupted, with a checkpoint written every epoch.
+    let mut a = fresh(0);
+    let ca = dir.join("a.safetensors");
+    let (_, logs_a) = train(&mut a, &tr, &te, &r, Some(&ca), |_| {
+        ControlFlow::Continue(())
+    })
+    .unwrap();
+    // Stopped after the first epoch, then resumed into a differently
+    // initialized model (the checkpoint must restore everything).
+    let cb = dir.join("b.safetensors");
+    let mut b = fresh(0);
+    let (status, first) =
+        train(&mut b, &tr, &te, &r, Some(&cb), |_| ControlFlow::Break(())).unwrap();
+    assert_eq!((status, first.len()), (Status::Stopped, 1));
+    let mut b = fresh(99);
+    let (status, rest) = train(&mut b, &tr, &te, &r, Some(&cb), |_| {
+        ControlFlow::Continue(())
+    })
+    .unwrap();
+    assert_eq!(status, Status::Done);
+    assert_eq!(rest.iter().map(|l| l.epoch).collect::<Vec<_>>(), [2, 3]);
+    for (x, y) in logs_a[1..].iter().zip(&rest) {
+        assert_eq!(
+            (x.train_loss, x.test_top1_err, x.lr),
+            (y.train_loss, y.test_top1_err, y.lr)
+        );
+    }
+    let (va, vb) = (a.vs.variables(), b.vs.variables());
+    for (k, t) in &va {
+        assert!(t.equal(&vb[k]), "{k} differs after resume");
+    }
+    // A checkpoint of another architecture is refused with a clear message.
+    let other = regnet_spec::zoo::find("RegNetX-200MF")
+        .unwrap()
+        .spec()
+        .with_num_classes(10)
+        .build()
+        .unwrap();
+    let mut c = BuiltModel::new(&other, Device::Cpu, InitConfig::default());
+    let e = train(&mut c, &tr, &te, &r, Some(&ca), |_| {
+        ControlFlow::Continue(())
+    })
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("another model") || e.to_string().contains("shape"),
+        "{e}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }

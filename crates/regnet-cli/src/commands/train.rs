@@ -4,10 +4,11 @@ use crate::{resolve, CliError};
 use regnet_config::Recipe;
 use regnet_data::synthetic::{self, Split};
 use regnet_engine::data::TensorSet;
-use regnet_engine::train::{pick_device, train, EpochLog, Status};
+use regnet_engine::train::{checkpoint_epoch, pick_device, train, EpochLog, Status};
 use regnet_engine::{BuiltModel, InitConfig};
 use serde_json::json;
 use std::io::Write;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 /// Exit code of a run whose loss became NaN or infinite.
@@ -41,7 +42,13 @@ pub struct Args {
     /// Seed of initialization and shuffles (RNG_SEED).
     #[arg(long)]
     seed: Option<u64>,
+    /// Continue the run in --out from its last epoch checkpoint (same arguments).
+    #[arg(long)]
+    resume: bool,
 }
+
+/// The per-epoch checkpoint inside a run directory.
+const CHECKPOINT: &str = "checkpoint.safetensors";
 
 /// Runs training; `Ok(true)` when it finished, `Ok(false)` when it diverged.
 pub fn run(args: &Args) -> Result<bool, CliError> {
@@ -63,7 +70,7 @@ pub fn run(args: &Args) -> Result<bool, CliError> {
         .out
         .clone()
         .unwrap_or_else(|| Path::new("runs").join(&m.name));
-    prepare_out(&out)?;
+    prepare_out(&out, args.resume)?;
 
     let (train_set, test_set) = (
         synthetic::generate(n, recipe.seed, Split::Train),
@@ -90,19 +97,27 @@ pub fn run(args: &Args) -> Result<bool, CliError> {
         "training {} ({} flops, {} params at {}x{}) on {} synthetic images, {:?}, {} epochs",
         m.name, cx.flops, cx.params, train_set.size, train_set.size, n, device, recipe.epochs
     );
-    let mut log = std::fs::File::create(out.join("log.jsonl"))?;
+    let checkpoint = out.join(CHECKPOINT);
+    if args.resume {
+        keep_logged_epochs(&out.join("log.jsonl"), checkpoint_epoch(&checkpoint)?)?;
+    }
+    let mut log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(out.join("log.jsonl"))?;
     let start = std::time::Instant::now();
-    let (status, logs) = train(&mut model, &tr, &te, &recipe, |e| {
+    let (status, logs) = train(&mut model, &tr, &te, &recipe, Some(&checkpoint), |e| {
         print_epoch(e, recipe.epochs);
         let _ = writeln!(log, "{}", serde_json::to_string(e).unwrap_or_default());
         let _ = log.flush();
-    });
+        ControlFlow::Continue(())
+    })?;
     model.vs.save(out.join("model.safetensors"))?;
     let last: Option<&EpochLog> = logs.last();
     let metrics = json!({
         "name": m.name,
         "status": status,
-        "epochs": logs.len(),
+        "epochs": last.map_or(0, |e| e.epoch),
         "test_top1_err": last.map(|e| e.test_top1_err),
         "test_top5_err": last.map(|e| e.test_top5_err),
         "train_loss": last.map(|e| e.train_loss),
@@ -157,16 +172,44 @@ fn synthetic_size(data: &str) -> Result<usize, CliError> {
     }
 }
 
-/// Refuses to overwrite an earlier run's results.
-fn prepare_out(out: &Path) -> Result<(), CliError> {
-    if out.join("log.jsonl").exists() {
+/// Refuses to overwrite an earlier run's results, and to resume nothing.
+fn prepare_out(out: &Path, resume: bool) -> Result<(), CliError> {
+    if resume && !out.join(CHECKPOINT).exists() {
         return Err(CliError(format!(
-            "{} already holds a run (log.jsonl); choose another --out or remove it",
+            "--resume: {} holds no {CHECKPOINT} to resume from",
+            out.display()
+        )));
+    }
+    if !resume && out.join("log.jsonl").exists() {
+        return Err(CliError(format!(
+            "{} already holds a run (log.jsonl); resume it with --resume, or choose another --out",
             out.display()
         )));
     }
     std::fs::create_dir_all(out)
         .map_err(|e| CliError(format!("cannot create '{}': {e}", out.display())))
+}
+
+/// Drops log records of epochs the checkpoint does not include (a run killed
+/// after logging an epoch but before checkpointing it repeats that epoch).
+fn keep_logged_epochs(log: &Path, epochs_done: usize) -> Result<(), CliError> {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            serde_json::from_str::<serde_json::Value>(l)
+                .ok()
+                .and_then(|v| v["epoch"].as_u64())
+                .is_some_and(|e| e as usize <= epochs_done)
+        })
+        .collect();
+    let tmp = log.with_extension("partial");
+    std::fs::write(
+        &tmp,
+        kept.iter().map(|l| format!("{l}\n")).collect::<String>(),
+    )?;
+    std::fs::rename(&tmp, log)?;
+    Ok(())
 }
 
 fn print_epoch(e: &EpochLog, epochs: usize) {
