@@ -89,7 +89,10 @@ fn trains_and_writes_log_metrics_weights_and_config() {
 fn bad_train_inputs() {
     let o = regnet(&["train", &tiny(), "--data", "cifar10:/nowhere"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("only synthetic[:N] is available so far"));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no CIFAR binary files in '/nowhere'"));
+    let o = regnet(&["train", &tiny(), "--data", "mnist:/x"]);
+    assert!(String::from_utf8_lossy(&o.stderr)
+        .contains("use synthetic[:N], cifar10:DIR or cifar100:DIR"));
     let o = regnet(&["train", &tiny(), "--data", "synthetic:3"]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("at least 10 images"));
     let o = regnet(&["train", &tiny(), "--device", "tpu"]);
@@ -199,4 +202,43 @@ fn a_killed_run_resumes_to_the_same_result() {
 
 fn tiny_path() -> &'static str {
     concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/tiny.yaml")
+}
+
+#[test]
+fn trains_on_cifar_binary_files() {
+    // A miniature CIFAR-10 in the official binary layout: 5 train batches, 1 test.
+    let dir = std::env::temp_dir().join(format!("regnet-cifar-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let batch = |n: usize, salt: u8| -> Vec<u8> {
+        (0..n)
+            .flat_map(|k| {
+                let label = (k % 10) as u8;
+                std::iter::once(label)
+                    .chain((0..3072).map(move |p| ((p * 7 + k * 13) as u8) ^ salt))
+            })
+            .collect()
+    };
+    for i in 1..=5u8 {
+        std::fs::write(dir.join(format!("data_batch_{i}.bin")), batch(20, i)).unwrap();
+    }
+    std::fs::write(dir.join("test_batch.bin"), batch(20, 99)).unwrap();
+    let out = dir.join("run");
+    let data = format!("cifar10:{}", dir.display());
+    let o = regnet(&[
+        "train",
+        tiny_path(),
+        "--data",
+        &data,
+        "--epochs",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("on 100 CIFAR-10 images"), "{err}");
+    let m: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(m["status"], "done");
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -2,7 +2,20 @@
 //! with integer labels. The engine turns them into tensors; nothing here
 //! depends on it.
 
+pub mod cifar;
 pub mod synthetic;
+
+/// Which half of a dataset: training or held-out test images.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Split {
+    Train,
+    Test,
+}
+
+/// A dataset that cannot be read, with the file and the reason; one line.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct DataError(pub String);
 
 /// A labelled image set held in memory.
 #[derive(Debug, Clone, PartialEq)]

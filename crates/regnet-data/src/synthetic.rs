@@ -5,6 +5,7 @@
 //! architectures differ after a few epochs.
 
 use crate::ImageSet;
+pub use crate::Split;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
@@ -17,13 +18,6 @@ pub const SIZE: usize = 32;
 pub const CLASSES: [&str; 10] = [
     "disk", "square", "triangle", "ring", "plus", "stripes", "checkers", "dots", "bar", "crescent",
 ];
-
-/// Which half of the dataset: the two never share an image.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Split {
-    Train,
-    Test,
-}
 
 /// `n` images of `split`, classes balanced (image i has label i mod 10).
 pub fn generate(n: usize, seed: u64, split: Split) -> ImageSet {

@@ -9,6 +9,17 @@ pub struct TensorSet {
     pub images: Tensor,
     pub labels: Tensor,
     pub num_classes: usize,
+    /// Training-time augmentation applied to each mini-batch.
+    pub augment: Augment,
+}
+
+/// Training-time augmentation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Augment {
+    None,
+    /// CIFAR's: random horizontal flip, then a random 32×32 crop of the
+    /// image zero-padded by 4 (after normalization, as pycls does).
+    FlipPadCrop,
 }
 
 impl TensorSet {
@@ -27,7 +38,13 @@ impl TensorSet {
             images: ((images - m) / sd).to_device(device),
             labels: Tensor::from_slice(&labels).to_device(device),
             num_classes: set.num_classes,
+            augment: Augment::None,
         }
+    }
+
+    /// The same set with training augmentation `a`.
+    pub fn with_augment(self, a: Augment) -> Self {
+        TensorSet { augment: a, ..self }
     }
 
     /// Number of images.
@@ -54,5 +71,27 @@ impl TensorSet {
                 self.labels.index_select(0, &idx),
             )
         })
+    }
+}
+
+/// Applies `a` to a batch (random draws come from libtorch's seeded generator).
+pub fn augment(x: &Tensor, a: Augment) -> Tensor {
+    match a {
+        Augment::None => x.shallow_clone(),
+        Augment::FlipPadCrop => {
+            let size = x.size();
+            let (n, h, w) = (size[0], size[2], size[3]);
+            let flip = Tensor::rand([n, 1, 1, 1], (Kind::Float, x.device())).lt(0.5);
+            let x = x.flip([3]).where_self(&flip, x);
+            let padded = x.constant_pad_nd([4, 4, 4, 4]);
+            let offsets = Tensor::randint(9, [n, 2], (Kind::Int64, Device::Cpu));
+            let crops: Vec<Tensor> = (0..n)
+                .map(|i| {
+                    let (dy, dx) = (offsets.int64_value(&[i, 0]), offsets.int64_value(&[i, 1]));
+                    padded.get(i).narrow(1, dy, h).narrow(2, dx, w)
+                })
+                .collect();
+            Tensor::stack(&crops, 0)
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! The training loop: SGD with momentum, pycls learning-rate schedules,
 //! cross-entropy with label smoothing, top-1/top-5 evaluation.
 
-use crate::data::TensorSet;
+use crate::data::{augment, TensorSet};
 use crate::model::BuiltModel;
 use crate::sgd::Sgd;
 use regnet_config::Recipe;
@@ -65,7 +65,7 @@ pub fn train(
         let (mut loss_sum, mut wrong, mut seen) = (0.0, 0.0, 0usize);
         for (i, (x, y)) in train.batches(&order, recipe.batch_size).enumerate() {
             let lr = recipe.lr_at(epoch as f64 + i as f64 / iters);
-            let logits = model.model.forward_t(&x, true);
+            let logits = model.model.forward_t(&augment(&x, train.augment), true);
             let loss = logits.cross_entropy_loss(
                 &y,
                 None::<Tensor>,

@@ -9,7 +9,7 @@ use regnet_engine::train::{train, EpochLog, Status};
 use regnet_engine::{BuiltModel, InitConfig};
 use std::ops::ControlFlow;
 use tch::nn::VarStore;
-use tch::{Device, Kind};
+use tch::{Device, Kind, Tensor};
 
 fn recipe(epochs: usize) -> Recipe {
     Recipe {
@@ -198,4 +198,29 @@ fn a_resumed_run_ends_where_an_uninterrupted_one_does() {
         "{e}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn cifar_augmentation_flips_and_shifts() {
+    use regnet_engine::data::{augment, Augment};
+    tch::manual_seed(0);
+    let x = Tensor::arange(2 * 3 * 32 * 32, (Kind::Float, Device::Cpu)).view([2, 3, 32, 32]) + 1.0;
+    let y = augment(&x, Augment::FlipPadCrop);
+    assert_eq!(y.size(), [2, 3, 32, 32]);
+    // Each output is a flipped-or-not, shifted-by-at-most-4 copy: every non-zero
+    // (non-padding) value comes from the same image and channel.
+    for i in 0..2 {
+        let src = x.get(i);
+        let out = y.get(i);
+        let kept = out.ne(0.0).sum(Kind::Int64).int64_value(&[]);
+        assert!(
+            kept >= 3 * 24 * 24,
+            "at most 4 rows and 4 columns of padding"
+        );
+        let vals = out.masked_select(&out.ne(0.0));
+        let (lo, hi) = (src.min().double_value(&[]), src.max().double_value(&[]));
+        assert!(vals.min().double_value(&[]) >= lo && vals.max().double_value(&[]) <= hi);
+    }
+    assert!(!y.equal(&x), "something moved");
+    assert!(augment(&x, Augment::None).equal(&x));
 }

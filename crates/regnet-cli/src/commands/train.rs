@@ -2,8 +2,10 @@
 
 use crate::{resolve, CliError};
 use regnet_config::Recipe;
-use regnet_data::synthetic::{self, Split};
-use regnet_engine::data::TensorSet;
+use regnet_data::cifar::{self, Cifar};
+use regnet_data::synthetic;
+use regnet_data::{ImageSet, Split};
+use regnet_engine::data::{Augment, TensorSet};
 use regnet_engine::train::{checkpoint_epoch, pick_device, train, EpochLog, Status};
 use regnet_engine::{BuiltModel, InitConfig};
 use serde_json::json;
@@ -18,7 +20,8 @@ pub const EXIT_DIVERGED: u8 = 3;
 pub struct Args {
     /// Zoo model name or pycls config (its OPTIM/TRAIN/TEST/BN sections give the recipe).
     model: String,
-    /// Dataset: synthetic[:N] (N training images, N/5 test images; default 5000).
+    /// Dataset: synthetic[:N] (N training images, N/5 test; default 5000),
+    /// cifar10:DIR or cifar100:DIR (official binary files).
     #[arg(long, default_value = "synthetic", value_name = "DATA")]
     data: String,
     /// Epochs (OPTIM.MAX_EPOCH).
@@ -61,7 +64,7 @@ pub fn run(args: &Args) -> Result<bool, CliError> {
         eprintln!("warning: {w}");
     }
     apply_overrides(&mut recipe, args)?;
-    let n = synthetic_size(&args.data)?;
+    let source = DataSource::parse(&args.data)?;
     let device = pick_device(&args.device)?;
     if let Some(t) = args.threads {
         regnet_engine::set_threads(t);
@@ -72,13 +75,10 @@ pub fn run(args: &Args) -> Result<bool, CliError> {
         .unwrap_or_else(|| Path::new("runs").join(&m.name));
     prepare_out(&out, args.resume)?;
 
-    let (train_set, test_set) = (
-        synthetic::generate(n, recipe.seed, Split::Train),
-        synthetic::generate((n / 5).max(100), recipe.seed, Split::Test),
-    );
+    let (train_set, test_set) = source.load(recipe.seed)?;
     let spec = if m.spec.num_classes() != train_set.num_classes as u64 {
         eprintln!(
-            "note: {} classes -> {} to match the synthetic dataset",
+            "note: {} classes -> {} to match the dataset",
             m.spec.num_classes(),
             train_set.num_classes
         );
@@ -89,13 +89,21 @@ pub fn run(args: &Args) -> Result<bool, CliError> {
     let net = spec.build()?;
     let cx = net.complexity(train_set.size as u64)?;
     let (mean, std) = train_set.channel_stats();
-    let tr = TensorSet::new(&train_set, mean, std, device);
+    let tr = TensorSet::new(&train_set, mean, std, device).with_augment(source.augment());
     let te = TensorSet::new(&test_set, mean, std, device);
     regnet_engine::seed(recipe.seed);
     let mut model = BuiltModel::new(&net, device, InitConfig::default());
     eprintln!(
-        "training {} ({} flops, {} params at {}x{}) on {} synthetic images, {:?}, {} epochs",
-        m.name, cx.flops, cx.params, train_set.size, train_set.size, n, device, recipe.epochs
+        "training {} ({} flops, {} params at {}x{}) on {} {} images, {:?}, {} epochs",
+        m.name,
+        cx.flops,
+        cx.params,
+        train_set.size,
+        train_set.size,
+        train_set.len(),
+        source.name(),
+        device,
+        recipe.epochs
     );
     let checkpoint = out.join(CHECKPOINT);
     if args.resume {
@@ -153,22 +161,62 @@ fn apply_overrides(r: &mut Recipe, a: &Args) -> Result<(), CliError> {
     Ok(())
 }
 
-/// `synthetic` or `synthetic:N`.
-fn synthetic_size(data: &str) -> Result<usize, CliError> {
-    let (kind, arg) = data.split_once(':').unwrap_or((data, ""));
-    if kind != "synthetic" {
-        return Err(CliError(format!(
-            "--data '{data}': only synthetic[:N] is available so far (cifar10:DIR, cifar100:DIR and imagefolder:DIR are planned)"
-        )));
+/// Where training data comes from (`--data`).
+enum DataSource {
+    Synthetic(usize),
+    Cifar(Cifar, PathBuf),
+}
+
+impl DataSource {
+    /// `synthetic[:N]`, `cifar10:DIR` or `cifar100:DIR`.
+    fn parse(data: &str) -> Result<Self, CliError> {
+        let (kind, arg) = data.split_once(':').unwrap_or((data, ""));
+        match kind {
+            "synthetic" if arg.is_empty() => Ok(DataSource::Synthetic(5000)),
+            "synthetic" => match arg.parse::<usize>() {
+                Ok(n) if n >= 10 => Ok(DataSource::Synthetic(n)),
+                _ => Err(CliError(format!(
+                    "--data '{data}': N must be a whole number of at least 10 images"
+                ))),
+            },
+            "cifar10" | "cifar100" if !arg.is_empty() => {
+                let c = if kind == "cifar10" { Cifar::Ten } else { Cifar::Hundred };
+                Ok(DataSource::Cifar(c, PathBuf::from(arg)))
+            }
+            _ => Err(CliError(format!(
+                "--data '{data}': use synthetic[:N], cifar10:DIR or cifar100:DIR (imagefolder:DIR is planned)"
+            ))),
+        }
     }
-    if arg.is_empty() {
-        return Ok(5000);
+
+    fn name(&self) -> &'static str {
+        match self {
+            DataSource::Synthetic(_) => "synthetic",
+            DataSource::Cifar(Cifar::Ten, _) => "CIFAR-10",
+            DataSource::Cifar(Cifar::Hundred, _) => "CIFAR-100",
+        }
     }
-    match arg.parse::<usize>() {
-        Ok(n) if n >= 10 => Ok(n),
-        _ => Err(CliError(format!(
-            "--data '{data}': N must be a whole number of at least 10 images"
-        ))),
+
+    /// Train and test sets.
+    fn load(&self, seed: u64) -> Result<(ImageSet, ImageSet), CliError> {
+        Ok(match self {
+            DataSource::Synthetic(n) => (
+                synthetic::generate(*n, seed, Split::Train),
+                synthetic::generate((n / 5).max(100), seed, Split::Test),
+            ),
+            DataSource::Cifar(c, dir) => (
+                cifar::load(*c, dir, Split::Train)?,
+                cifar::load(*c, dir, Split::Test)?,
+            ),
+        })
+    }
+
+    /// CIFAR trains with flip + pad-and-crop; the synthetic set is random already.
+    fn augment(&self) -> Augment {
+        match self {
+            DataSource::Synthetic(_) => Augment::None,
+            DataSource::Cifar(..) => Augment::FlipPadCrop,
+        }
     }
 }
 
