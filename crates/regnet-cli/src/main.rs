@@ -1,6 +1,7 @@
 //! `regnet`: design network design spaces from the command line.
 
 mod commands;
+mod datasource;
 mod format;
 mod resolve;
 
@@ -28,6 +29,10 @@ enum Command {
     Fit(commands::fit::Args),
     /// Train one model (exit code 3 when the loss diverges).
     Train(commands::train::Args),
+    /// Top-1 / top-5 error of weights on a dataset's test split.
+    Eval(commands::eval::EvalArgs),
+    /// Eval-mode logits of weights for an N x 3 x H x W .npy array.
+    Predict(commands::eval::PredictArgs),
 }
 
 /// A user-facing failure: printed as one line, exit code 1.
@@ -47,6 +52,8 @@ fn main() -> ExitCode {
         Command::Zoo(args) => commands::zoo::run(&args),
         Command::Space(args) => commands::space::run(&args),
         Command::Fit(args) => commands::fit::run(&args),
+        Command::Eval(args) => commands::eval::eval(&args),
+        Command::Predict(args) => commands::eval::predict(&args),
         Command::Train(args) => match commands::train::run(&args) {
             Ok(false) => return ExitCode::from(commands::train::EXIT_DIVERGED),
             other => other.map(|_| ()),

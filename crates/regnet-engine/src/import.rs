@@ -1,9 +1,108 @@
-//! Key names of other libraries' state dicts, mapped to ours (pycls's).
+//! Loading weights saved by us, by pycls or by torchvision.
 //!
 //! torchvision's RegNet and ResNe(X)t have the same architecture as the zoo
-//! models they alias, with different module names; these functions translate
-//! one key, returning `None` for keys with no counterpart
-//! (`num_batches_tracked`).
+//! models they alias, with different module names; the key functions below
+//! translate one key, returning `None` for keys with no counterpart
+//! (`num_batches_tracked`). [`load_weights`] detects the naming of a
+//! safetensors file and loads it, refusing any missing, extra or mis-shaped
+//! tensor with a message that lists them.
+
+use crate::model::BuiltModel;
+use std::collections::BTreeMap;
+use std::path::Path;
+use tch::Tensor;
+
+/// Weights that do not fit a model, or a file that cannot be read; one line.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct ImportError(pub String);
+
+/// Which library's names a state dict uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Naming {
+    /// pycls's module names, which this toolkit uses too.
+    Pycls,
+    TorchvisionRegNet,
+    TorchvisionResNet,
+}
+
+impl Naming {
+    /// Guesses the naming from the keys.
+    pub fn detect<'a>(mut keys: impl Iterator<Item = &'a str>) -> Naming {
+        keys.find_map(|k| {
+            if k.starts_with("trunk_output.") {
+                Some(Naming::TorchvisionRegNet)
+            } else if k.starts_with("layer1.") {
+                Some(Naming::TorchvisionResNet)
+            } else {
+                None
+            }
+        })
+        .unwrap_or(Naming::Pycls)
+    }
+
+    /// Our key for a key in this naming (`None`: no counterpart).
+    pub fn map(self, key: &str) -> Option<String> {
+        match self {
+            Naming::Pycls => {
+                let k = key.strip_prefix("module.").unwrap_or(key);
+                (!k.ends_with("num_batches_tracked")).then(|| k.to_string())
+            }
+            Naming::TorchvisionRegNet => torchvision_regnet_key(key),
+            Naming::TorchvisionResNet => torchvision_resnet_key(key),
+        }
+    }
+}
+
+/// Loads a safetensors state dict into `model` (all tensors or nothing).
+pub fn load_weights(model: &mut BuiltModel, path: &Path) -> Result<Naming, ImportError> {
+    let named = Tensor::read_safetensors(path)
+        .map_err(|e| ImportError(format!("cannot read weights '{}': {e}", path.display())))?;
+    let naming = Naming::detect(named.iter().map(|(k, _)| k.as_str()));
+    let mapped: BTreeMap<String, &Tensor> = named
+        .iter()
+        .filter_map(|(k, t)| naming.map(k).map(|m| (m, t)))
+        .collect();
+    let vars = model.vs.variables();
+    let missing: Vec<&String> = vars.keys().filter(|k| !mapped.contains_key(*k)).collect();
+    let extra: Vec<&String> = mapped.keys().filter(|k| !vars.contains_key(*k)).collect();
+    let shapes: Vec<String> = mapped
+        .iter()
+        .filter_map(|(k, t)| {
+            let v = vars.get(k)?;
+            (v.size() != t.size()).then(|| format!("{k} {:?} vs model {:?}", t.size(), v.size()))
+        })
+        .collect();
+    if !missing.is_empty() || !extra.is_empty() || !shapes.is_empty() {
+        return Err(ImportError(format!(
+            "weights '{}' ({naming:?} names) do not fit the model: missing {}; unexpected {}; mis-shaped {}",
+            path.display(),
+            listing(&missing),
+            listing(&extra),
+            listing(&shapes)
+        )));
+    }
+    tch::no_grad(|| {
+        for (k, t) in &mapped {
+            vars[k].shallow_clone().copy_(t);
+        }
+    });
+    Ok(naming)
+}
+
+fn listing<T: std::fmt::Display>(items: &[T]) -> String {
+    if items.is_empty() {
+        return "none".into();
+    }
+    let shown: Vec<String> = items.iter().take(8).map(|i| i.to_string()).collect();
+    let more = items.len().saturating_sub(8);
+    let tail = if more > 0 {
+        format!(" and {more} more")
+    } else {
+        String::new()
+    };
+    format!("{} ({}{tail})", items.len(), shown.join(", "))
+}
 
 /// torchvision `RegNet` key → pycls key, e.g.
 /// `trunk_output.block2.block2-0.f.se.fc1.weight` → `s2.b1.f.se.f_ex.0.weight`.

@@ -25,3 +25,30 @@ pub fn seed(s: u64) {
 pub fn cuda_available() -> bool {
     tch::Cuda::is_available()
 }
+
+/// Eval-mode logits for an N × 3 × H × W float32 `.npy` array.
+pub fn predict(model: &BuiltModel, input: &std::path::Path) -> Result<tch::Tensor, String> {
+    use tch::nn::ModuleT;
+    let x = tch::Tensor::read_npy(input)
+        .map_err(|e| format!("cannot read '{}': {e}", input.display()))?;
+    let size = x.size();
+    if size.len() != 4 || size[1] != 3 || x.kind() != tch::Kind::Float {
+        return Err(format!(
+            "'{}' must be an N x 3 x H x W float32 array (got shape {size:?}, {:?})",
+            input.display(),
+            x.kind()
+        ));
+    }
+    Ok(tch::no_grad(|| {
+        model
+            .model
+            .forward_t(&x.to_device(model.vs.device()), false)
+            .to_device(tch::Device::Cpu)
+    }))
+}
+
+/// Writes a tensor as `.npy`.
+pub fn write_npy(t: &tch::Tensor, path: &std::path::Path) -> Result<(), String> {
+    t.write_npy(path)
+        .map_err(|e| format!("cannot write '{}': {e}", path.display()))
+}

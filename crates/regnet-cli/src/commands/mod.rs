@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod describe;
+pub mod eval;
 pub mod fit;
 pub mod space;
 pub mod train;

@@ -1,0 +1,91 @@
+//! `regnet eval` and `regnet predict`: use trained or imported weights.
+
+use crate::datasource::DataSource;
+use crate::{resolve, CliError};
+use regnet_engine::data::TensorSet;
+use regnet_engine::import::load_weights;
+use regnet_engine::train::{evaluate, pick_device};
+use regnet_engine::BuiltModel;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+
+#[derive(clap::Args)]
+pub struct EvalArgs {
+    /// Zoo model name or config (a run's config.yaml).
+    model: String,
+    /// Weights: safetensors with pycls/regnet names or torchvision names.
+    #[arg(long, value_name = "FILE")]
+    weights: PathBuf,
+    /// Dataset whose test split to evaluate (see `regnet train --help`).
+    #[arg(long, default_value = "synthetic", value_name = "DATA")]
+    data: String,
+    /// Seed of the synthetic dataset (the training run's RNG_SEED).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    #[arg(long, default_value_t = 200)]
+    batch_size: usize,
+    /// auto (CUDA when present), cpu or cuda.
+    #[arg(long, default_value = "auto")]
+    device: String,
+}
+
+#[derive(clap::Args)]
+pub struct PredictArgs {
+    /// Zoo model name or config.
+    #[arg(long)]
+    model: String,
+    /// Weights: safetensors with pycls/regnet names or torchvision names.
+    #[arg(long, value_name = "FILE")]
+    weights: PathBuf,
+    /// Classifier classes when not the model's (e.g. 10 for weights trained on CIFAR).
+    #[arg(long, value_name = "N")]
+    num_classes: Option<u64>,
+    /// N x 3 x H x W float32 array (.npy).
+    #[arg(long, value_name = "X.npy")]
+    input: PathBuf,
+    /// Where to write the N x classes eval-mode logits (.npy).
+    #[arg(long, value_name = "Y.npy")]
+    output: PathBuf,
+    /// auto (CUDA when present), cpu or cuda.
+    #[arg(long, default_value = "auto")]
+    device: String,
+}
+
+fn load_model(
+    model: &str,
+    num_classes: Option<u64>,
+    weights: &Path,
+    device: &str,
+) -> Result<BuiltModel, CliError> {
+    let m = resolve::model(model, None, num_classes)?;
+    let net = m.spec.build()?;
+    let mut built = BuiltModel::new(&net, pick_device(device)?, Default::default());
+    load_weights(&mut built, weights)?;
+    Ok(built)
+}
+
+pub fn eval(a: &EvalArgs) -> Result<(), CliError> {
+    let source = DataSource::parse(&a.data)?;
+    let (train_set, test_set) = source.load(a.seed)?;
+    let m = load_model(
+        &a.model,
+        Some(test_set.num_classes as u64),
+        &a.weights,
+        &a.device,
+    )?;
+    let (mean, std) = train_set.channel_stats();
+    let te = TensorSet::new(&test_set, mean, std, m.vs.device());
+    let (top1, top5) = evaluate(&m, &te, a.batch_size.max(1));
+    println!(
+        "{}",
+        json!({"n": test_set.len(), "test_top1_err": top1, "test_top5_err": top5})
+    );
+    Ok(())
+}
+
+pub fn predict(a: &PredictArgs) -> Result<(), CliError> {
+    let m = load_model(&a.model, a.num_classes, &a.weights, &a.device)?;
+    let logits = regnet_engine::predict(&m, &a.input)?;
+    regnet_engine::write_npy(&logits, &a.output)?;
+    Ok(())
+}

@@ -1,0 +1,159 @@
+//! `regnet eval` and `regnet predict` with our own and torchvision's weights.
+
+use regnet_engine::tch::Tensor;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn regnet(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_regnet"))
+        .args(args)
+        .output()
+        .expect("run regnet")
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("regnet-weights-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn export(tv_name: &str, dir: &Path) {
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/python/export_torchvision.py"
+    );
+    let python =
+        std::env::var("VIRTUAL_ENV").map_or("python3".into(), |v| format!("{v}/bin/python"));
+    let ok = Command::new(python)
+        .args([script, tv_name, dir.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(ok.success(), "export {tv_name}");
+}
+
+#[test]
+fn predict_with_torchvision_weights_matches_torchvision() {
+    for (tv, ours) in [
+        ("regnet_y_400mf", "RegNetY-400MF"),
+        ("resnet50", "resnet50"),
+    ] {
+        let d = tmp(tv);
+        export(tv, &d);
+        let p = |f: &str| d.join(f).to_str().unwrap().to_string();
+        let o = regnet(&[
+            "predict",
+            "--model",
+            ours,
+            "--num-classes",
+            "10",
+            "--weights",
+            &p("weights.safetensors"),
+            "--input",
+            &p("x.npy"),
+            "--output",
+            &p("ours.npy"),
+            "--device",
+            "cpu",
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let (a, b) = (
+            Tensor::read_npy(p("ours.npy")).unwrap(),
+            Tensor::read_npy(p("y.npy")).unwrap(),
+        );
+        assert_eq!(a.size(), [3, 10]);
+        let diff = (a - b).abs().max().double_value(&[]);
+        assert!(diff < 1e-4, "{tv}: max |diff| {diff}");
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+}
+
+#[test]
+fn weights_that_do_not_fit_are_listed() {
+    let d = tmp("misfit");
+    export("regnet_y_400mf", &d);
+    let w = d.join("weights.safetensors");
+    // torchvision's regnet_y_800mf differs from these weights' architecture.
+    let o = regnet(&[
+        "predict",
+        "--model",
+        "regnet_y_800mf",
+        "--num-classes",
+        "10",
+        "--weights",
+        w.to_str().unwrap(),
+        "--input",
+        "x.npy",
+        "--output",
+        "y.npy",
+        "--device",
+        "cpu",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("do not fit the model") && e.contains("mis-shaped"),
+        "{e}"
+    );
+    assert_eq!(e.lines().count(), 1);
+    // Wrong input array.
+    std::fs::write(d.join("bad.npy"), b"not an npy").unwrap();
+    let o = regnet(&[
+        "predict",
+        "--model",
+        "RegNetY-400MF",
+        "--num-classes",
+        "10",
+        "--weights",
+        w.to_str().unwrap(),
+        "--input",
+        d.join("bad.npy").to_str().unwrap(),
+        "--output",
+        "y.npy",
+        "--device",
+        "cpu",
+    ]);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("cannot read"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn eval_reproduces_the_training_runs_test_error() {
+    let d = tmp("eval");
+    let tiny = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/tiny.yaml");
+    let out = d.join("run");
+    let o = regnet(&[
+        "train",
+        tiny,
+        "--data",
+        "synthetic:200",
+        "--out",
+        out.to_str().unwrap(),
+        "--threads",
+        "1",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let metrics: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    let o = regnet(&[
+        "eval",
+        out.join("config.yaml").to_str().unwrap(),
+        "--weights",
+        out.join("model.safetensors").to_str().unwrap(),
+        "--data",
+        "synthetic:200",
+        "--device",
+        "cpu",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let e: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(e["n"], 100);
+    assert_eq!(e["test_top1_err"], metrics["test_top1_err"]);
+    assert_eq!(e["test_top5_err"], metrics["test_top5_err"]);
+    std::fs::remove_dir_all(&d).unwrap();
+}
