@@ -22,7 +22,7 @@ fn tmp(name: &str) -> PathBuf {
 fn export(tv_name: &str, dir: &Path) {
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/tests/python/export_torchvision.py"
+        "/../../tests/python/torchvision_reference.py"
     );
     let python =
         std::env::var("VIRTUAL_ENV").map_or("python3".into(), |v| format!("{v}/bin/python"));

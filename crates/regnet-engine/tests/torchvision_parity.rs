@@ -9,10 +9,9 @@ use tch::nn::ModuleT;
 use tch::{Device, Tensor};
 
 fn reference(name: &str) -> Vec<(String, Tensor)> {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    let out = dir.join(format!("{name}.npz"));
-    let script =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/python/torchvision_reference.py");
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/python/torchvision_reference.py");
     let python =
         std::env::var("VIRTUAL_ENV").map_or("python3".into(), |v| format!("{v}/bin/python"));
     let status = Command::new(&python)
@@ -22,7 +21,7 @@ fn reference(name: &str) -> Vec<(String, Tensor)> {
         .status()
         .expect("run the venv python (source scripts/env.sh)");
     assert!(status.success(), "reference script failed for {name}");
-    Tensor::read_npz(&out).expect("read npz")
+    Tensor::read_npz(out.join("reference.npz")).expect("read npz")
 }
 
 fn check(tv_name: &str, zoo_name: &str, map: fn(&str) -> Option<String>) {

@@ -3,7 +3,7 @@
 use crate::blocks::{Block, BottleneckParams};
 use crate::error::{Result, SpecError};
 use crate::head::Head;
-use crate::network::{Activation, Network, Stage, StageParams};
+use crate::network::{chain_stages, Activation, Network, Stage, StageParams};
 use crate::stem::Stem;
 
 pub use crate::blocks::BlockType;
@@ -41,12 +41,9 @@ impl AnyNetSpec {
     pub fn build(&self) -> Result<Network> {
         self.validate()?;
         let stem = Stem::new(self.stem_type, 3, self.stem_w);
-        let mut w_in = self.stem_w;
-        let mut stages = Vec::with_capacity(self.depths.len());
-        for i in 0..self.depths.len() {
-            stages.push(self.build_stage(i, w_in)?);
-            w_in = self.widths[i];
-        }
+        let (stages, w_in) = chain_stages(self.stem_w, &self.widths, |i, w_in| {
+            self.build_stage(i, w_in)
+        })?;
         Ok(Network {
             stem,
             stages,

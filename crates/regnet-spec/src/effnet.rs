@@ -6,7 +6,7 @@ use crate::anynet::{
 use crate::blocks::{Block, MbConv};
 use crate::error::{Result, SpecError};
 use crate::head::Head;
-use crate::network::{Activation, Network, Stage, StageParams};
+use crate::network::{chain_stages, Activation, Network, Stage, StageParams};
 use crate::stem::{Stem, StemType};
 
 /// An EfficientNet as pycls's `EN` section describes it.
@@ -35,12 +35,9 @@ impl EffNetSpec {
     pub fn build(&self) -> Result<Network> {
         self.validate()?;
         let stem = Stem::new(StemType::SimpleStemIn, 3, self.stem_w);
-        let mut w_in = self.stem_w;
-        let mut stages = Vec::with_capacity(self.depths.len());
-        for i in 0..self.depths.len() {
-            stages.push(self.build_stage(i, w_in)?);
-            w_in = self.widths[i];
-        }
+        let (stages, w_in) = chain_stages(self.stem_w, &self.widths, |i, w_in| {
+            self.build_stage(i, w_in)
+        })?;
         Ok(Network {
             stem,
             stages,

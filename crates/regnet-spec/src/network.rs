@@ -108,6 +108,22 @@ pub struct Network {
     pub drop_connect: f64,
 }
 
+/// Builds one stage per width, each from the previous stage's output width
+/// (the stem's for the first); returns the stages and the last width.
+pub(crate) fn chain_stages(
+    stem_w: u64,
+    widths: &[u64],
+    mut build_stage: impl FnMut(usize, u64) -> Result<Stage>,
+) -> Result<(Vec<Stage>, u64)> {
+    let mut w_in = stem_w;
+    let mut stages = Vec::with_capacity(widths.len());
+    for (i, &w) in widths.iter().enumerate() {
+        stages.push(build_stage(i, w_in)?);
+        w_in = w;
+    }
+    Ok((stages, w_in))
+}
+
 /// Output size and own complexity of one part of a network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PartProfile {

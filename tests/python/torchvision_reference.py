@@ -1,6 +1,15 @@
-"""Exports a torchvision model as safetensors (written by hand: the format is
-an 8-byte header length, a JSON header and the raw tensors), plus an input and
-its eval-mode output as .npy: python export_torchvision.py NAME OUTDIR"""
+"""Reference outputs from torchvision, for the Rust parity tests.
+
+    python torchvision_reference.py NAME OUTDIR
+
+builds torchvision.models.NAME (10 classes, seed 0) in eval mode with
+non-trivial BN statistics and writes to OUTDIR:
+  reference.npz        every floating-point state-dict tensor as "param.KEY",
+                       plus "input" and "output"
+  weights.safetensors  the state dict (the format written by hand: an 8-byte
+                       header length, a JSON header, the raw tensors)
+  x.npy, y.npy         the input batch and torchvision's eval-mode logits
+"""
 import json
 import struct
 import sys
@@ -20,9 +29,19 @@ with torch.no_grad():
             m.running_mean.uniform_(-0.1, 0.1)
             m.running_var.uniform_(0.5, 1.5)
             m.weight.uniform_(0.5, 1.5)
+            m.bias.uniform_(-0.1, 0.1)
+x = torch.randn(3, 3, 64, 64)
+with torch.no_grad():
+    y = model(x)
+state = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
+
+arrays = {"param." + k: v for k, v in state.items() if v.dtype == np.float32}
+np.savez(out / "reference.npz", input=x.numpy(), output=y.numpy(), **arrays)
+np.save(out / "x.npy", x.numpy())
+np.save(out / "y.npy", y.numpy())
+
 header, blobs, offset = {}, [], 0
-for k, v in model.state_dict().items():
-    arr = v.detach().cpu().numpy()
+for k, arr in state.items():
     dtype = {np.float32: "F32", np.int64: "I64"}[arr.dtype.type]
     data = np.ascontiguousarray(arr).tobytes()
     header[k] = {"dtype": dtype, "shape": list(arr.shape), "data_offsets": [offset, offset + len(data)]}
@@ -35,8 +54,3 @@ with open(out / "weights.safetensors", "wb") as f:
     f.write(head)
     for b in blobs:
         f.write(b)
-x = torch.randn(3, 3, 64, 64)
-with torch.no_grad():
-    y = model(x)
-np.save(out / "x.npy", x.numpy())
-np.save(out / "y.npy", y.numpy())
