@@ -95,17 +95,24 @@ impl Sgd {
                 let step = if m == 0.0 {
                     d
                 } else {
-                    let buf = match p.buf.take() {
-                        Some(b) => b * m + &d,
-                        None => d.copy(),
+                    // In place: no new buffer per step (PyTorch updates it in place too).
+                    let buf = match &mut p.buf {
+                        Some(b) => {
+                            let _ = b.f_mul_scalar_(m).expect("momentum decay");
+                            let _ = b.f_add_(&d).expect("momentum update");
+                            b.shallow_clone()
+                        }
+                        None => {
+                            let b = d.copy();
+                            p.buf = Some(b.shallow_clone());
+                            b
+                        }
                     };
-                    let step = if nesterov {
+                    if nesterov {
                         &d + &buf * m
                     } else {
-                        buf.shallow_clone()
-                    };
-                    p.buf = Some(buf);
-                    step
+                        buf
+                    }
                 };
                 let _ = p.var.f_sub_(&(step * lr)).expect("parameter update");
             }
