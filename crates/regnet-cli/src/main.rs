@@ -33,6 +33,8 @@ enum Command {
     Eval(commands::eval::EvalArgs),
     /// Eval-mode logits of weights for an N x 3 x H x W .npy array.
     Predict(commands::eval::PredictArgs),
+    /// Convert weights (e.g. torchvision's) to safetensors in our (pycls) names.
+    Export(commands::eval::ExportArgs),
 }
 
 /// A user-facing failure: printed as one line, exit code 1.
@@ -54,6 +56,7 @@ fn main() -> ExitCode {
         Command::Fit(args) => commands::fit::run(&args),
         Command::Eval(args) => commands::eval::eval(&args),
         Command::Predict(args) => commands::eval::predict(&args),
+        Command::Export(args) => commands::eval::export(&args),
         Command::Train(args) => match commands::train::run(&args) {
             Ok(false) => return ExitCode::from(commands::train::EXIT_DIVERGED),
             other => other.map(|_| ()),

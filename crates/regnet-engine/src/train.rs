@@ -38,18 +38,44 @@ pub enum Status {
     Stopped,
 }
 
+/// Where a run is, reported after every mini-batch (for progress displays).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BatchProgress {
+    /// 0-based epoch.
+    pub epoch: usize,
+    /// Mini-batches done in this epoch, and in all.
+    pub done: usize,
+    pub total: usize,
+    /// Mean training loss of the epoch so far.
+    pub loss: f64,
+}
+
+/// What a caller watches during training.
+pub trait Observer {
+    /// After each mini-batch.
+    fn batch(&mut self, _p: BatchProgress) {}
+    /// After each epoch's evaluation; `Break` stops the run (resumable).
+    fn epoch(&mut self, log: &EpochLog) -> ControlFlow<()>;
+}
+
+impl<F: FnMut(&EpochLog) -> ControlFlow<()>> Observer for F {
+    fn epoch(&mut self, log: &EpochLog) -> ControlFlow<()> {
+        self(log)
+    }
+}
+
 /// Trains `model` on `train` for `recipe.epochs` epochs, evaluating on `test`
 /// after each. With a `checkpoint` path, the run resumes from it when it
 /// exists and rewrites it (atomically) after every epoch: a resumed run ends
-/// exactly where an uninterrupted one does. `on_epoch` sees every record as it
-/// is made and may stop the run.
+/// exactly where an uninterrupted one does. The observer sees progress and
+/// every epoch record as it is made, and may stop the run.
 pub fn train(
     model: &mut BuiltModel,
     train: &TensorSet,
     test: &TensorSet,
     recipe: &Recipe,
     checkpoint: Option<&Path>,
-    mut on_epoch: impl FnMut(&EpochLog) -> ControlFlow<()>,
+    mut observer: impl Observer,
 ) -> Result<(Status, Vec<EpochLog>), TchError> {
     let mut sgd = Sgd::new(&model.vs, recipe);
     let first = match checkpoint {
@@ -84,6 +110,12 @@ pub fn train(
             loss_sum += loss_v * b as f64;
             wrong += top_k_wrong(&logits, &y, 1);
             seen += b;
+            observer.batch(BatchProgress {
+                epoch,
+                done: i + 1,
+                total: iters as usize,
+                loss: loss_sum / seen as f64,
+            });
         }
         let (top1, top5) = evaluate(model, test, recipe.test_batch_size);
         let seconds = start.elapsed().as_secs_f64();
@@ -99,7 +131,7 @@ pub fn train(
         };
         // The caller records the epoch first, then the checkpoint says it is
         // done: a crash in between repeats the epoch, never loses its record.
-        let flow = on_epoch(&log);
+        let flow = observer.epoch(&log);
         if let Some(path) = checkpoint {
             save_checkpoint(path, model, &sgd, epoch + 1)?;
         }

@@ -84,15 +84,7 @@ fn run(seed: u64, epochs: usize) -> (Status, Vec<EpochLog>) {
     r.base_lr = 0.2;
     r.weight_decay = 5e-4;
     r.seed = seed;
-    train(
-        &mut model,
-        &tr,
-        &te,
-        &r,
-        None,
-        |_| ControlFlow::Continue(()),
-    )
-    .unwrap()
+    train(&mut model, &tr, &te, &r, None, keep_going).unwrap()
 }
 
 #[test]
@@ -124,10 +116,7 @@ fn a_diverging_run_is_reported() {
     let mut model = BuiltModel::new(&small_net(), Device::Cpu, InitConfig::default());
     let mut r = recipe(2);
     r.base_lr = 1e12;
-    let (status, _) = train(&mut model, &set, &set, &r, None, |_| {
-        ControlFlow::Continue(())
-    })
-    .unwrap();
+    let (status, _) = train(&mut model, &set, &set, &r, None, keep_going).unwrap();
     assert_eq!(status, Status::Diverged);
 }
 
@@ -153,22 +142,15 @@ fn a_resumed_run_ends_where_an_uninterrupted_one_does() {
     // Uninterrupted, with a checkpoint written every epoch.
     let mut a = fresh(0);
     let ca = dir.join("a.safetensors");
-    let (_, logs_a) = train(&mut a, &tr, &te, &r, Some(&ca), |_| {
-        ControlFlow::Continue(())
-    })
-    .unwrap();
+    let (_, logs_a) = train(&mut a, &tr, &te, &r, Some(&ca), keep_going).unwrap();
     // Stopped after the first epoch, then resumed into a differently
     // initialized model (the checkpoint must restore everything).
     let cb = dir.join("b.safetensors");
     let mut b = fresh(0);
-    let (status, first) =
-        train(&mut b, &tr, &te, &r, Some(&cb), |_| ControlFlow::Break(())).unwrap();
+    let (status, first) = train(&mut b, &tr, &te, &r, Some(&cb), stop).unwrap();
     assert_eq!((status, first.len()), (Status::Stopped, 1));
     let mut b = fresh(99);
-    let (status, rest) = train(&mut b, &tr, &te, &r, Some(&cb), |_| {
-        ControlFlow::Continue(())
-    })
-    .unwrap();
+    let (status, rest) = train(&mut b, &tr, &te, &r, Some(&cb), keep_going).unwrap();
     assert_eq!(status, Status::Done);
     assert_eq!(rest.iter().map(|l| l.epoch).collect::<Vec<_>>(), [2, 3]);
     for (x, y) in logs_a[1..].iter().zip(&rest) {
@@ -189,10 +171,7 @@ fn a_resumed_run_ends_where_an_uninterrupted_one_does() {
         .build()
         .unwrap();
     let mut c = BuiltModel::new(&other, Device::Cpu, InitConfig::default());
-    let e = train(&mut c, &tr, &te, &r, Some(&ca), |_| {
-        ControlFlow::Continue(())
-    })
-    .unwrap_err();
+    let e = train(&mut c, &tr, &te, &r, Some(&ca), keep_going).unwrap_err();
     assert!(
         e.to_string().contains("another model") || e.to_string().contains("shape"),
         "{e}"
@@ -223,4 +202,12 @@ fn cifar_augmentation_flips_and_shifts() {
     }
     assert!(!y.equal(&x), "something moved");
     assert!(augment(&x, Augment::None).equal(&x));
+}
+
+fn keep_going(_: &EpochLog) -> ControlFlow<()> {
+    ControlFlow::Continue(())
+}
+
+fn stop(_: &EpochLog) -> ControlFlow<()> {
+    ControlFlow::Break(())
 }

@@ -51,6 +51,22 @@ pub struct PredictArgs {
     device: String,
 }
 
+#[derive(clap::Args)]
+pub struct ExportArgs {
+    /// Zoo model name or config.
+    #[arg(long)]
+    model: String,
+    /// Weights to convert: safetensors with torchvision or pycls/regnet names.
+    #[arg(long, value_name = "FILE")]
+    weights: PathBuf,
+    /// Classifier classes when not the model's.
+    #[arg(long, value_name = "N")]
+    num_classes: Option<u64>,
+    /// Output safetensors file, in pycls/regnet names.
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+}
+
 fn load_model(
     model: &str,
     num_classes: Option<u64>,
@@ -88,4 +104,10 @@ pub fn predict(a: &PredictArgs) -> Result<(), CliError> {
     let logits = regnet_engine::predict(&m, &a.input)?;
     regnet_engine::write_npy(&logits, &a.output)?;
     Ok(())
+}
+
+pub fn export(a: &ExportArgs) -> Result<(), CliError> {
+    let m = load_model(&a.model, a.num_classes, &a.weights, "cpu")?;
+    m.vs.save(&a.out)
+        .map_err(|e| CliError(format!("cannot write '{}': {e}", a.out.display())))
 }

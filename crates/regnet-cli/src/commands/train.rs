@@ -2,9 +2,12 @@
 
 use crate::datasource::DataSource;
 use crate::{resolve, CliError};
+use indicatif::{ProgressBar, ProgressStyle};
 use regnet_config::Recipe;
 use regnet_engine::data::TensorSet;
-use regnet_engine::train::{checkpoint_epoch, pick_device, train, EpochLog, Status};
+use regnet_engine::train::{
+    checkpoint_epoch, pick_device, train, BatchProgress, EpochLog, Observer, Status,
+};
 use regnet_engine::{BuiltModel, InitConfig};
 use serde_json::json;
 use std::io::Write;
@@ -112,12 +115,20 @@ pub fn run(args: &Args) -> Result<bool, CliError> {
         .append(true)
         .open(out.join("log.jsonl"))?;
     let start = std::time::Instant::now();
-    let (status, logs) = train(&mut model, &tr, &te, &recipe, Some(&checkpoint), |e| {
-        print_epoch(e, recipe.epochs);
-        let _ = writeln!(log, "{}", serde_json::to_string(e).unwrap_or_default());
-        let _ = log.flush();
-        ControlFlow::Continue(())
-    })?;
+    let bar = ProgressBar::new(0).with_style(
+        ProgressStyle::with_template(
+            "{prefix} [{bar:30}] {pos}/{len} batches  {per_sec}  loss {msg}  eta {eta}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    let observer = Progress {
+        bar: bar.clone(),
+        log: &mut log,
+        epochs: recipe.epochs,
+    };
+    let (status, logs) = train(&mut model, &tr, &te, &recipe, Some(&checkpoint), observer)?;
+    bar.finish_and_clear();
     model.vs.save(out.join("model.safetensors"))?;
     let last: Option<&EpochLog> = logs.last();
     let metrics = json!({
@@ -197,6 +208,33 @@ fn keep_logged_epochs(log: &Path, epochs_done: usize) -> Result<(), CliError> {
     )?;
     std::fs::rename(&tmp, log)?;
     Ok(())
+}
+
+/// Shows a progress bar within epochs, prints and logs every epoch.
+struct Progress<'a> {
+    bar: ProgressBar,
+    log: &'a mut std::fs::File,
+    epochs: usize,
+}
+
+impl Observer for Progress<'_> {
+    fn batch(&mut self, p: BatchProgress) {
+        if p.done == 1 {
+            self.bar.reset();
+            self.bar.set_length(p.total as u64);
+            self.bar
+                .set_prefix(format!("epoch {}/{}", p.epoch + 1, self.epochs));
+        }
+        self.bar.set_position(p.done as u64);
+        self.bar.set_message(format!("{:.3}", p.loss));
+    }
+
+    fn epoch(&mut self, e: &EpochLog) -> ControlFlow<()> {
+        self.bar.suspend(|| print_epoch(e, self.epochs));
+        let _ = writeln!(self.log, "{}", serde_json::to_string(e).unwrap_or_default());
+        let _ = self.log.flush();
+        ControlFlow::Continue(())
+    }
 }
 
 fn print_epoch(e: &EpochLog, epochs: usize) {
