@@ -24,6 +24,7 @@ pub enum Naming {
     Pycls,
     TorchvisionRegNet,
     TorchvisionResNet,
+    TorchvisionEfficientNet,
 }
 
 impl Naming {
@@ -32,6 +33,8 @@ impl Naming {
         keys.find_map(|k| {
             if k.starts_with("trunk_output.") {
                 Some(Naming::TorchvisionRegNet)
+            } else if k.starts_with("features.") {
+                Some(Naming::TorchvisionEfficientNet)
             } else if k.starts_with("layer1.") {
                 Some(Naming::TorchvisionResNet)
             } else {
@@ -41,16 +44,28 @@ impl Naming {
         .unwrap_or(Naming::Pycls)
     }
 
-    /// Our key for a key in this naming (`None`: no counterpart).
-    pub fn map(self, key: &str) -> Option<String> {
-        match self {
-            Naming::Pycls => {
-                let k = key.strip_prefix("module.").unwrap_or(key);
-                (!k.ends_with("num_batches_tracked")).then(|| k.to_string())
-            }
-            Naming::TorchvisionRegNet => torchvision_regnet_key(key),
-            Naming::TorchvisionResNet => torchvision_resnet_key(key),
-        }
+    /// Our keys for all keys of a state dict in this naming (`None`: no
+    /// counterpart). The whole dict is needed for EfficientNet, whose block
+    /// layout depends on whether the block has an expansion conv.
+    pub fn map_all(self, keys: &[&str]) -> Vec<Option<String>> {
+        let expanded: std::collections::HashSet<&str> = keys
+            .iter()
+            .filter_map(|k| k.split_once(".block.3.").map(|(block, _)| block))
+            .collect();
+        keys.iter()
+            .map(|key| match self {
+                Naming::Pycls => {
+                    let k = key.strip_prefix("module.").unwrap_or(key);
+                    (!k.ends_with("num_batches_tracked")).then(|| k.to_string())
+                }
+                Naming::TorchvisionRegNet => torchvision_regnet_key(key),
+                Naming::TorchvisionResNet => torchvision_resnet_key(key),
+                Naming::TorchvisionEfficientNet => {
+                    let block = key.split_once(".block.").map_or("", |(b, _)| b);
+                    torchvision_effnet_key(key, expanded.contains(block))
+                }
+            })
+            .collect()
     }
 }
 
@@ -58,10 +73,13 @@ impl Naming {
 pub fn load_weights(model: &mut BuiltModel, path: &Path) -> Result<Naming, ImportError> {
     let named = Tensor::read_safetensors(path)
         .map_err(|e| ImportError(format!("cannot read weights '{}': {e}", path.display())))?;
-    let naming = Naming::detect(named.iter().map(|(k, _)| k.as_str()));
-    let mapped: BTreeMap<String, &Tensor> = named
-        .iter()
-        .filter_map(|(k, t)| naming.map(k).map(|m| (m, t)))
+    let keys: Vec<&str> = named.iter().map(|(k, _)| k.as_str()).collect();
+    let naming = Naming::detect(keys.iter().copied());
+    let mapped: BTreeMap<String, &Tensor> = naming
+        .map_all(&keys)
+        .into_iter()
+        .zip(&named)
+        .filter_map(|(m, (_, t))| m.map(|m| (m, t)))
         .collect();
     let vars = model.vs.variables();
     let missing: Vec<&String> = vars.keys().filter(|k| !mapped.contains_key(*k)).collect();
@@ -141,6 +159,45 @@ fn regnet_block_part(rest: &[&str]) -> Option<String> {
     )
 }
 
+/// torchvision `EfficientNet` key → pycls key, e.g.
+/// `features.2.1.block.0.1.weight` → `s2.b2.exp_bn.weight`; `expanded` says
+/// whether that block has an expansion conv (`block.3` exists), which shifts
+/// the indices of the depthwise conv, SE and projection.
+pub fn torchvision_effnet_key(key: &str, expanded: bool) -> Option<String> {
+    if key.ends_with("num_batches_tracked") {
+        return None;
+    }
+    let (module, tensor) = key.rsplit_once('.')?;
+    let parts: Vec<&str> = module.split('.').collect();
+    let ours = match parts.as_slice() {
+        ["features", "0", "0"] => "stem.conv".to_string(),
+        ["features", "0", "1"] => "stem.bn".to_string(),
+        ["classifier", "1"] => "head.fc".to_string(),
+        // The head conv follows the 7 stages of every EfficientNet B0-B7.
+        ["features", "8", "0"] => "head.conv".to_string(),
+        ["features", "8", "1"] => "head.conv_bn".to_string(),
+        ["features", s, b, "block", i, rest @ ..] => {
+            let b: u32 = b.parse().ok()?;
+            let i: u32 = i.parse().ok()?;
+            let layer = if expanded { i } else { i + 1 };
+            let part = match (layer, rest) {
+                (0, ["0"]) => "exp",
+                (0, ["1"]) => "exp_bn",
+                (1, ["0"]) => "dwise",
+                (1, ["1"]) => "dwise_bn",
+                (2, ["fc1"]) => "se.f_ex.0",
+                (2, ["fc2"]) => "se.f_ex.2",
+                (3, ["0"]) => "lin_proj",
+                (3, ["1"]) => "lin_proj_bn",
+                _ => return None,
+            };
+            format!("s{s}.b{}.{part}", b + 1)
+        }
+        _ => return None,
+    };
+    Some(format!("{ours}.{tensor}"))
+}
+
 /// torchvision `ResNet` key → pycls key, e.g. `layer3.0.downsample.1.weight`
 /// → `s3.b1.bn.weight`, `layer1.2.conv2.weight` → `s1.b3.f.b.weight`.
 pub fn torchvision_resnet_key(key: &str) -> Option<String> {
@@ -201,6 +258,45 @@ mod tests {
         assert_eq!(k("fc.weight").as_deref(), Some("head.fc.weight"));
         assert_eq!(k("stem.1.num_batches_tracked"), None);
         assert_eq!(k("trunk_output.block1.block1-0.f.zz.0.weight"), None);
+    }
+
+    #[test]
+    fn effnet_keys() {
+        let k = torchvision_effnet_key;
+        assert_eq!(
+            k("features.0.0.weight", false).as_deref(),
+            Some("stem.conv.weight")
+        );
+        // Stage 1 has no expansion: block.0 is the depthwise conv.
+        assert_eq!(
+            k("features.1.0.block.0.0.weight", false).as_deref(),
+            Some("s1.b1.dwise.weight")
+        );
+        assert_eq!(
+            k("features.1.0.block.1.fc2.bias", false).as_deref(),
+            Some("s1.b1.se.f_ex.2.bias")
+        );
+        assert_eq!(
+            k("features.1.0.block.2.1.weight", false).as_deref(),
+            Some("s1.b1.lin_proj_bn.weight")
+        );
+        // Later stages expand first.
+        assert_eq!(
+            k("features.2.1.block.0.1.weight", true).as_deref(),
+            Some("s2.b2.exp_bn.weight")
+        );
+        assert_eq!(
+            k("features.6.3.block.3.0.weight", true).as_deref(),
+            Some("s6.b4.lin_proj.weight")
+        );
+        assert_eq!(
+            k("features.8.1.running_var", true).as_deref(),
+            Some("head.conv_bn.running_var")
+        );
+        assert_eq!(
+            k("classifier.1.weight", true).as_deref(),
+            Some("head.fc.weight")
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Forward parity with torchvision (an independent implementation run in the
 //! project venv): the same weights and input give the same logits.
 
-use regnet_engine::import::{torchvision_regnet_key, torchvision_resnet_key};
+use regnet_engine::import::Naming;
 use regnet_engine::{BuiltModel, InitConfig};
 use std::path::PathBuf;
 use std::process::Command;
@@ -24,7 +24,7 @@ fn reference(name: &str) -> Vec<(String, Tensor)> {
     Tensor::read_npz(out.join("reference.npz")).expect("read npz")
 }
 
-fn check(tv_name: &str, zoo_name: &str, map: fn(&str) -> Option<String>) {
+fn check(tv_name: &str, zoo_name: &str) {
     let arrays = reference(tv_name);
     let get = |k: &str| {
         arrays
@@ -41,10 +41,21 @@ fn check(tv_name: &str, zoo_name: &str, map: fn(&str) -> Option<String>) {
         .unwrap();
     let mut m = BuiltModel::new(&net, Device::Cpu, InitConfig::default());
     let vars = m.vs.variables();
+    let params: Vec<(&str, &Tensor)> = arrays
+        .iter()
+        .filter_map(|(k, t)| k.strip_prefix("param.").map(|k| (k, t)))
+        .collect();
+    let keys: Vec<&str> = params.iter().map(|(k, _)| *k).collect();
+    let naming = Naming::detect(keys.iter().copied());
+    assert_ne!(
+        naming,
+        Naming::Pycls,
+        "{tv_name}: torchvision names detected"
+    );
     let mut loaded = 0;
     tch::no_grad(|| {
-        for (k, t) in arrays.iter().filter(|(k, _)| k.starts_with("param.")) {
-            let Some(ours) = map(&k["param.".len()..]) else {
+        for (ours, (k, t)) in naming.map_all(&keys).into_iter().zip(&params) {
+            let Some(ours) = ours else {
                 continue;
             };
             let v = vars
@@ -64,20 +75,30 @@ fn check(tv_name: &str, zoo_name: &str, map: fn(&str) -> Option<String>) {
 
 #[test]
 fn regnet_y_400mf_matches_torchvision() {
-    check("regnet_y_400mf", "RegNetY-400MF", torchvision_regnet_key);
+    check("regnet_y_400mf", "RegNetY-400MF");
 }
 
 #[test]
 fn regnet_x_400mf_matches_torchvision() {
-    check("regnet_x_400mf", "regnet_x_400mf", torchvision_regnet_key);
+    check("regnet_x_400mf", "regnet_x_400mf");
 }
 
 #[test]
 fn resnet50_matches_torchvision() {
-    check("resnet50", "R-50-1x64d", torchvision_resnet_key);
+    check("resnet50", "R-50-1x64d");
 }
 
 #[test]
 fn resnext50_matches_torchvision() {
-    check("resnext50_32x4d", "X-50-32x4d", torchvision_resnet_key);
+    check("resnext50_32x4d", "X-50-32x4d");
+}
+
+#[test]
+fn efficientnet_b0_matches_torchvision() {
+    check("efficientnet_b0", "EN-B0");
+}
+
+#[test]
+fn efficientnet_b3_matches_torchvision() {
+    check("efficientnet_b3", "EN-B3");
 }
