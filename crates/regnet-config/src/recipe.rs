@@ -38,6 +38,9 @@ pub struct Recipe {
     pub label_smoothing: f64,
     /// Seed of initialization and shuffles (`RNG_SEED`).
     pub seed: u64,
+    /// γ = 0 for the last BN of each residual branch (`BN.ZERO_INIT_FINAL_GAMMA`).
+    /// On by default, as METHOD.md §3 prescribes (pycls's own default is off).
+    pub zero_init_final_gamma: bool,
 }
 
 impl Default for Recipe {
@@ -58,6 +61,7 @@ impl Default for Recipe {
             warmup_factor: 0.1,
             label_smoothing: 0.0,
             seed: 1,
+            zero_init_final_gamma: true,
         }
     }
 }
@@ -66,6 +70,7 @@ impl Default for Recipe {
 /// their default they are reported, never silently dropped.
 const NOT_YET: &[(&str, &str)] = &[
     ("OPTIM", "EMA_ALPHA"),
+    ("OPTIM", "DAMPENING"),
     ("TRAIN", "MIXUP_ALPHA"),
     ("TRAIN", "CUTMIX_ALPHA"),
     ("TRAIN", "MIXED_PRECISION"),
@@ -125,6 +130,7 @@ impl Recipe {
             warmup_factor: optim.f64("WARMUP_FACTOR", d.warmup_factor)?,
             label_smoothing: train.f64("LABEL_SMOOTHING", d.label_smoothing)?,
             seed: Section::root(doc, &doc_keys(doc))?.u64("RNG_SEED", d.seed)?,
+            zero_init_final_gamma: bn.bool("ZERO_INIT_FINAL_GAMMA", d.zero_init_final_gamma)?,
         };
         if !(0.0..1.0).contains(&recipe.label_smoothing) {
             return Err(crate::ConfigError(format!(

@@ -50,7 +50,7 @@ fn learning_rate_schedules() {
 fn pycls_sections_and_defaults() {
     let cfg = regnet_config::parse_str(
         "MODEL: {TYPE: regnet}\nOPTIM: {BASE_LR: 0.4, MAX_EPOCH: 10, WEIGHT_DECAY: 5e-5, NESTEROV: False, EMA_ALPHA: 0.00025}\n\
-         TRAIN: {BATCH_SIZE: 256, LABEL_SMOOTHING: 0.1, MIXUP_ALPHA: 0.0}\nBN: {USE_CUSTOM_WEIGHT_DECAY: True}\nRNG_SEED: 3\n",
+         TRAIN: {BATCH_SIZE: 256, LABEL_SMOOTHING: 0.1, MIXUP_ALPHA: 0.0}\nBN: {USE_CUSTOM_WEIGHT_DECAY: True, ZERO_INIT_FINAL_GAMMA: False}\nRNG_SEED: 3\n",
     )
     .unwrap();
     let (r, warnings) = Recipe::from_doc(&cfg.doc).unwrap();
@@ -64,6 +64,7 @@ fn pycls_sections_and_defaults() {
     );
     assert_eq!((r.bn_weight_decay, r.momentum, r.seed), (Some(0.0), 0.9, 3));
     assert_eq!(r.policy, LrPolicy::Cos);
+    assert!(!r.zero_init_final_gamma);
     // EMA_ALPHA is set and not applied: reported. MIXUP_ALPHA 0 is off: silent.
     assert_eq!(
         warnings,
@@ -71,6 +72,7 @@ fn pycls_sections_and_defaults() {
     );
     let (d, w) = Recipe::from_doc(&serde_yaml::Mapping::new()).unwrap();
     assert_eq!(d, Recipe::default());
+    assert!(d.zero_init_final_gamma);
     assert!(w.is_empty());
     let bad =
         regnet_config::parse_str("MODEL: {TYPE: regnet}\nOPTIM: {LR_POLICY: wavy}\n").unwrap();

@@ -27,6 +27,7 @@ fn recipe(epochs: usize) -> Recipe {
         warmup_factor: 0.1,
         label_smoothing: 0.0,
         seed: 0,
+        zero_init_final_gamma: true,
     }
 }
 

@@ -93,7 +93,10 @@ pub fn run(args: &Args) -> Result<bool, CliError> {
     let tr = TensorSet::new(&train_set, mean, std, device).with_augment(source.augment());
     let te = TensorSet::new(&test_set, mean, std, device);
     regnet_engine::seed(recipe.seed);
-    let mut model = BuiltModel::new(&net, device, InitConfig::default());
+    let init = InitConfig {
+        zero_init_final_gamma: recipe.zero_init_final_gamma,
+    };
+    let mut model = BuiltModel::new(&net, device, init);
     eprintln!(
         "training {} ({} flops, {} params at {}x{}) on {} {} images, {:?}, {} epochs",
         m.name,
