@@ -1,14 +1,9 @@
 //! The `regnet` binary end to end: output formats, overrides and errors.
 
-use serde_json::Value;
-use std::process::{Command, Output};
+mod common;
+use common::regnet;
 
-fn regnet(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_regnet"))
-        .args(args)
-        .output()
-        .expect("run regnet")
-}
+use serde_json::Value;
 
 fn json(args: &[&str]) -> Value {
     let out = regnet(args);

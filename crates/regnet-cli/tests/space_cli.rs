@@ -1,14 +1,9 @@
 //! `regnet space ...` and `regnet fit` end to end.
 
-use serde_json::Value;
-use std::process::{Command, Output};
+mod common;
+use common::regnet;
 
-fn regnet(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_regnet"))
-        .args(args)
-        .output()
-        .expect("run regnet")
-}
+use serde_json::Value;
 
 fn ok(args: &[&str]) -> String {
     let out = regnet(args);

@@ -1,14 +1,10 @@
 //! `regnet train` end to end on the synthetic dataset.
 
-use serde_json::Value;
-use std::process::{Command, Output};
+mod common;
+use common::{regnet, tiny_path};
 
-fn regnet(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_regnet"))
-        .args(args)
-        .output()
-        .expect("run regnet")
-}
+use serde_json::Value;
+use std::process::Command;
 
 fn tiny() -> String {
     format!("{}/tests/data/tiny.yaml", env!("CARGO_MANIFEST_DIR"))
@@ -198,10 +194,6 @@ fn a_killed_run_resumes_to_the_same_result() {
     ]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("holds no checkpoint.safetensors"));
     std::fs::remove_dir_all(&base).unwrap();
-}
-
-fn tiny_path() -> &'static str {
-    concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/tiny.yaml")
 }
 
 #[test]

@@ -1,23 +1,12 @@
 //! `regnet eval` and `regnet predict` with our own and torchvision's weights.
 
+mod common;
+use common::{regnet, tmp};
+
 use regnet_engine::tch::Tensor;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn regnet(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_regnet"))
-        .args(args)
-        .output()
-        .expect("run regnet")
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("regnet-weights-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+use std::path::Path;
+use std::process::Command;
 
 fn export(tv_name: &str, dir: &Path) {
     let script = concat!(
