@@ -1,5 +1,7 @@
 //! Image sets as normalized tensors, batched in a seeded order.
 
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use regnet_data::ImageSet;
 use tch::{Device, Kind, Tensor};
 
@@ -74,24 +76,66 @@ impl TensorSet {
     }
 }
 
-/// Applies `a` to a batch (random draws come from libtorch's seeded generator).
-pub fn augment(x: &Tensor, a: Augment) -> Tensor {
+/// Applies `a` to a batch, drawing flips and crop offsets from `rng` (not
+/// from libtorch's global generator, so batches can be prepared on another
+/// thread without changing what the training thread draws).
+pub fn augment(x: &Tensor, a: Augment, rng: &mut ChaCha8Rng) -> Tensor {
     match a {
         Augment::None => x.shallow_clone(),
         Augment::FlipPadCrop => {
             let size = x.size();
             let (n, h, w) = (size[0], size[2], size[3]);
-            let flip = Tensor::rand([n, 1, 1, 1], (Kind::Float, x.device())).lt(0.5);
-            let x = x.flip([3]).where_self(&flip, x);
             let padded = x.constant_pad_nd([4, 4, 4, 4]);
-            let offsets = Tensor::randint(9, [n, 2], (Kind::Int64, Device::Cpu));
             let crops: Vec<Tensor> = (0..n)
                 .map(|i| {
-                    let (dy, dx) = (offsets.int64_value(&[i, 0]), offsets.int64_value(&[i, 1]));
-                    padded.get(i).narrow(1, dy, h).narrow(2, dx, w)
+                    let (dy, dx) = (rng.random_range(0..9i64), rng.random_range(0..9i64));
+                    let crop = padded.get(i).narrow(1, dy, h).narrow(2, dx, w);
+                    if rng.random_bool(0.5) {
+                        crop.flip([2])
+                    } else {
+                        crop
+                    }
                 })
                 .collect();
             Tensor::stack(&crops, 0)
         }
     }
+}
+
+/// How many prepared mini-batches may wait for the trainer.
+const PREFETCH: usize = 4;
+
+/// The mini-batches of one epoch in `order`, augmented, prepared on a
+/// background thread while the trainer computes (bounded prefetch). Dropping
+/// the iterator early stops the thread.
+pub fn prefetched_batches(
+    set: &TensorSet,
+    order: &Tensor,
+    batch: usize,
+    aug_seed: u64,
+) -> impl Iterator<Item = (Tensor, Tensor)> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(PREFETCH);
+    let (images, labels, order) = (
+        set.images.shallow_clone(),
+        set.labels.shallow_clone(),
+        order.shallow_clone(),
+    );
+    let augmentation = set.augment;
+    // A new thread's first libtorch op would reset the process-wide intra-op
+    // thread count to its default, changing the float summation order of the
+    // training thread mid-run; pin it to the caller's.
+    let threads = tch::get_num_threads();
+    std::thread::spawn(move || {
+        tch::set_num_threads(threads);
+        let mut rng = ChaCha8Rng::seed_from_u64(aug_seed);
+        let n = labels.size()[0];
+        for start in (0..n).step_by(batch) {
+            let idx = order.narrow(0, start, (batch as i64).min(n - start));
+            let x = augment(&images.index_select(0, &idx), augmentation, &mut rng);
+            if tx.send((x, labels.index_select(0, &idx))).is_err() {
+                return; // the trainer stopped listening
+            }
+        }
+    });
+    rx.into_iter()
 }

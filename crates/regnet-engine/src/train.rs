@@ -1,7 +1,7 @@
 //! The training loop: SGD with momentum, pycls learning-rate schedules,
 //! cross-entropy with label smoothing, top-1/top-5 evaluation.
 
-use crate::data::{augment, TensorSet};
+use crate::data::{prefetched_batches, TensorSet};
 use crate::model::BuiltModel;
 use crate::sgd::Sgd;
 use regnet_config::Recipe;
@@ -89,9 +89,11 @@ pub fn train(
         tch::manual_seed(recipe.seed as i64 + epoch as i64);
         let order = Tensor::randperm(train.len() as i64, (Kind::Int64, train.images.device()));
         let (mut loss_sum, mut wrong, mut seen) = (0.0, 0.0, 0usize);
-        for (i, (x, y)) in train.batches(&order, recipe.batch_size).enumerate() {
+        let aug_seed = recipe.seed ^ ((epoch as u64) << 32);
+        let batches = prefetched_batches(train, &order, recipe.batch_size, aug_seed);
+        for (i, (x, y)) in batches.enumerate() {
             let lr = recipe.lr_at(epoch as f64 + i as f64 / iters);
-            let logits = model.model.forward_t(&augment(&x, train.augment), true);
+            let logits = model.model.forward_t(&x, true);
             let loss = logits.cross_entropy_loss(
                 &y,
                 None::<Tensor>,

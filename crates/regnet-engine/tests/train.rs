@@ -182,10 +182,11 @@ fn a_resumed_run_ends_where_an_uninterrupted_one_does() {
 
 #[test]
 fn cifar_augmentation_flips_and_shifts() {
+    use rand::SeedableRng;
     use regnet_engine::data::{augment, Augment};
-    tch::manual_seed(0);
     let x = Tensor::arange(2 * 3 * 32 * 32, (Kind::Float, Device::Cpu)).view([2, 3, 32, 32]) + 1.0;
-    let y = augment(&x, Augment::FlipPadCrop);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+    let y = augment(&x, Augment::FlipPadCrop, &mut rng);
     assert_eq!(y.size(), [2, 3, 32, 32]);
     // Each output is a flipped-or-not, shifted-by-at-most-4 copy: every non-zero
     // (non-padding) value comes from the same image and channel.
@@ -202,7 +203,38 @@ fn cifar_augmentation_flips_and_shifts() {
         assert!(vals.min().double_value(&[]) >= lo && vals.max().double_value(&[]) <= hi);
     }
     assert!(!y.equal(&x), "something moved");
-    assert!(augment(&x, Augment::None).equal(&x));
+    // The same seed gives the same batch; no augmentation leaves it alone.
+    let mut again = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+    assert!(augment(&x, Augment::FlipPadCrop, &mut again).equal(&y));
+    assert!(augment(&x, Augment::None, &mut again).equal(&x));
+}
+
+#[test]
+fn prefetched_batches_cover_the_epoch_in_order() {
+    use regnet_engine::data::prefetched_batches;
+    let set = TensorSet::new(
+        &generate(50, 0, Split::Train),
+        [0.5; 3],
+        [0.25; 3],
+        Device::Cpu,
+    );
+    let order = Tensor::arange(50, (Kind::Int64, Device::Cpu)).flip([0]);
+    let batches: Vec<(Tensor, Tensor)> = prefetched_batches(&set, &order, 16, 0).collect();
+    assert_eq!(
+        batches.iter().map(|(x, _)| x.size()[0]).collect::<Vec<_>>(),
+        [16, 16, 16, 2]
+    );
+    let labels = Tensor::cat(
+        &batches
+            .iter()
+            .map(|(_, y)| y.shallow_clone())
+            .collect::<Vec<_>>(),
+        0,
+    );
+    assert!(labels.equal(&set.labels.flip([0])));
+    // Stopping early does not hang.
+    let first = prefetched_batches(&set, &order, 1, 0).next().unwrap();
+    assert!(first.0.equal(&set.images.narrow(0, 49, 1)));
 }
 
 fn keep_going(_: &EpochLog) -> ControlFlow<()> {
