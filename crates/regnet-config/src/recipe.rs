@@ -1,7 +1,7 @@
 //! The training recipe of a pycls config (`OPTIM`, `TRAIN`, `TEST`, `BN`),
 //! with pycls's defaults. Plain data and arithmetic: the engine consumes it.
 
-use crate::section::Section;
+use crate::section::{as_u64, Section};
 use crate::Result;
 use serde_yaml::{Mapping, Value};
 
@@ -129,7 +129,10 @@ impl Recipe {
             warmup_epochs: optim.f64("WARMUP_EPOCHS", d.warmup_epochs)?,
             warmup_factor: optim.f64("WARMUP_FACTOR", d.warmup_factor)?,
             label_smoothing: train.f64("LABEL_SMOOTHING", d.label_smoothing)?,
-            seed: Section::root(doc, &doc_keys(doc))?.u64("RNG_SEED", d.seed)?,
+            seed: match doc.get("RNG_SEED") {
+                Some(v) => as_u64(v, "RNG_SEED")?,
+                None => d.seed,
+            },
             zero_init_final_gamma: bn.bool("ZERO_INIT_FINAL_GAMMA", d.zero_init_final_gamma)?,
         };
         if !(0.0..1.0).contains(&recipe.label_smoothing) {
@@ -175,10 +178,6 @@ fn positive(s: &Section, key: &str, default: u64) -> Result<u64> {
         )));
     }
     Ok(v)
-}
-
-fn doc_keys(doc: &Mapping) -> Vec<&str> {
-    doc.keys().filter_map(Value::as_str).collect()
 }
 
 fn not_applied(doc: &Mapping) -> Vec<String> {
