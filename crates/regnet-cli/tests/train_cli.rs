@@ -1,22 +1,17 @@
 //! `regnet train` end to end on the synthetic dataset.
 
 mod common;
-use common::{regnet, tiny_path};
+use common::{regnet, tiny_path, tmp};
 
 use serde_json::Value;
 use std::process::Command;
 
-fn tiny() -> String {
-    format!("{}/tests/data/tiny.yaml", env!("CARGO_MANIFEST_DIR"))
-}
-
 #[test]
 fn trains_and_writes_log_metrics_weights_and_config() {
-    let out = std::env::temp_dir().join(format!("regnet-train-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&out);
+    let out = tmp("train");
     let o = regnet(&[
         "train",
-        &tiny(),
+        tiny_path(),
         "--data",
         "synthetic:200",
         "--out",
@@ -70,7 +65,7 @@ fn trains_and_writes_log_metrics_weights_and_config() {
     // A second run into the same directory is refused.
     let again = regnet(&[
         "train",
-        &tiny(),
+        tiny_path(),
         "--data",
         "synthetic:200",
         "--out",
@@ -83,27 +78,26 @@ fn trains_and_writes_log_metrics_weights_and_config() {
 
 #[test]
 fn bad_train_inputs() {
-    let o = regnet(&["train", &tiny(), "--data", "cifar10:/nowhere"]);
+    let o = regnet(&["train", tiny_path(), "--data", "cifar10:/nowhere"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("no CIFAR binary files in '/nowhere'"));
-    let o = regnet(&["train", &tiny(), "--data", "mnist:/x"]);
+    let o = regnet(&["train", tiny_path(), "--data", "mnist:/x"]);
     assert!(String::from_utf8_lossy(&o.stderr)
         .contains("use synthetic[:N], cifar10:DIR or cifar100:DIR"));
-    let o = regnet(&["train", &tiny(), "--data", "synthetic:3"]);
+    let o = regnet(&["train", tiny_path(), "--data", "synthetic:3"]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("at least 10 images"));
-    let o = regnet(&["train", &tiny(), "--device", "tpu"]);
+    let o = regnet(&["train", tiny_path(), "--device", "tpu"]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("unknown device 'tpu'"));
-    let o = regnet(&["train", &tiny(), "--epochs", "0"]);
+    let o = regnet(&["train", tiny_path(), "--epochs", "0"]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("at least 1"));
 }
 
 #[test]
 fn a_diverging_run_exits_with_code_3() {
-    let out = std::env::temp_dir().join(format!("regnet-diverge-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&out);
+    let out = tmp("diverge");
     let o = regnet(&[
         "train",
-        &tiny(),
+        tiny_path(),
         "--data",
         "synthetic:64",
         "--lr",
@@ -125,8 +119,7 @@ fn a_diverging_run_exits_with_code_3() {
 
 #[test]
 fn a_killed_run_resumes_to_the_same_result() {
-    let base = std::env::temp_dir().join(format!("regnet-resume-cli-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&base);
+    let base = tmp("resume-cli");
     let (full, part) = (base.join("full"), base.join("part"));
     let args = |out: &std::path::Path| -> Vec<String> {
         let mut v: Vec<String> = [
@@ -199,8 +192,7 @@ fn a_killed_run_resumes_to_the_same_result() {
 #[test]
 fn trains_on_cifar_binary_files() {
     // A miniature CIFAR-10 in the official binary layout: 5 train batches, 1 test.
-    let dir = std::env::temp_dir().join(format!("regnet-cifar-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = tmp("cifar-cli");
     let batch = |n: usize, salt: u8| -> Vec<u8> {
         (0..n)
             .flat_map(|k| {

@@ -29,8 +29,9 @@ pub struct EvalArgs {
     device: String,
 }
 
+/// A model and the weights to load into it (`predict`, `export`).
 #[derive(clap::Args)]
-pub struct PredictArgs {
+pub struct WeightsArgs {
     /// Zoo model name or config.
     #[arg(long)]
     model: String,
@@ -40,6 +41,12 @@ pub struct PredictArgs {
     /// Classifier classes when not the model's (e.g. 10 for weights trained on CIFAR).
     #[arg(long, value_name = "N")]
     num_classes: Option<u64>,
+}
+
+#[derive(clap::Args)]
+pub struct PredictArgs {
+    #[command(flatten)]
+    model: WeightsArgs,
     /// N x 3 x H x W float32 array (.npy).
     #[arg(long, value_name = "X.npy")]
     input: PathBuf,
@@ -53,15 +60,8 @@ pub struct PredictArgs {
 
 #[derive(clap::Args)]
 pub struct ExportArgs {
-    /// Zoo model name or config.
-    #[arg(long)]
-    model: String,
-    /// Weights to convert: safetensors with torchvision or pycls/regnet names.
-    #[arg(long, value_name = "FILE")]
-    weights: PathBuf,
-    /// Classifier classes when not the model's.
-    #[arg(long, value_name = "N")]
-    num_classes: Option<u64>,
+    #[command(flatten)]
+    model: WeightsArgs,
     /// Output safetensors file, in pycls/regnet names.
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
@@ -100,14 +100,16 @@ pub fn eval(a: &EvalArgs) -> Result<(), CliError> {
 }
 
 pub fn predict(a: &PredictArgs) -> Result<(), CliError> {
-    let m = load_model(&a.model, a.num_classes, &a.weights, &a.device)?;
+    let w = &a.model;
+    let m = load_model(&w.model, w.num_classes, &w.weights, &a.device)?;
     let logits = regnet_engine::predict(&m, &a.input)?;
     regnet_engine::write_npy(&logits, &a.output)?;
     Ok(())
 }
 
 pub fn export(a: &ExportArgs) -> Result<(), CliError> {
-    let m = load_model(&a.model, a.num_classes, &a.weights, "cpu")?;
+    let w = &a.model;
+    let m = load_model(&w.model, w.num_classes, &w.weights, "cpu")?;
     m.vs.save(&a.out)
         .map_err(|e| CliError(format!("cannot write '{}': {e}", a.out.display())))
 }
