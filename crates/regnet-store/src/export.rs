@@ -1,0 +1,127 @@
+//! Exports of a sweep's results: pycls `sweep.json` records, so pycls's own
+//! analysis (and ours) read the same data, and a flat CSV for spreadsheets.
+
+use crate::{EpochRecord, Job, Result, StoreError, SweepStore};
+use serde_json::{json, Map, Value};
+use std::path::Path;
+
+/// The sweep as pycls `sweep_collect.py` writes `sweep.json`: one record per
+/// job that has trained at least one epoch, with `cfg`, `complexity`,
+/// `train_epoch`, `test_epoch` and `test_ema_epoch` (metric → list over
+/// epochs), `log_file`, `err_file` and `err`. We keep no EMA weights, so
+/// `test_ema_epoch` repeats `test_epoch` (pycls's analysis requires it).
+pub fn to_pycls_json(store: &dyn SweepStore, dir: &Path) -> Result<Value> {
+    let mut records = Vec::new();
+    for job in store.jobs()? {
+        let epochs = store.epochs(job.id)?;
+        if epochs.is_empty() {
+            continue;
+        }
+        records.push(pycls_record(&job, &epochs, dir));
+    }
+    Ok(Value::Array(records))
+}
+
+fn pycls_record(job: &Job, epochs: &[EpochRecord], dir: &Path) -> Value {
+    let max = job.spec.epochs;
+    let series = |f: &dyn Fn(&EpochRecord) -> Value| -> Value {
+        Value::Array(epochs.iter().map(f).collect())
+    };
+    let mut common = Map::new();
+    common.insert(
+        "epoch".into(),
+        series(&|e| json!(format!("{}/{max}", e.epoch))),
+    );
+    common.insert("epoch_ind".into(), series(&|e| json!(e.epoch)));
+    common.insert("epoch_max".into(), series(&|_| json!(max)));
+    common.insert("time_epoch".into(), series(&|e| json!(e.seconds)));
+    let mut train = common.clone();
+    train.insert("loss".into(), series(&|e| json!(e.train_loss)));
+    train.insert("lr".into(), series(&|e| json!(e.lr)));
+    train.insert("top1_err".into(), series(&|e| json!(e.train_top1_err)));
+    let mut test = common;
+    test.insert("top1_err".into(), series(&|e| json!(e.test_top1_err)));
+    test.insert("top5_err".into(), series(&|e| json!(e.test_top5_err)));
+    test.insert(
+        "min_top1_err".into(),
+        running_min(epochs, |e| e.test_top1_err),
+    );
+    test.insert(
+        "min_top5_err".into(),
+        running_min(epochs, |e| e.test_top5_err),
+    );
+    let log_dir = dir.join("jobs").join(&job.spec.name);
+    json!({
+        "cfg": job.spec.config,
+        "complexity": {"flops": job.spec.flops, "params": job.spec.params, "acts": job.spec.acts},
+        "train_epoch": train,
+        "test_epoch": test.clone(),
+        "test_ema_epoch": test,
+        "log_file": log_dir.join("stdout.log").display().to_string(),
+        "err_file": log_dir.join("stderr.log").display().to_string(),
+        "err": job.error.clone().unwrap_or_default(),
+        "regnet": {"job": job.spec.name, "state": job.state, "failures": job.failures},
+    })
+}
+
+/// pycls's `min_top1_err` series: the best error up to each epoch.
+fn running_min(epochs: &[EpochRecord], f: impl Fn(&EpochRecord) -> f64) -> Value {
+    let mut best = f64::INFINITY;
+    Value::Array(
+        epochs
+            .iter()
+            .map(|e| {
+                best = best.min(f(e));
+                json!(best)
+            })
+            .collect(),
+    )
+}
+
+/// One row per job: name, state, complexity, errors, timings and the config
+/// as JSON.
+pub fn to_csv(store: &dyn SweepStore) -> Result<String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let fail = |e: csv::Error| StoreError(format!("writing CSV: {e}"));
+    w.write_record([
+        "job",
+        "state",
+        "flops",
+        "params",
+        "acts",
+        "epochs",
+        "epochs_done",
+        "top1_err",
+        "top5_err",
+        "min_top1_err",
+        "train_seconds",
+        "failures",
+        "error",
+        "config",
+    ])
+    .map_err(fail)?;
+    let opt = |v: Option<f64>| v.map_or(String::new(), |x| x.to_string());
+    for j in store.jobs()? {
+        w.write_record([
+            j.spec.name.clone(),
+            j.state.as_str().to_string(),
+            j.spec.flops.to_string(),
+            j.spec.params.to_string(),
+            j.spec.acts.to_string(),
+            j.spec.epochs.to_string(),
+            j.epochs_done.to_string(),
+            opt(j.top1_err),
+            opt(j.top5_err),
+            opt(j.min_top1_err),
+            j.train_seconds.to_string(),
+            j.failures.to_string(),
+            j.error.clone().unwrap_or_default(),
+            j.spec.config.to_string(),
+        ])
+        .map_err(fail)?;
+    }
+    let bytes = w
+        .into_inner()
+        .map_err(|e| StoreError(format!("writing CSV: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| StoreError(format!("writing CSV: {e}")))
+}

@@ -1,0 +1,208 @@
+//! The sweep store: everything a population study must not lose.
+//!
+//! A sweep is a fixed list of sampled jobs (config + exact complexity). Workers
+//! claim jobs under a *lease* they keep alive with heartbeats; every epoch's
+//! metrics and the final result are written under that lease, so a worker
+//! whose lease was taken over (it hung, or was presumed dead) can no longer
+//! write. Expired leases go back to the queue; the job then resumes from its
+//! epoch checkpoint. The scheduler sees only the [`SweepStore`] trait, so a
+//! PostgreSQL store for sweeps spanning machines can sit beside SQLite.
+
+mod export;
+mod sqlite;
+
+pub use export::{to_csv, to_pycls_json};
+pub use sqlite::SqliteStore;
+
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// A store failure, as one line for the user.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StoreError(pub String);
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Where a job is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    /// Waiting for a worker (never run, re-queued, or to be retried).
+    Pending,
+    /// Claimed under a live lease.
+    Running,
+    /// Trained to the last epoch; its result is final.
+    Done,
+    /// Failed on every allowed attempt; its last message is kept.
+    Failed,
+}
+
+impl JobState {
+    pub const ALL: [JobState; 4] = [
+        JobState::Pending,
+        JobState::Running,
+        JobState::Done,
+        JobState::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Pending => "pending",
+            JobState::Running => "running",
+            JobState::Done => "done",
+            JobState::Failed => "failed",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self> {
+        JobState::ALL
+            .into_iter()
+            .find(|j| j.as_str() == s)
+            .ok_or_else(|| StoreError(format!("unknown job state '{s}' in the store")))
+    }
+}
+
+/// What the sweep is: written once at `sweep init`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepInfo {
+    pub name: String,
+    pub description: String,
+    /// The sweep config as the user wrote it (YAML text).
+    pub config_text: String,
+    /// Resolved settings the workers need (dataset, epochs, retries...).
+    pub settings: serde_json::Value,
+    /// How many times a job may fail before it is given up.
+    pub max_attempts: u32,
+}
+
+/// A sampled model to train.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewJob {
+    /// Short unique name (e.g. `job-0007`), also its directory's name.
+    pub name: String,
+    /// The full pycls config of the job (model and recipe).
+    pub config: serde_json::Value,
+    pub flops: u64,
+    pub params: u64,
+    pub acts: u64,
+    /// Epochs the job trains for.
+    pub epochs: u32,
+}
+
+/// A job and everything known about it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    pub id: i64,
+    #[serde(flatten)]
+    pub spec: NewJob,
+    pub state: JobState,
+    /// Times a worker claimed it.
+    pub claims: u32,
+    /// Failed attempts so far.
+    pub failures: u32,
+    /// Epochs whose metrics are recorded.
+    pub epochs_done: u32,
+    /// Progress in epochs including the current one's fraction (running jobs).
+    pub progress: f64,
+    /// The last failure's message.
+    pub error: Option<String>,
+    /// Final test top-1 / top-5 error in percent, and the lowest top-1 over epochs.
+    pub top1_err: Option<f64>,
+    pub top5_err: Option<f64>,
+    pub min_top1_err: Option<f64>,
+    /// Training seconds summed over epochs (resumed runs included).
+    pub train_seconds: f64,
+    pub lease_owner: Option<String>,
+    /// Unix times (seconds).
+    pub lease_expires: Option<f64>,
+    pub started_at: Option<f64>,
+    pub finished_at: Option<f64>,
+}
+
+/// One epoch's metrics, as the trainer reports them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    pub epoch: u32,
+    pub lr: f64,
+    pub train_loss: f64,
+    pub train_top1_err: f64,
+    pub test_top1_err: f64,
+    pub test_top5_err: f64,
+    pub images_per_s: f64,
+    pub seconds: f64,
+}
+
+/// The right to work on one job, until it expires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub job_id: i64,
+    /// Changes with every claim, so an old holder's writes are refused.
+    pub token: i64,
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Trained to the last epoch.
+    Done,
+    /// Failed with this message (diverged, bad config, out of memory, crash...).
+    Failed(String),
+}
+
+/// Counts of jobs by state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub pending: usize,
+    pub running: usize,
+    pub done: usize,
+    pub failed: usize,
+}
+
+impl Counts {
+    pub fn total(&self) -> usize {
+        self.pending + self.running + self.done + self.failed
+    }
+
+    /// Jobs that can still be worked on.
+    pub fn open(&self) -> usize {
+        self.pending + self.running
+    }
+}
+
+/// A sweep's persistent state, shared by the scheduler, its workers, `status`,
+/// `export` and the analysis. Every method is one transaction.
+pub trait SweepStore {
+    fn info(&self) -> Result<SweepInfo>;
+    /// Every job, by id.
+    fn jobs(&self) -> Result<Vec<Job>>;
+    fn counts(&self) -> Result<Counts>;
+    /// A job's recorded epochs, in order.
+    fn epochs(&self, job_id: i64) -> Result<Vec<EpochRecord>>;
+    /// Re-queues running jobs whose lease expired; returns how many.
+    fn requeue_expired(&self) -> Result<usize>;
+    /// Claims the pending job with the lowest id for `owner`, if any.
+    fn claim(&self, owner: &str, lease: Duration) -> Result<Option<(Job, Lease)>>;
+    /// Extends a lease and records progress; `false` when the lease is lost.
+    fn heartbeat(&self, lease: &Lease, duration: Duration, progress: f64) -> Result<bool>;
+    /// Forgets epochs after `epochs_done` (a resumed job's checkpoint is the
+    /// truth about what was trained); `false` when the lease is lost.
+    fn resume_at(&self, lease: &Lease, epochs_done: u32) -> Result<bool>;
+    /// Records an epoch (replacing a record of the same epoch from an
+    /// interrupted attempt); `false` when the lease is lost.
+    fn record_epoch(&self, lease: &Lease, e: &EpochRecord) -> Result<bool>;
+    /// Ends an attempt. A failure re-queues the job until `max_attempts`
+    /// failures; `false` when the lease is lost (nothing is written).
+    fn finish(&self, lease: &Lease, outcome: &Outcome) -> Result<bool>;
+    /// Puts failed jobs back in the queue with a fresh attempt count.
+    fn retry_failed(&self) -> Result<usize>;
+    /// Problems that break the store's invariants (empty when sound).
+    fn check_integrity(&self) -> Result<Vec<String>>;
+}
+
+/// Seconds since the Unix epoch.
+pub fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}

@@ -1,0 +1,585 @@
+//! The embedded default store: one SQLite file in WAL mode, so a scheduler,
+//! its worker processes and `sweep status` read and write it concurrently.
+
+use crate::{
+    now, Counts, EpochRecord, Job, JobState, Lease, NewJob, Outcome, Result, StoreError, SweepInfo,
+    SweepStore,
+};
+use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Version of the schema below; a store of another version is refused.
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE jobs (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    config TEXT NOT NULL,
+    flops INTEGER NOT NULL,
+    params INTEGER NOT NULL,
+    acts INTEGER NOT NULL,
+    epochs INTEGER NOT NULL CHECK (epochs > 0),
+    state TEXT NOT NULL CHECK (state IN ('pending', 'running', 'done', 'failed')),
+    claims INTEGER NOT NULL DEFAULT 0,
+    failures INTEGER NOT NULL DEFAULT 0,
+    lease_token INTEGER,
+    lease_owner TEXT,
+    lease_expires REAL,
+    progress REAL NOT NULL DEFAULT 0,
+    error TEXT,
+    started_at REAL,
+    finished_at REAL
+);
+CREATE TABLE epochs (
+    job_id INTEGER NOT NULL REFERENCES jobs(id),
+    epoch INTEGER NOT NULL CHECK (epoch > 0),
+    lr REAL NOT NULL,
+    train_loss REAL NOT NULL,
+    train_top1_err REAL NOT NULL,
+    test_top1_err REAL NOT NULL,
+    test_top5_err REAL NOT NULL,
+    images_per_s REAL NOT NULL,
+    seconds REAL NOT NULL,
+    PRIMARY KEY (job_id, epoch)
+);
+";
+
+/// Columns of a job row, with the epoch summaries joined in.
+const JOB_COLUMNS: &str = "
+    j.id, j.name, j.config, j.flops, j.params, j.acts, j.epochs, j.state, j.claims,
+    j.failures, j.progress, j.error, j.lease_owner, j.lease_expires, j.started_at,
+    j.finished_at,
+    (SELECT COUNT(*) FROM epochs e WHERE e.job_id = j.id),
+    (SELECT test_top1_err FROM epochs e WHERE e.job_id = j.id AND e.epoch = j.epochs),
+    (SELECT test_top5_err FROM epochs e WHERE e.job_id = j.id AND e.epoch = j.epochs),
+    (SELECT MIN(test_top1_err) FROM epochs e WHERE e.job_id = j.id),
+    (SELECT COALESCE(SUM(seconds), 0) FROM epochs e WHERE e.job_id = j.id)";
+
+/// How long a call waits for another process's write lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A sweep store in one SQLite file.
+pub struct SqliteStore {
+    conn: RefCell<Connection>,
+    path: PathBuf,
+}
+
+impl SqliteStore {
+    /// Creates a new store holding `info` and `jobs`, all or nothing: the file
+    /// is written under a temporary name and renamed into place, so a failed
+    /// or interrupted `init` leaves no partial sweep behind.
+    pub fn create(path: &Path, info: &SweepInfo, jobs: &[NewJob]) -> Result<Self> {
+        if path.exists() {
+            return Err(StoreError(format!("{} already exists", path.display())));
+        }
+        let tmp = path.with_extension("db.partial");
+        let _ = std::fs::remove_file(&tmp);
+        let written = write_new(&tmp, info, jobs);
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+        std::fs::rename(&tmp, path)
+            .map_err(|e| StoreError(format!("cannot create {}: {e}", path.display())))?;
+        Self::open(path)
+    }
+
+    /// Opens an existing store, checking that it is one.
+    pub fn open(path: &Path) -> Result<Self> {
+        if !path.is_file() {
+            return Err(StoreError(format!(
+                "no sweep store at {} (create one with `regnet sweep init`)",
+                path.display()
+            )));
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| db_error(path, e))?;
+        conn.busy_timeout(BUSY_TIMEOUT)
+            .map_err(|e| db_error(path, e))?;
+        let store = SqliteStore {
+            conn: RefCell::new(conn),
+            path: path.to_path_buf(),
+        };
+        store.check_schema()?;
+        store
+            .conn
+            .borrow()
+            .pragma_update(None, "journal_mode", "WAL")
+            .map_err(|e| db_error(path, e))?;
+        Ok(store)
+    }
+
+    fn check_schema(&self) -> Result<()> {
+        let version: Option<String> = self
+            .conn
+            .borrow()
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        match version.and_then(|v| v.parse::<i64>().ok()) {
+            Some(SCHEMA_VERSION) => Ok(()),
+            Some(v) => Err(StoreError(format!(
+                "{}: store schema version {v}, this regnet reads version {SCHEMA_VERSION}",
+                self.path.display()
+            ))),
+            None => Err(StoreError(format!(
+                "{} is not a regnet sweep store (no schema version)",
+                self.path.display()
+            ))),
+        }
+    }
+
+    fn err(&self, e: rusqlite::Error) -> StoreError {
+        db_error(&self.path, e)
+    }
+
+    /// Runs `f` in an immediate (write-locking) transaction.
+    fn write<T>(&self, f: impl FnOnce(&rusqlite::Transaction) -> rusqlite::Result<T>) -> Result<T> {
+        let mut conn = self.conn.borrow_mut();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| db_error(&self.path, e))?;
+        let out = f(&tx).map_err(|e| db_error(&self.path, e))?;
+        tx.commit().map_err(|e| db_error(&self.path, e))?;
+        Ok(out)
+    }
+
+    fn read_jobs(&self, filter: &str, args: impl rusqlite::Params) -> Result<Vec<Job>> {
+        let conn = self.conn.borrow();
+        let sql = format!("SELECT {JOB_COLUMNS} FROM jobs j {filter} ORDER BY j.id");
+        let mut stmt = conn.prepare(&sql).map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(args, job_row)
+            .map_err(|e| self.err(e))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))?;
+        rows.into_iter().map(|r| r.into_job()).collect()
+    }
+}
+
+/// Writes the schema, info and jobs into a fresh file in one transaction.
+fn write_new(path: &Path, info: &SweepInfo, jobs: &[NewJob]) -> Result<()> {
+    let mut conn = Connection::open(path).map_err(|e| db_error(path, e))?;
+    let tx = conn.transaction().map_err(|e| db_error(path, e))?;
+    let run = |tx: &rusqlite::Transaction| -> rusqlite::Result<()> {
+        tx.execute_batch(SCHEMA)?;
+        let info_json = serde_json::to_string(info).unwrap_or_default();
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('schema_version', ?1), ('info', ?2)",
+            params![SCHEMA_VERSION.to_string(), info_json],
+        )?;
+        let mut insert = tx.prepare(
+            "INSERT INTO jobs (name, config, flops, params, acts, epochs, state)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending')",
+        )?;
+        for j in jobs {
+            insert.execute(params![
+                j.name,
+                j.config.to_string(),
+                j.flops as i64,
+                j.params as i64,
+                j.acts as i64,
+                j.epochs,
+            ])?;
+        }
+        Ok(())
+    };
+    run(&tx).map_err(|e| db_error(path, e))?;
+    tx.commit().map_err(|e| db_error(path, e))
+}
+
+/// A job row as read, before its JSON and state are parsed.
+struct JobRow {
+    id: i64,
+    name: String,
+    config: String,
+    cx: [i64; 3],
+    epochs: u32,
+    state: String,
+    claims: u32,
+    failures: u32,
+    progress: f64,
+    error: Option<String>,
+    lease_owner: Option<String>,
+    times: [Option<f64>; 3],
+    epochs_done: u32,
+    errs: [Option<f64>; 3],
+    train_seconds: f64,
+}
+
+fn job_row(r: &rusqlite::Row) -> rusqlite::Result<JobRow> {
+    Ok(JobRow {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        config: r.get(2)?,
+        cx: [r.get(3)?, r.get(4)?, r.get(5)?],
+        epochs: r.get(6)?,
+        state: r.get(7)?,
+        claims: r.get(8)?,
+        failures: r.get(9)?,
+        progress: r.get(10)?,
+        error: r.get(11)?,
+        lease_owner: r.get(12)?,
+        times: [r.get(13)?, r.get(14)?, r.get(15)?],
+        epochs_done: r.get(16)?,
+        errs: [r.get(17)?, r.get(18)?, r.get(19)?],
+        train_seconds: r.get(20)?,
+    })
+}
+
+impl JobRow {
+    fn into_job(self) -> Result<Job> {
+        let config = serde_json::from_str(&self.config).map_err(|e| {
+            StoreError(format!("job {}: stored config is not JSON: {e}", self.name))
+        })?;
+        let state = JobState::parse(&self.state)?;
+        let done = state == JobState::Done;
+        Ok(Job {
+            id: self.id,
+            spec: NewJob {
+                name: self.name,
+                config,
+                flops: self.cx[0] as u64,
+                params: self.cx[1] as u64,
+                acts: self.cx[2] as u64,
+                epochs: self.epochs,
+            },
+            state,
+            claims: self.claims,
+            failures: self.failures,
+            epochs_done: self.epochs_done,
+            progress: self.progress,
+            error: self.error,
+            top1_err: self.errs[0].filter(|_| done),
+            top5_err: self.errs[1].filter(|_| done),
+            min_top1_err: self.errs[2],
+            train_seconds: self.train_seconds,
+            lease_owner: self.lease_owner,
+            lease_expires: self.times[0],
+            started_at: self.times[1],
+            finished_at: self.times[2],
+        })
+    }
+}
+
+/// One line naming the store and what went wrong, for the usual failures.
+fn db_error(path: &Path, e: rusqlite::Error) -> StoreError {
+    let p = path.display();
+    match e.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError(format!(
+            "{p} is locked by another process (waited {} s); is another `regnet sweep` writing it?",
+            BUSY_TIMEOUT.as_secs()
+        )),
+        Some(ErrorCode::NotADatabase) => StoreError(format!(
+            "{p} is not a regnet sweep store (not an SQLite database)"
+        )),
+        Some(ErrorCode::DatabaseCorrupt) => StoreError(format!(
+            "{p} is corrupt ({e}); restore it from a copy or start a new sweep"
+        )),
+        Some(ErrorCode::CannotOpen) => StoreError(format!("cannot open {p}: {e}")),
+        Some(ErrorCode::ReadOnly) => StoreError(format!("{p} is read-only: {e}")),
+        _ => StoreError(format!("{p}: {e}")),
+    }
+}
+
+/// The condition under which a lease is still held.
+const HELD: &str = "id = ?1 AND lease_token = ?2 AND state = 'running'";
+
+impl SweepStore for SqliteStore {
+    fn info(&self) -> Result<SweepInfo> {
+        let text: String = self
+            .conn
+            .borrow()
+            .query_row("SELECT value FROM meta WHERE key = 'info'", [], |r| {
+                r.get(0)
+            })
+            .map_err(|e| self.err(e))?;
+        serde_json::from_str(&text).map_err(|e| {
+            StoreError(format!(
+                "{}: sweep info unreadable: {e}",
+                self.path.display()
+            ))
+        })
+    }
+
+    fn jobs(&self) -> Result<Vec<Job>> {
+        self.read_jobs("", [])
+    }
+
+    fn counts(&self) -> Result<Counts> {
+        let conn = self.conn.borrow();
+        let mut stmt = conn
+            .prepare("SELECT state, COUNT(*) FROM jobs GROUP BY state")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+            .map_err(|e| self.err(e))?;
+        let mut c = Counts::default();
+        for row in rows {
+            let (state, n) = row.map_err(|e| self.err(e))?;
+            let slot = match JobState::parse(&state)? {
+                JobState::Pending => &mut c.pending,
+                JobState::Running => &mut c.running,
+                JobState::Done => &mut c.done,
+                JobState::Failed => &mut c.failed,
+            };
+            *slot = n as usize;
+        }
+        Ok(c)
+    }
+
+    fn epochs(&self, job_id: i64) -> Result<Vec<EpochRecord>> {
+        let conn = self.conn.borrow();
+        let mut stmt = conn
+            .prepare(
+                "SELECT epoch, lr, train_loss, train_top1_err, test_top1_err, test_top5_err,
+                        images_per_s, seconds
+                 FROM epochs WHERE job_id = ?1 ORDER BY epoch",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([job_id], |r| {
+                Ok(EpochRecord {
+                    epoch: r.get(0)?,
+                    lr: r.get(1)?,
+                    train_loss: r.get(2)?,
+                    train_top1_err: r.get(3)?,
+                    test_top1_err: r.get(4)?,
+                    test_top5_err: r.get(5)?,
+                    images_per_s: r.get(6)?,
+                    seconds: r.get(7)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))
+    }
+
+    fn requeue_expired(&self) -> Result<usize> {
+        self.write(|tx| requeue_expired(tx, now()))
+    }
+
+    fn claim(&self, owner: &str, lease: Duration) -> Result<Option<(Job, Lease)>> {
+        let t = now();
+        let claimed = self.write(|tx| {
+            requeue_expired(tx, t)?;
+            let id: Option<i64> = tx
+                .query_row(
+                    "SELECT id FROM jobs WHERE state = 'pending' ORDER BY id LIMIT 1",
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let Some(id) = id else { return Ok(None) };
+            let token: i64 = tx.query_row(
+                "UPDATE jobs SET state = 'running', claims = claims + 1,
+                     lease_token = claims + 1, lease_owner = ?2, lease_expires = ?3,
+                     started_at = COALESCE(started_at, ?4)
+                 WHERE id = ?1 RETURNING lease_token",
+                params![id, owner, t + lease.as_secs_f64(), t],
+                |r| r.get(0),
+            )?;
+            Ok(Some(Lease { job_id: id, token }))
+        })?;
+        let Some(lease) = claimed else {
+            return Ok(None);
+        };
+        let job = self
+            .read_jobs("WHERE j.id = ?1", [lease.job_id])?
+            .pop()
+            .ok_or_else(|| StoreError(format!("job {} vanished", lease.job_id)))?;
+        Ok(Some((job, lease)))
+    }
+
+    fn heartbeat(&self, lease: &Lease, duration: Duration, progress: f64) -> Result<bool> {
+        let expires = now() + duration.as_secs_f64();
+        self.write(|tx| {
+            let n = tx.execute(
+                &format!("UPDATE jobs SET lease_expires = ?3, progress = ?4 WHERE {HELD}"),
+                params![lease.job_id, lease.token, expires, progress],
+            )?;
+            Ok(n == 1)
+        })
+    }
+
+    fn resume_at(&self, lease: &Lease, epochs_done: u32) -> Result<bool> {
+        self.write(|tx| {
+            if !holds(tx, lease)? {
+                return Ok(false);
+            }
+            tx.execute(
+                "DELETE FROM epochs WHERE job_id = ?1 AND epoch > ?2",
+                params![lease.job_id, epochs_done],
+            )?;
+            tx.execute(
+                "UPDATE jobs SET progress = ?2 WHERE id = ?1",
+                params![lease.job_id, epochs_done],
+            )?;
+            Ok(true)
+        })
+    }
+
+    fn record_epoch(&self, lease: &Lease, e: &EpochRecord) -> Result<bool> {
+        self.write(|tx| {
+            if !holds(tx, lease)? {
+                return Ok(false);
+            }
+            tx.execute(
+                "INSERT OR REPLACE INTO epochs (job_id, epoch, lr, train_loss, train_top1_err,
+                     test_top1_err, test_top5_err, images_per_s, seconds)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    lease.job_id,
+                    e.epoch,
+                    e.lr,
+                    e.train_loss,
+                    e.train_top1_err,
+                    e.test_top1_err,
+                    e.test_top5_err,
+                    e.images_per_s,
+                    e.seconds
+                ],
+            )?;
+            tx.execute(
+                "UPDATE jobs SET progress = ?2 WHERE id = ?1",
+                params![lease.job_id, e.epoch],
+            )?;
+            Ok(true)
+        })
+    }
+
+    fn finish(&self, lease: &Lease, outcome: &Outcome) -> Result<bool> {
+        let max_attempts = self.info()?.max_attempts;
+        let t = now();
+        self.write(|tx| {
+            if !holds(tx, lease)? {
+                return Ok(false);
+            }
+            match outcome {
+                Outcome::Done => tx.execute(
+                    "UPDATE jobs SET state = 'done', lease_token = NULL, lease_owner = NULL,
+                         lease_expires = NULL, progress = epochs, error = NULL, finished_at = ?2
+                     WHERE id = ?1",
+                    params![lease.job_id, t],
+                )?,
+                Outcome::Failed(msg) => tx.execute(
+                    "UPDATE jobs SET failures = failures + 1,
+                         state = CASE WHEN failures + 1 >= ?3 THEN 'failed' ELSE 'pending' END,
+                         finished_at = CASE WHEN failures + 1 >= ?3 THEN ?4 ELSE NULL END,
+                         lease_token = NULL, lease_owner = NULL, lease_expires = NULL,
+                         error = ?2
+                     WHERE id = ?1",
+                    params![lease.job_id, msg, max_attempts, t],
+                )?,
+            };
+            Ok(true)
+        })
+    }
+
+    fn retry_failed(&self) -> Result<usize> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE jobs SET state = 'pending', failures = 0, finished_at = NULL
+                 WHERE state = 'failed'",
+                [],
+            )
+        })
+    }
+
+    fn check_integrity(&self) -> Result<Vec<String>> {
+        let conn = self.conn.borrow();
+        let sqlite: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        let mut problems = Vec::new();
+        if sqlite != "ok" {
+            problems.push(format!("SQLite integrity check: {sqlite}"));
+        }
+        let mut stmt = conn
+            .prepare(
+                "SELECT j.name, COUNT(*), MAX(e.epoch) FROM epochs e JOIN jobs j ON j.id = e.job_id
+                 GROUP BY e.job_id HAVING MAX(e.epoch) != COUNT(*)",
+            )
+            .map_err(|e| self.err(e))?;
+        let gaps = stmt
+            .query_map([], |r| {
+                Ok(format!(
+                    "{}: {} epoch records but the last is epoch {}",
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?
+                ))
+            })
+            .map_err(|e| self.err(e))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))?;
+        problems.extend(gaps);
+        drop(stmt);
+        drop(conn);
+        for job in self.jobs()? {
+            problems.extend(job_problems(&job));
+        }
+        Ok(problems)
+    }
+}
+
+/// Whether `lease` is still the job's current lease.
+fn holds(tx: &rusqlite::Transaction, lease: &Lease) -> rusqlite::Result<bool> {
+    tx.query_row(
+        &format!("SELECT COUNT(*) FROM jobs WHERE {HELD}"),
+        params![lease.job_id, lease.token],
+        |r| r.get::<_, i64>(0),
+    )
+    .map(|n| n == 1)
+}
+
+fn requeue_expired(tx: &rusqlite::Transaction, t: f64) -> rusqlite::Result<usize> {
+    tx.execute(
+        "UPDATE jobs SET state = 'pending', lease_token = NULL, lease_owner = NULL,
+             lease_expires = NULL
+         WHERE state = 'running' AND lease_expires < ?1",
+        [t],
+    )
+}
+
+/// A job's broken invariants: epochs recorded once each, contiguously from 1;
+/// a done job has all of them; leases exactly on running jobs.
+fn job_problems(job: &Job) -> Vec<String> {
+    let name = &job.spec.name;
+    let mut p = Vec::new();
+    if job.epochs_done > job.spec.epochs {
+        p.push(format!(
+            "{name}: {} epochs recorded, it trains {}",
+            job.epochs_done, job.spec.epochs
+        ));
+    }
+    if job.state == JobState::Done && (job.epochs_done != job.spec.epochs || job.top1_err.is_none())
+    {
+        p.push(format!(
+            "{name}: done with {} of {} epochs recorded",
+            job.epochs_done, job.spec.epochs
+        ));
+    }
+    if (job.state == JobState::Running) != job.lease_owner.is_some() {
+        p.push(format!(
+            "{name}: state {} but lease {:?}",
+            job.state.as_str(),
+            job.lease_owner
+        ));
+    }
+    if job.state == JobState::Failed && job.error.is_none() {
+        p.push(format!("{name}: failed without a message"));
+    }
+    p
+}
