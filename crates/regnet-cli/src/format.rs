@@ -24,6 +24,16 @@ pub fn short(n: u64) -> String {
     }
 }
 
+/// Seconds as `1h 02m`, `3m 05s` or `42s`.
+pub fn duration(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as u64;
+    match (s / 3600, s % 3600 / 60, s % 60) {
+        (0, 0, sec) => format!("{sec}s"),
+        (0, m, sec) => format!("{m}m {sec:02}s"),
+        (h, m, _) => format!("{h}h {m:02}m"),
+    }
+}
+
 /// A plain-text table: the first `left` columns left-aligned (names), the
 /// others right-aligned (numbers), every column sized to fit.
 pub fn table(header: &[&str], rows: &[Vec<String>], left: usize) -> String {
@@ -71,6 +81,9 @@ mod tests {
         assert_eq!(short(3_176_622_952), "3.18G");
         assert_eq!(short(928), "928");
         assert_eq!(short(12_345), "12.35K");
+        assert_eq!(duration(42.4), "42s");
+        assert_eq!(duration(185.0), "3m 05s");
+        assert_eq!(duration(3720.0), "1h 02m");
     }
 
     #[test]

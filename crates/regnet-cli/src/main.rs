@@ -4,6 +4,8 @@ mod commands;
 mod datasource;
 mod format;
 mod resolve;
+mod session;
+mod sweep;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -33,6 +35,8 @@ enum Command {
     Eval(commands::eval::EvalArgs),
     /// Eval-mode logits of weights for an N x 3 x H x W .npy array.
     Predict(commands::eval::PredictArgs),
+    /// Population studies: init, run, status, export, retry-failed.
+    Sweep(sweep::Args),
     /// Convert weights (e.g. torchvision's) to safetensors in our (pycls) names.
     Export(commands::eval::ExportArgs),
 }
@@ -57,6 +61,11 @@ fn main() -> ExitCode {
         Command::Eval(args) => commands::eval::eval(&args),
         Command::Predict(args) => commands::eval::predict(&args),
         Command::Export(args) => commands::eval::export(&args),
+        Command::Sweep(args) => match sweep::run(&args) {
+            Ok(0) => Ok(()),
+            Ok(code) => return ExitCode::from(code),
+            Err(e) => Err(e),
+        },
         Command::Train(args) => match commands::train::run(&args) {
             Ok(false) => return ExitCode::from(commands::train::EXIT_DIVERGED),
             other => other.map(|_| ()),

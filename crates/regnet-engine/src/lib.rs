@@ -26,6 +26,11 @@ pub fn cuda_available() -> bool {
     tch::Cuda::is_available()
 }
 
+/// Number of visible CUDA devices (0 without CUDA).
+pub fn cuda_device_count() -> usize {
+    tch::Cuda::device_count().max(0) as usize
+}
+
 /// Eval-mode logits for an N × 3 × H × W float32 `.npy` array.
 pub fn predict(model: &BuiltModel, input: &std::path::Path) -> Result<tch::Tensor, String> {
     use tch::nn::ModuleT;

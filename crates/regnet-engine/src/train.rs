@@ -263,9 +263,16 @@ pub fn pick_device(choice: &str) -> Result<Device, String> {
         "cpu" => Ok(Device::Cpu),
         "cuda" if tch::Cuda::is_available() => Ok(Device::Cuda(0)),
         "cuda" => Err("--device cuda: no CUDA device is available".into()),
+        c if c.starts_with("cuda:") => match c[5..].parse::<usize>() {
+            Ok(i) if i < tch::Cuda::device_count() as usize => Ok(Device::Cuda(i)),
+            _ => Err(format!(
+                "--device {c}: {} CUDA devices are visible",
+                tch::Cuda::device_count()
+            )),
+        },
         "auto" => Ok(Device::cuda_if_available()),
         other => Err(format!(
-            "unknown device '{other}' (allowed: auto, cpu, cuda)"
+            "unknown device '{other}' (allowed: auto, cpu, cuda, cuda:N)"
         )),
     }
 }

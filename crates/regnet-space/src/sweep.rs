@@ -157,6 +157,11 @@ impl SweepSpace {
         let doc = v.as_mapping().ok_or_else(|| {
             SpaceError("a sweep config must be a mapping with NAME and SETUP".into())
         })?;
+        Self::parse_doc(doc)
+    }
+
+    /// Reads a parsed sweep config document.
+    pub fn parse_doc(doc: &Mapping) -> Result<Self> {
         let space = Self::from_doc(doc).map_err(|e| SpaceError(e.0))?;
         space.check_samples()?;
         Ok(space)

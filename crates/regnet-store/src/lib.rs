@@ -181,6 +181,8 @@ pub trait SweepStore {
     fn epochs(&self, job_id: i64) -> Result<Vec<EpochRecord>>;
     /// Re-queues running jobs whose lease expired; returns how many.
     fn requeue_expired(&self) -> Result<usize>;
+    /// Re-queues the running jobs leased by `owner` (known to be dead).
+    fn requeue_owner(&self, owner: &str) -> Result<usize>;
     /// Claims the pending job with the lowest id for `owner`, if any.
     fn claim(&self, owner: &str, lease: Duration) -> Result<Option<(Job, Lease)>>;
     /// Extends a lease and records progress; `false` when the lease is lost.

@@ -370,6 +370,17 @@ impl SweepStore for SqliteStore {
         self.write(|tx| requeue_expired(tx, now()))
     }
 
+    fn requeue_owner(&self, owner: &str) -> Result<usize> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE jobs SET state = 'pending', lease_token = NULL, lease_owner = NULL,
+                     lease_expires = NULL
+                 WHERE state = 'running' AND lease_owner = ?1",
+                [owner],
+            )
+        })
+    }
+
     fn claim(&self, owner: &str, lease: Duration) -> Result<Option<(Job, Lease)>> {
         let t = now();
         let claimed = self.write(|tx| {

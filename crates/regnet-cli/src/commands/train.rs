@@ -1,14 +1,12 @@
 //! `regnet train`: train one model and keep its log, metrics and weights.
 
 use crate::datasource::DataSource;
-use crate::{resolve, CliError};
+use crate::{resolve, session, CliError};
 use indicatif::{ProgressBar, ProgressStyle};
 use regnet_config::Recipe;
-use regnet_engine::data::TensorSet;
 use regnet_engine::train::{
     checkpoint_epoch, pick_device, train, BatchProgress, EpochLog, Observer, Status,
 };
-use regnet_engine::{BuiltModel, InitConfig};
 use serde_json::json;
 use std::io::Write;
 use std::ops::ControlFlow;
@@ -76,35 +74,20 @@ pub fn run(args: &Args) -> Result<bool, CliError> {
         .unwrap_or_else(|| Path::new("runs").join(&m.name));
     prepare_out(&out, args.resume)?;
 
-    let (train_set, test_set) = source.load(recipe.seed)?;
-    let spec = if m.spec.num_classes() != train_set.num_classes as u64 {
-        eprintln!(
-            "note: {} classes -> {} to match the dataset",
-            m.spec.num_classes(),
-            train_set.num_classes
-        );
-        m.spec.with_num_classes(train_set.num_classes as u64)
-    } else {
-        m.spec
-    };
-    let net = spec.build()?;
-    let cx = net.complexity(train_set.size as u64)?;
-    let (mean, std) = train_set.channel_stats();
-    let tr = TensorSet::new(&train_set, mean, std, device).with_augment(source.augment());
-    let te = TensorSet::new(&test_set, mean, std, device);
-    regnet_engine::seed(recipe.seed);
-    let init = InitConfig {
-        zero_init_final_gamma: recipe.zero_init_final_gamma,
-    };
-    let mut model = BuiltModel::new(&net, device, init);
+    let session::Session {
+        spec,
+        cx,
+        im_size,
+        mut model,
+        train: tr,
+        test: te,
+        train_len,
+    } = session::prepare(m.spec, &recipe, &source, device)?;
     eprintln!(
-        "training {} ({} flops, {} params at {}x{}) on {} {} images, {:?}, {} epochs",
+        "training {} ({} flops, {} params at {im_size}x{im_size}) on {train_len} {} images, {:?}, {} epochs",
         m.name,
         cx.flops,
         cx.params,
-        train_set.size,
-        train_set.size,
-        train_set.len(),
         source.name(),
         device,
         recipe.epochs
@@ -146,7 +129,7 @@ pub fn run(args: &Args) -> Result<bool, CliError> {
         "device": format!("{device:?}"),
     });
     std::fs::write(out.join("metrics.json"), format!("{metrics}\n"))?;
-    let config = regnet_config::to_value(&spec, train_set.size as u64);
+    let config = regnet_config::to_value(&spec, im_size);
     std::fs::write(out.join("config.yaml"), serde_yaml::to_string(&config)?)?;
     eprintln!("wrote {}", out.display());
     Ok(status == Status::Done)

@@ -1,0 +1,210 @@
+//! One sweep job in its own process (`regnet sweep job`, started by `sweep
+//! run`): train under the lease, record every epoch, finish or fail.
+//!
+//! A process per job isolates failures: an out-of-memory kill or a libtorch
+//! abort ends one attempt, never the sweep. The job resumes from its epoch
+//! checkpoint, so a re-queued job repeats at most the epoch it was in.
+
+use crate::datasource::DataSource;
+use crate::{session, CliError};
+use regnet_config::Recipe;
+use regnet_engine::train::{checkpoint_epoch, pick_device, train, BatchProgress, EpochLog};
+use regnet_engine::train::{Observer, Status};
+use regnet_store::{EpochRecord, Job, Lease, Outcome, SqliteStore, SweepStore};
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Exit code of a job whose loss diverged (recorded as a failure).
+pub const EXIT_DIVERGED: u8 = 3;
+/// Exit code of a job that stopped because its lease was taken over or its
+/// scheduler died; it wrote nothing more.
+pub const EXIT_ABANDONED: u8 = 4;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Sweep directory.
+    dir: PathBuf,
+    /// Job id in the store.
+    #[arg(long)]
+    job: i64,
+    /// Lease token from the claim.
+    #[arg(long)]
+    token: i64,
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    #[arg(long, default_value_t = 60.0)]
+    lease_seconds: f64,
+}
+
+/// The sweep store file inside a sweep directory.
+pub fn store_path(dir: &Path) -> PathBuf {
+    dir.join("sweep.db")
+}
+
+/// A job's own directory (logs, checkpoint, final weights).
+pub fn job_dir(dir: &Path, name: &str) -> PathBuf {
+    dir.join("jobs").join(name)
+}
+
+/// Runs the job; returns the process exit code.
+pub fn run(a: &Args) -> Result<u8, CliError> {
+    let store = SqliteStore::open(&store_path(&a.dir))?;
+    let lease = Lease {
+        job_id: a.job,
+        token: a.token,
+    };
+    let duration = Duration::from_secs_f64(a.lease_seconds);
+    if !store.heartbeat(&lease, duration, 0.0)? {
+        eprintln!("job {}: lease no longer held; nothing to do", a.job);
+        return Ok(EXIT_ABANDONED);
+    }
+    let job = store
+        .jobs()?
+        .into_iter()
+        .find(|j| j.id == a.job)
+        .ok_or_else(|| CliError(format!("no job {} in the sweep", a.job)))?;
+    let dir = job_dir(&a.dir, &job.spec.name);
+    std::fs::create_dir_all(&dir)?;
+    match attempt(a, &store, &lease, &job, &dir) {
+        Ok(code) => Ok(code),
+        Err(e) => {
+            // A failed attempt restarts from scratch: its checkpoint may be the cause.
+            let _ = std::fs::remove_file(dir.join(CHECKPOINT));
+            store.finish(&lease, &Outcome::Failed(e.0.clone()))?;
+            Err(e)
+        }
+    }
+}
+
+const CHECKPOINT: &str = "checkpoint.safetensors";
+
+fn attempt(
+    a: &Args,
+    store: &SqliteStore,
+    lease: &Lease,
+    job: &Job,
+    dir: &Path,
+) -> Result<u8, CliError> {
+    regnet_engine::set_threads(a.threads);
+    let device = pick_device(&a.device)?;
+    let data = store.info()?.settings["data"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| CliError("the sweep settings name no dataset".into()))?;
+    let source = DataSource::parse(&data)?;
+    let value: serde_yaml::Value = serde_yaml::to_value(&job.spec.config)?;
+    let cfg = regnet_config::from_value(&value)?;
+    let (recipe, _) = Recipe::from_doc(&cfg.doc)?;
+    let mut s = session::prepare(cfg.model, &recipe, &source, device)?;
+    let checkpoint = dir.join(CHECKPOINT);
+    let done = if checkpoint.exists() {
+        checkpoint_epoch(&checkpoint)?
+    } else {
+        0
+    };
+    if !store.resume_at(lease, done as u32)? {
+        return Ok(EXIT_ABANDONED);
+    }
+    eprintln!(
+        "{}: {} flops, {} params, {} epochs from epoch {done}, {:?}, {} threads",
+        job.spec.name, s.cx.flops, s.cx.params, recipe.epochs, device, a.threads
+    );
+    let watch = Watch {
+        store,
+        lease,
+        duration: Duration::from_secs_f64(a.lease_seconds),
+        every: Duration::from_secs_f64((a.lease_seconds / 6.0).clamp(0.2, 10.0)),
+        last: Instant::now(),
+        parent: std::os::unix::process::parent_id(),
+    };
+    let (status, logs) = train(
+        &mut s.model,
+        &s.train,
+        &s.test,
+        &recipe,
+        Some(&checkpoint),
+        watch,
+    )?;
+    match status {
+        Status::Done => {
+            s.model.vs.save(dir.join("model.safetensors"))?;
+            let finished = store.finish(lease, &Outcome::Done)?;
+            let _ = std::fs::remove_file(&checkpoint);
+            Ok(if finished { 0 } else { EXIT_ABANDONED })
+        }
+        Status::Diverged => {
+            let epoch = logs.len() + done + 1;
+            let msg = format!("diverged: the training loss became NaN or infinite in epoch {epoch}");
+            let _ = std::fs::remove_file(&checkpoint);
+            store.finish(lease, &Outcome::Failed(msg))?;
+            Ok(EXIT_DIVERGED)
+        }
+        Status::Stopped => Ok(EXIT_ABANDONED),
+    }
+}
+
+/// Keeps the lease alive, records epochs under it, and leaves at once when
+/// the lease is lost or the scheduler is gone.
+struct Watch<'a> {
+    store: &'a SqliteStore,
+    lease: &'a Lease,
+    duration: Duration,
+    every: Duration,
+    last: Instant,
+    parent: u32,
+}
+
+impl Watch<'_> {
+    /// Ends the process without writing anything more: someone else owns the
+    /// job now (the checkpoint on disk stays valid, it is written atomically).
+    fn abandon(&self, why: &str) -> ! {
+        eprintln!("job {}: {why}; stopping", self.lease.job_id);
+        std::process::exit(EXIT_ABANDONED as i32)
+    }
+}
+
+impl Observer for Watch<'_> {
+    fn batch(&mut self, p: BatchProgress) {
+        if self.last.elapsed() < self.every {
+            return;
+        }
+        self.last = Instant::now();
+        if std::os::unix::process::parent_id() != self.parent {
+            self.abandon("the scheduler is gone");
+        }
+        let progress = p.epoch as f64 + p.done as f64 / p.total.max(1) as f64;
+        match self.store.heartbeat(self.lease, self.duration, progress) {
+            Ok(true) => {}
+            Ok(false) => self.abandon("lease lost"),
+            Err(e) => eprintln!("heartbeat: {e}"),
+        }
+    }
+
+    fn epoch(&mut self, e: &EpochLog) -> ControlFlow<()> {
+        let record = EpochRecord {
+            epoch: e.epoch as u32,
+            lr: e.lr,
+            train_loss: e.train_loss,
+            train_top1_err: e.train_top1_err,
+            test_top1_err: e.test_top1_err,
+            test_top5_err: e.test_top5_err,
+            images_per_s: e.images_per_s,
+            seconds: e.seconds,
+        };
+        match self.store.record_epoch(self.lease, &record) {
+            Ok(true) => {}
+            Ok(false) => self.abandon("lease lost"),
+            // Unrecorded, the epoch must not be checkpointed either.
+            Err(err) => self.abandon(&format!("cannot record epoch {}: {err}", e.epoch)),
+        }
+        eprintln!(
+            "epoch {}  loss {:.3}  test err {:.2}%  {:.0} img/s",
+            e.epoch, e.train_loss, e.test_top1_err, e.images_per_s
+        );
+        self.last = Instant::now();
+        ControlFlow::Continue(())
+    }
+}

@@ -1,0 +1,303 @@
+//! `regnet sweep run`: the scheduler. It claims jobs from the store, runs
+//! each in a worker process (`regnet sweep job`), and shows progress.
+//!
+//! Crash safety rests on the store: a claim is a lease that the worker
+//! renews; a worker that dies is failed by this scheduler (and retried); a
+//! scheduler that dies leaves leases that the next `sweep run` re-queues at
+//! once when their owner process is gone from this machine, or when they
+//! expire otherwise.
+
+use super::job::{job_dir, store_path, EXIT_ABANDONED};
+use crate::CliError;
+use indicatif::{ProgressBar, ProgressStyle};
+use regnet_store::{Job, JobState, Lease, Outcome, SqliteStore, SweepStore};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[derive(clap::Args, Clone)]
+pub struct Args {
+    /// Sweep directory (made by `regnet sweep init`).
+    pub dir: PathBuf,
+    /// Jobs trained at once, each in its own process (default: one per CPU
+    /// core with --threads 1 on CPU; two per GPU with CUDA).
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// libtorch CPU threads per worker.
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// auto (CUDA when present), cpu or cuda (workers spread over the visible GPUs).
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+    /// Stop after starting this many jobs.
+    #[arg(long, value_name = "K")]
+    pub max_jobs: Option<usize>,
+    /// Seconds a worker's lease lasts without a heartbeat.
+    #[arg(long, default_value_t = 60.0, hide = true)]
+    pub lease_seconds: f64,
+    /// No progress bar (one line per finished job).
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// A worker process and the job it holds.
+struct Worker {
+    child: Child,
+    lease: Lease,
+    name: String,
+    /// Worker slot: its device and its lease owner's name.
+    slot: usize,
+    started: Instant,
+}
+
+/// Runs pending jobs until none is left (or `--max-jobs` were started).
+pub fn run(a: &Args) -> Result<(), CliError> {
+    let store = SqliteStore::open(&store_path(&a.dir))?;
+    let devices = worker_devices(&a.device)?;
+    let workers = a.workers.unwrap_or(default_workers(&devices, a.threads));
+    if workers == 0 || a.threads == 0 {
+        return Err(CliError("--workers and --threads must be at least 1".into()));
+    }
+    let requeued = requeue_dead(&store)? + store.requeue_expired()?;
+    if requeued > 0 {
+        eprintln!("re-queued {requeued} jobs of workers that are gone (they resume from their checkpoints)");
+    }
+    let counts = store.counts()?;
+    let todo = a.max_jobs.map_or(counts.open(), |k| k.min(counts.open()));
+    eprintln!(
+        "sweep {}: {} done, {} failed, {} to run; {workers} workers x {} threads on {}",
+        store.info()?.name,
+        counts.done,
+        counts.failed,
+        counts.open(),
+        a.threads,
+        devices.join(", ")
+    );
+    let bar = progress_bar(todo as u64, a.quiet);
+    let owner_base = format!("{}/{}", hostname(), std::process::id());
+    let mut running: Vec<Worker> = Vec::new();
+    let mut started = 0usize;
+    loop {
+        while running.len() < workers && a.max_jobs.is_none_or(|k| started < k) {
+            let slot = (0..workers)
+                .find(|s| running.iter().all(|w| w.slot != *s))
+                .unwrap_or(0);
+            let owner = format!("{owner_base}/{slot}");
+            let Some((job, lease)) = store.claim(&owner, lease_duration(a))? else {
+                break;
+            };
+            let device = &devices[slot % devices.len()];
+            running.push(spawn(a, &job, lease, device, slot)?);
+            started += 1;
+        }
+        if running.is_empty() {
+            if a.max_jobs.is_some_and(|k| started >= k) || store.counts()?.running == 0 {
+                break;
+            }
+            // Jobs leased by other workers: wait until they end or their lease expires.
+            requeue_dead(&store)?;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        reap(&store, &mut running, &bar)?;
+        show(&store, &running, &bar)?;
+    }
+    bar.finish_and_clear();
+    summary(&store)
+}
+
+fn lease_duration(a: &Args) -> Duration {
+    Duration::from_secs_f64(a.lease_seconds)
+}
+
+/// Starts a worker process for `job`, its output appended to the job's logs.
+fn spawn(a: &Args, job: &Job, lease: Lease, device: &str, slot: usize) -> Result<Worker, CliError> {
+    let dir = job_dir(&a.dir, &job.spec.name);
+    std::fs::create_dir_all(&dir)?;
+    let log = |name: &str| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join(name))
+    };
+    let exe = std::env::current_exe()?;
+    let child = Command::new(exe)
+        .args(["sweep", "job"])
+        .arg(&a.dir)
+        .args(["--job", &lease.job_id.to_string()])
+        .args(["--token", &lease.token.to_string()])
+        .args(["--threads", &a.threads.to_string()])
+        .args(["--device", device])
+        .args(["--lease-seconds", &a.lease_seconds.to_string()])
+        .stdin(Stdio::null())
+        .stdout(log("stdout.log")?)
+        .stderr(log("stderr.log")?)
+        .spawn()
+        .map_err(|e| CliError(format!("cannot start a worker process: {e}")))?;
+    Ok(Worker {
+        child,
+        lease,
+        name: job.spec.name.clone(),
+        slot,
+        started: Instant::now(),
+    })
+}
+
+/// Collects finished workers. A worker that died without finishing its job
+/// (killed, crashed, out of memory) fails the attempt here.
+fn reap(store: &SqliteStore, running: &mut Vec<Worker>, bar: &ProgressBar) -> Result<(), CliError> {
+    let mut i = 0;
+    while i < running.len() {
+        let Some(status) = running[i].child.try_wait()? else {
+            i += 1;
+            continue;
+        };
+        let w = running.swap_remove(i);
+        let name = &w.name;
+        if !status.success() && status.code() != Some(EXIT_ABANDONED as i32) {
+            let why = match status.code() {
+                Some(c) => format!("worker exited with code {c}"),
+                None => format!("worker killed ({status})"),
+            };
+            let msg = format!("{why}; see jobs/{name}/stderr.log");
+            store.finish(&w.lease, &Outcome::Failed(msg))?;
+        }
+        let job = store.jobs()?.into_iter().find(|j| j.id == w.lease.job_id);
+        if let Some(job) = job {
+            say(bar, &finished_line(&job, w.started.elapsed()));
+            if job.state != JobState::Pending {
+                bar.inc(1);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A line above the progress bar, or on stderr when there is no bar.
+fn say(bar: &ProgressBar, line: &str) {
+    if bar.is_hidden() {
+        eprintln!("{line}");
+    } else {
+        bar.println(line);
+    }
+}
+
+fn finished_line(job: &Job, took: Duration) -> String {
+    let name = &job.spec.name;
+    match (job.state, job.top1_err) {
+        (JobState::Done, Some(e)) => format!(
+            "{name} done: top-1 error {e:.2}%  ({:.0} s)",
+            took.as_secs_f64()
+        ),
+        (JobState::Failed, _) => format!(
+            "{name} failed ({} attempts, given up): {}",
+            job.failures,
+            job.error.as_deref().unwrap_or("")
+        ),
+        (JobState::Pending, _) => format!(
+            "{name} will be retried (failure {}): {}",
+            job.failures,
+            job.error.as_deref().unwrap_or("")
+        ),
+        (state, _) => format!("{name}: {}", state.as_str()),
+    }
+}
+
+fn progress_bar(len: u64, quiet: bool) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    ProgressBar::new(len).with_style(
+        ProgressStyle::with_template("[{bar:30}] {pos}/{len} jobs  eta {eta}  {msg}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    )
+}
+
+/// The running jobs and their epochs, in the bar's message.
+fn show(store: &SqliteStore, running: &[Worker], bar: &ProgressBar) -> Result<(), CliError> {
+    if bar.is_hidden() {
+        return Ok(());
+    }
+    let jobs = store.jobs()?;
+    let parts: Vec<String> = running
+        .iter()
+        .filter_map(|w| jobs.iter().find(|j| j.id == w.lease.job_id))
+        .map(|j| format!("{} {:.1}/{}", j.spec.name, j.progress, j.spec.epochs))
+        .collect();
+    bar.set_message(parts.join("  "));
+    Ok(())
+}
+
+fn summary(store: &SqliteStore) -> Result<(), CliError> {
+    let c = store.counts()?;
+    eprintln!(
+        "{} done, {} failed, {} pending, {} running elsewhere",
+        c.done, c.failed, c.pending, c.running
+    );
+    if c.failed > 0 {
+        eprintln!("failed jobs keep their messages (`regnet sweep status`); `regnet sweep retry-failed` queues them again");
+    }
+    Ok(())
+}
+
+/// Re-queues jobs whose lease owner was a process of this machine that no
+/// longer exists (a killed `sweep run`); returns how many.
+fn requeue_dead(store: &SqliteStore) -> Result<usize, CliError> {
+    let host = hostname();
+    let mut n = 0;
+    let jobs = store.jobs()?;
+    let mut owners: Vec<&str> = jobs
+        .iter()
+        .filter(|j| j.state == JobState::Running)
+        .filter_map(|j| j.lease_owner.as_deref())
+        .collect();
+    owners.dedup();
+    for owner in owners {
+        let mut parts = owner.split('/');
+        let (Some(h), Some(pid)) = (parts.next(), parts.next()) else {
+            continue;
+        };
+        if h == host && !Path::new("/proc").join(pid).exists() {
+            n += store.requeue_owner(owner)?;
+        }
+    }
+    Ok(n)
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into())
+}
+
+/// The device each worker slot uses, cycling over the visible GPUs.
+fn worker_devices(choice: &str) -> Result<Vec<String>, CliError> {
+    let device = regnet_engine::train::pick_device(choice)?;
+    Ok(match device {
+        regnet_engine::tch::Device::Cuda(_) if choice == "auto" || choice == "cuda" => {
+            (0..regnet_engine::cuda_device_count())
+                .map(|i| format!("cuda:{i}"))
+                .collect()
+        }
+        regnet_engine::tch::Device::Cuda(i) => vec![format!("cuda:{i}")],
+        _ => vec!["cpu".to_string()],
+    })
+}
+
+/// One worker per core on CPU (small models scale poorly over threads, see
+/// bench/RESULTS.md); two per GPU, which keeps a GPU busy with small models.
+fn default_workers(devices: &[String], threads: usize) -> usize {
+    if devices.iter().any(|d| d.starts_with("cuda")) {
+        return 2 * devices.len();
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (cores / threads.max(1)).max(1)
+}
+
+/// Exposed for `regnet demo`, which runs two sweeps with one set of options.
+pub fn run_dir(a: &Args, dir: &Path) -> Result<(), CliError> {
+    let mut a = a.clone();
+    a.dir = dir.to_path_buf();
+    run(&a)
+}
+

@@ -1,0 +1,126 @@
+//! `regnet sweep status` and `regnet sweep export`: read-only views of a sweep.
+
+use super::job::store_path;
+use crate::format::table;
+use crate::CliError;
+use regnet_store::{now, to_csv, to_pycls_json, Job, JobState, SqliteStore, SweepStore};
+use serde_json::json;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Sweep directory.
+    dir: PathBuf,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(clap::Args)]
+pub struct ExportArgs {
+    /// Sweep directory.
+    dir: PathBuf,
+    /// pycls-json (pycls sweep.json records) or csv.
+    #[arg(long, default_value = "pycls-json")]
+    format: String,
+    /// Write here instead of to standard output.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+pub fn status(a: &Args) -> Result<(), CliError> {
+    let store = SqliteStore::open(&store_path(&a.dir))?;
+    let info = store.info()?;
+    let counts = store.counts()?;
+    let jobs = store.jobs()?;
+    let running: Vec<&Job> = jobs.iter().filter(|j| j.state == JobState::Running).collect();
+    let failed: Vec<&Job> = jobs.iter().filter(|j| j.error.is_some() && j.state != JobState::Done).collect();
+    let eta = eta_seconds(&jobs);
+    if a.json {
+        let t = now();
+        let v = json!({
+            "name": info.name,
+            "counts": counts,
+            "running": running.iter().map(|j| json!({
+                "job": j.spec.name, "progress": j.progress, "epochs": j.spec.epochs,
+                "owner": j.lease_owner, "lease_left_s": j.lease_expires.map(|e| e - t),
+            })).collect::<Vec<_>>(),
+            "failures": failed.iter().map(|j| json!({
+                "job": j.spec.name, "state": j.state, "failures": j.failures, "error": j.error,
+            })).collect::<Vec<_>>(),
+            "eta_seconds": eta,
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    println!(
+        "sweep {}: {} jobs: {} done, {} running, {} pending, {} failed",
+        info.name,
+        counts.total(),
+        counts.done,
+        counts.running,
+        counts.pending,
+        counts.failed
+    );
+    if !running.is_empty() {
+        let rows: Vec<Vec<String>> = running
+            .iter()
+            .map(|j| {
+                vec![
+                    j.spec.name.clone(),
+                    format!("{:.1}/{}", j.progress, j.spec.epochs),
+                    j.lease_owner.clone().unwrap_or_default(),
+                ]
+            })
+            .collect();
+        println!("{}", table(&["running", "epochs", "worker"], &rows, 1));
+    }
+    for j in failed {
+        println!(
+            "{} {} after {} failures: {}",
+            j.spec.name,
+            if j.state == JobState::Failed { "failed" } else { "will retry" },
+            j.failures,
+            j.error.as_deref().unwrap_or_default()
+        );
+    }
+    if let Some(s) = eta {
+        println!("eta {}", crate::format::duration(s));
+    }
+    Ok(())
+}
+
+/// Remaining epochs times the mean epoch time, over the jobs running now.
+fn eta_seconds(jobs: &[Job]) -> Option<f64> {
+    let (secs, epochs) = jobs
+        .iter()
+        .fold((0.0, 0u32), |(s, e), j| (s + j.train_seconds, e + j.epochs_done));
+    let open = jobs
+        .iter()
+        .filter(|j| matches!(j.state, JobState::Pending | JobState::Running));
+    let left: f64 = open.map(|j| j.spec.epochs as f64 - j.progress).sum();
+    if epochs == 0 || left <= 0.0 {
+        return None;
+    }
+    let parallel = jobs.iter().filter(|j| j.state == JobState::Running).count().max(1);
+    Some(left * secs / epochs as f64 / parallel as f64)
+}
+
+pub fn export(a: &ExportArgs) -> Result<(), CliError> {
+    let store = SqliteStore::open(&store_path(&a.dir))?;
+    let text = match a.format.as_str() {
+        "pycls-json" => serde_json::to_string(&to_pycls_json(&store, &a.dir)?)?,
+        "csv" => to_csv(&store)?,
+        other => {
+            return Err(CliError(format!(
+                "--format '{other}': use pycls-json or csv"
+            )))
+        }
+    };
+    match &a.out {
+        Some(p) => std::fs::write(p, text)
+            .map_err(|e| CliError(format!("cannot write '{}': {e}", p.display())))?,
+        None => println!("{text}"),
+    }
+    Ok(())
+}
