@@ -21,6 +21,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The end-to-end mini-study: AnyNetX_A vs RegNetX on built-in data.
+    Demo(commands::demo::Args),
     /// Show a model's stages and its exact flops, params and activations.
     Describe(commands::describe::Args),
     /// List every zoo model with its complexity.
@@ -54,6 +56,7 @@ impl<E: std::fmt::Display> From<E> for CliError {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Demo(args) => commands::demo::run(&args),
         Command::Describe(args) => commands::describe::run(&args),
         Command::Zoo(args) => commands::zoo::run(&args),
         Command::Space(args) => commands::space::run(&args),

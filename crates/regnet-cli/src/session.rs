@@ -5,9 +5,9 @@ use crate::datasource::DataSource;
 use crate::CliError;
 use regnet_config::Recipe;
 use regnet_engine::data::TensorSet;
+use regnet_engine::tch::Device;
 use regnet_engine::{BuiltModel, InitConfig};
 use regnet_spec::{Complexity, ModelSpec};
-use regnet_engine::tch::Device;
 
 /// A model ready to train on its data.
 pub struct Session {

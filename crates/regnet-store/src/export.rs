@@ -78,8 +78,15 @@ fn running_min(epochs: &[EpochRecord], f: impl Fn(&EpochRecord) -> f64) -> Value
     )
 }
 
-/// One row per job: name, state, complexity, errors, timings and the config
-/// as JSON.
+/// Seconds from a job's first claim to its end (training plus start-up, data
+/// loading and store writes; plus waits if it was interrupted).
+fn wall(j: &Job) -> Option<f64> {
+    Some(j.finished_at? - j.started_at?)
+}
+
+/// One row per job: name, state, complexity, errors, timings, failed
+/// attempts and claims (a resumed job was claimed more than once) and the
+/// config as JSON.
 pub fn to_csv(store: &dyn SweepStore) -> Result<String> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let fail = |e: csv::Error| StoreError(format!("writing CSV: {e}"));
@@ -95,7 +102,9 @@ pub fn to_csv(store: &dyn SweepStore) -> Result<String> {
         "top5_err",
         "min_top1_err",
         "train_seconds",
+        "wall_seconds",
         "failures",
+        "claims",
         "error",
         "config",
     ])
@@ -114,7 +123,9 @@ pub fn to_csv(store: &dyn SweepStore) -> Result<String> {
             opt(j.top5_err),
             opt(j.min_top1_err),
             j.train_seconds.to_string(),
+            wall(&j).map_or(String::new(), |w| w.to_string()),
             j.failures.to_string(),
+            j.claims.to_string(),
             j.error.clone().unwrap_or_default(),
             j.spec.config.to_string(),
         ])

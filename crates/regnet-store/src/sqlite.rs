@@ -59,8 +59,16 @@ const JOB_COLUMNS: &str = "
     (SELECT MIN(test_top1_err) FROM epochs e WHERE e.job_id = j.id),
     (SELECT COALESCE(SUM(seconds), 0) FROM epochs e WHERE e.job_id = j.id)";
 
-/// How long a call waits for another process's write lock before failing.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long a call waits for another process's write lock before failing
+/// (seconds; `REGNET_STORE_BUSY_TIMEOUT` changes it, e.g. for tests).
+fn busy_timeout() -> Duration {
+    let secs = std::env::var("REGNET_STORE_BUSY_TIMEOUT")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .unwrap_or(20.0);
+    Duration::from_secs_f64(secs)
+}
 
 /// A sweep store in one SQLite file.
 pub struct SqliteStore {
@@ -101,7 +109,7 @@ impl SqliteStore {
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(|e| db_error(path, e))?;
-        conn.busy_timeout(BUSY_TIMEOUT)
+        conn.busy_timeout(busy_timeout())
             .map_err(|e| db_error(path, e))?;
         let store = SqliteStore {
             conn: RefCell::new(conn),
@@ -278,8 +286,8 @@ fn db_error(path: &Path, e: rusqlite::Error) -> StoreError {
     let p = path.display();
     match e.sqlite_error_code() {
         Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError(format!(
-            "{p} is locked by another process (waited {} s); is another `regnet sweep` writing it?",
-            BUSY_TIMEOUT.as_secs()
+            "{p} is locked by another process (waited {} s); is another program holding it open?",
+            busy_timeout().as_secs_f64()
         )),
         Some(ErrorCode::NotADatabase) => StoreError(format!(
             "{p} is not a regnet sweep store (not an SQLite database)"

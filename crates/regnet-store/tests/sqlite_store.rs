@@ -224,7 +224,7 @@ fn pycls_export_has_the_series_pycls_analysis_reads() {
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 3);
     assert!(
-        lines[1].starts_with("job-0000,done,1000,10,5,2,2,65,32.5,60,3,0,,"),
+        lines[1].starts_with("job-0000,done,1000,10,5,2,2,65,32.5,60,3,0,1,,"),
         "{}",
         lines[1]
     );

@@ -34,8 +34,12 @@ pub struct Args {
 }
 
 pub fn run(a: &Args) -> Result<(), CliError> {
-    let text = std::fs::read_to_string(&a.config)
-        .map_err(|e| CliError(format!("cannot read sweep config '{}': {e}", a.config.display())))?;
+    let text = std::fs::read_to_string(&a.config).map_err(|e| {
+        CliError(format!(
+            "cannot read sweep config '{}': {e}",
+            a.config.display()
+        ))
+    })?;
     let overrides = Overrides {
         data: a.data.clone(),
         num_configs: a.num_configs,
@@ -43,7 +47,8 @@ pub fn run(a: &Args) -> Result<(), CliError> {
         seed: a.seed,
         max_attempts: a.max_attempts,
     };
-    let p = plan(&text, &overrides).map_err(|e| CliError(format!("{}: {}", a.config.display(), e.0)))?;
+    let p = plan(&text, &overrides)
+        .map_err(|e| CliError(format!("{}: {}", a.config.display(), e.0)))?;
     let dir = a
         .dir
         .clone()
@@ -76,7 +81,11 @@ pub fn create(dir: &Path, p: &Plan, force: bool) -> Result<(), CliError> {
         )));
     }
     if force {
-        for f in [db.clone(), dir.join("sweep.db-wal"), dir.join("sweep.db-shm")] {
+        for f in [
+            db.clone(),
+            dir.join("sweep.db-wal"),
+            dir.join("sweep.db-shm"),
+        ] {
             let _ = std::fs::remove_file(f);
         }
         let _ = std::fs::remove_dir_all(dir.join("jobs"));
@@ -84,11 +93,10 @@ pub fn create(dir: &Path, p: &Plan, force: bool) -> Result<(), CliError> {
     let existed = dir.exists();
     std::fs::create_dir_all(dir)
         .map_err(|e| CliError(format!("cannot create '{}': {e}", dir.display())))?;
-    let created = SqliteStore::create(&db, &p.info, &p.jobs)
-        .and_then(|_| {
-            std::fs::write(dir.join("sweep.yaml"), &p.info.config_text)
-                .map_err(|e| regnet_store::StoreError(format!("{}: {e}", dir.display())))
-        });
+    let created = SqliteStore::create(&db, &p.info, &p.jobs).and_then(|_| {
+        std::fs::write(dir.join("sweep.yaml"), &p.info.config_text)
+            .map_err(|e| regnet_store::StoreError(format!("{}: {e}", dir.display())))
+    });
     if let Err(e) = created {
         let _ = std::fs::remove_file(&db);
         if !existed {

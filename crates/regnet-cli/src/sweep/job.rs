@@ -137,7 +137,8 @@ fn attempt(
         }
         Status::Diverged => {
             let epoch = logs.len() + done + 1;
-            let msg = format!("diverged: the training loss became NaN or infinite in epoch {epoch}");
+            let msg =
+                format!("diverged: the training loss became NaN or infinite in epoch {epoch}");
             let _ = std::fs::remove_file(&checkpoint);
             store.finish(lease, &Outcome::Failed(msg))?;
             Ok(EXIT_DIVERGED)

@@ -32,6 +32,11 @@ enum Command {
         /// Sweep directory.
         dir: PathBuf,
     },
+    /// Check the store's invariants (exit 1 listing the problems).
+    Check {
+        /// Sweep directory.
+        dir: PathBuf,
+    },
     /// Train one claimed job (started by `sweep run`).
     #[command(hide = true)]
     Job(job::Args),
@@ -47,8 +52,23 @@ pub fn run(args: &Args) -> Result<u8, CliError> {
         Command::RetryFailed { dir } => {
             let store = SqliteStore::open(&job::store_path(dir))?;
             let n = store.retry_failed()?;
-            eprintln!("{n} failed jobs queued again; run them with `regnet sweep run {}`", dir.display());
+            eprintln!(
+                "{n} failed jobs queued again; run them with `regnet sweep run {}`",
+                dir.display()
+            );
             Ok(0)
+        }
+        Command::Check { dir } => {
+            let problems = SqliteStore::open(&job::store_path(dir))?.check_integrity()?;
+            if problems.is_empty() {
+                println!("{}: sound", dir.display());
+                return Ok(0);
+            }
+            Err(CliError(format!(
+                "{}: {}",
+                dir.display(),
+                problems.join("; ")
+            )))
         }
         Command::Job(a) => job::run(a),
     }

@@ -76,9 +76,18 @@ const NOT_USED: &[(&str, &str)] = &[
         "LAUNCH",
         "jobs run on this machine with `regnet sweep run --workers N`",
     ),
-    ("COLLECT", "results are collected in the sweep store as jobs run"),
-    ("ANALYZE", "the analysis takes its options on its command line"),
-    ("ROOT_DIR", "the sweep lives in the directory given to `sweep init --dir`"),
+    (
+        "COLLECT",
+        "results are collected in the sweep store as jobs run",
+    ),
+    (
+        "ANALYZE",
+        "the analysis takes its options on its command line",
+    ),
+    (
+        "ROOT_DIR",
+        "the sweep lives in the directory given to `sweep init --dir`",
+    ),
     ("NUM_PROC", "not needed"),
 ];
 
@@ -101,9 +110,9 @@ pub fn plan(text: &str, o: &Overrides) -> Result<Plan, CliError> {
         Ok(Value::Mapping(m)) => m,
         Ok(v) => {
             return Err(CliError(format!(
-                "a sweep config must be a mapping (NAME, SETUP... or SPACE, NUM_CONFIGS...), got {}",
-                describe(&v)
-            )))
+            "a sweep config must be a mapping (NAME, SETUP... or SPACE, NUM_CONFIGS...), got {}",
+            describe(&v)
+        )))
         }
         Err(e) => return Err(CliError(format!("malformed YAML: {e}"))),
     };

@@ -56,7 +56,9 @@ pub fn run(a: &Args) -> Result<(), CliError> {
     let devices = worker_devices(&a.device)?;
     let workers = a.workers.unwrap_or(default_workers(&devices, a.threads));
     if workers == 0 || a.threads == 0 {
-        return Err(CliError("--workers and --threads must be at least 1".into()));
+        return Err(CliError(
+            "--workers and --threads must be at least 1".into(),
+        ));
     }
     let requeued = requeue_dead(&store)? + store.requeue_expired()?;
     if requeued > 0 {
@@ -274,11 +276,10 @@ fn hostname() -> String {
 fn worker_devices(choice: &str) -> Result<Vec<String>, CliError> {
     let device = regnet_engine::train::pick_device(choice)?;
     Ok(match device {
-        regnet_engine::tch::Device::Cuda(_) if choice == "auto" || choice == "cuda" => {
-            (0..regnet_engine::cuda_device_count())
-                .map(|i| format!("cuda:{i}"))
-                .collect()
-        }
+        regnet_engine::tch::Device::Cuda(_) if choice == "auto" || choice == "cuda" => (0
+            ..regnet_engine::cuda_device_count())
+            .map(|i| format!("cuda:{i}"))
+            .collect(),
         regnet_engine::tch::Device::Cuda(i) => vec![format!("cuda:{i}")],
         _ => vec!["cpu".to_string()],
     })
@@ -300,4 +301,3 @@ pub fn run_dir(a: &Args, dir: &Path) -> Result<(), CliError> {
     a.dir = dir.to_path_buf();
     run(&a)
 }
-

@@ -33,8 +33,14 @@ pub fn status(a: &Args) -> Result<(), CliError> {
     let info = store.info()?;
     let counts = store.counts()?;
     let jobs = store.jobs()?;
-    let running: Vec<&Job> = jobs.iter().filter(|j| j.state == JobState::Running).collect();
-    let failed: Vec<&Job> = jobs.iter().filter(|j| j.error.is_some() && j.state != JobState::Done).collect();
+    let running: Vec<&Job> = jobs
+        .iter()
+        .filter(|j| j.state == JobState::Running)
+        .collect();
+    let failed: Vec<&Job> = jobs
+        .iter()
+        .filter(|j| j.error.is_some() && j.state != JobState::Done)
+        .collect();
     let eta = eta_seconds(&jobs);
     if a.json {
         let t = now();
@@ -79,7 +85,11 @@ pub fn status(a: &Args) -> Result<(), CliError> {
         println!(
             "{} {} after {} failures: {}",
             j.spec.name,
-            if j.state == JobState::Failed { "failed" } else { "will retry" },
+            if j.state == JobState::Failed {
+                "failed"
+            } else {
+                "will retry"
+            },
             j.failures,
             j.error.as_deref().unwrap_or_default()
         );
@@ -92,9 +102,9 @@ pub fn status(a: &Args) -> Result<(), CliError> {
 
 /// Remaining epochs times the mean epoch time, over the jobs running now.
 fn eta_seconds(jobs: &[Job]) -> Option<f64> {
-    let (secs, epochs) = jobs
-        .iter()
-        .fold((0.0, 0u32), |(s, e), j| (s + j.train_seconds, e + j.epochs_done));
+    let (secs, epochs) = jobs.iter().fold((0.0, 0u32), |(s, e), j| {
+        (s + j.train_seconds, e + j.epochs_done)
+    });
     let open = jobs
         .iter()
         .filter(|j| matches!(j.state, JobState::Pending | JobState::Running));
@@ -102,7 +112,11 @@ fn eta_seconds(jobs: &[Job]) -> Option<f64> {
     if epochs == 0 || left <= 0.0 {
         return None;
     }
-    let parallel = jobs.iter().filter(|j| j.state == JobState::Running).count().max(1);
+    let parallel = jobs
+        .iter()
+        .filter(|j| j.state == JobState::Running)
+        .count()
+        .max(1);
     Some(left * secs / epochs as f64 / parallel as f64)
 }
 

@@ -1,0 +1,428 @@
+//! `regnet sweep` end to end: crash safety under SIGKILL, failures and
+//! retries, exports, and clear errors for bad inputs.
+
+mod common;
+use common::{regnet, tmp};
+
+use serde_json::Value;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const REGNETX: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../configs/sweeps/demo_regnetx.yaml"
+);
+
+fn ok(args: &[&str]) -> String {
+    let o = regnet(args);
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "regnet {args:?}: {err}");
+    String::from_utf8_lossy(&o.stdout).into_owned() + &err
+}
+
+/// An error's message (the command must fail with one `error:` line).
+fn fails(args: &[&str]) -> String {
+    let o = regnet(args);
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(!o.status.success(), "regnet {args:?} should fail");
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("error: "))
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(!err.contains("panicked"), "{err}");
+    line.to_string()
+}
+
+/// A small RegNetX sweep: 3 jobs of 3 epochs on 300 synthetic images.
+fn init(dir: &Path) {
+    ok(&[
+        "sweep",
+        "init",
+        REGNETX,
+        "--dir",
+        dir.to_str().unwrap(),
+        "-n",
+        "3",
+        "--epochs",
+        "3",
+        "--data",
+        "synthetic:300",
+    ]);
+}
+
+fn run_args(dir: &Path) -> Vec<String> {
+    [
+        "sweep",
+        "run",
+        dir.to_str().unwrap(),
+        "--workers",
+        "2",
+        "--threads",
+        "1",
+        "--quiet",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// Per-job epoch series from the pycls export, by job name.
+fn series(dir: &Path) -> Vec<(String, Value)> {
+    let o = regnet(&[
+        "sweep",
+        "export",
+        dir.to_str().unwrap(),
+        "--format",
+        "pycls-json",
+    ]);
+    assert!(o.status.success());
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["regnet"]["job"].as_str().unwrap().to_string(), r.clone()))
+        .collect()
+}
+
+fn status(dir: &Path) -> Value {
+    let o = regnet(&["sweep", "status", dir.to_str().unwrap(), "--json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// Same jobs, same per-epoch losses and errors (float tolerance).
+fn assert_same_results(a: &[(String, Value)], b: &[(String, Value)]) {
+    assert_eq!(a.len(), b.len());
+    for ((na, ra), (nb, rb)) in a.iter().zip(b) {
+        assert_eq!(na, nb);
+        assert_eq!(ra["cfg"], rb["cfg"]);
+        for (kind, key) in [
+            ("train_epoch", "loss"),
+            ("test_epoch", "top1_err"),
+            ("test_epoch", "top5_err"),
+        ] {
+            let xa = ra[kind][key].as_array().unwrap();
+            let xb = rb[kind][key].as_array().unwrap();
+            assert_eq!(xa.len(), xb.len(), "{na} {kind}.{key}");
+            for (x, y) in xa.iter().zip(xb) {
+                let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
+                assert!(
+                    (x - y).abs() <= 1e-5 * x.abs().max(1.0),
+                    "{na} {kind}.{key}: {x} vs {y}"
+                );
+            }
+        }
+    }
+}
+
+/// xorshift: the kill times vary from run to run; the seed is printed.
+fn next(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+#[test]
+fn sigkill_of_the_whole_run_at_random_points_loses_and_repeats_nothing() {
+    let base = tmp("sweep-kill");
+    let (a, b) = (base.join("killed"), base.join("clean"));
+    init(&a);
+    init(&b);
+    let clean_start = Instant::now();
+    ok(&run_args(&b).iter().map(String::as_str).collect::<Vec<_>>());
+    let clean_secs = clean_start.elapsed().as_secs_f64();
+    let mut seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1;
+    eprintln!("kill seed {seed}, clean run {clean_secs:.1} s");
+    for round in 0..4 {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_regnet"))
+            .args(run_args(&a))
+            .process_group(0)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Somewhere in the first half of what is left to do.
+        let frac = (next(&mut seed) % 1000) as f64 / 1000.0;
+        let wait = 0.5 + frac * clean_secs * 0.4;
+        std::thread::sleep(Duration::from_secs_f64(wait));
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        let pgid = child.id().to_string();
+        let k = Command::new("kill")
+            .args(["-9", "--", &format!("-{pgid}")])
+            .status()
+            .unwrap();
+        assert!(k.success());
+        child.wait().unwrap();
+        eprintln!("round {round}: killed after {wait:.2} s");
+    }
+    let out = ok(&run_args(&a).iter().map(String::as_str).collect::<Vec<_>>());
+    let s = status(&a);
+    assert_eq!(s["counts"]["done"], 3, "{out}\n{s}");
+    assert!(ok(&["sweep", "check", a.to_str().unwrap()]).contains("sound"));
+    assert_same_results(&series(&a), &series(&b));
+    // Killed runs were resumed (more claims than jobs), never failed.
+    let csv = ok(&["sweep", "export", a.to_str().unwrap(), "--format", "csv"]);
+    let mut claims = 0;
+    for line in csv.lines().skip(1).filter(|l| l.starts_with("job-")) {
+        let f: Vec<&str> = line.split(',').collect();
+        assert_eq!(f[1], "done", "{line}");
+        assert_eq!(f[12], "0", "no failure counted for a killed run: {line}");
+        claims += f[13].parse::<u32>().unwrap();
+    }
+    assert!(claims > 3, "no job was interrupted and resumed");
+}
+
+#[test]
+fn a_killed_worker_fails_one_attempt_and_the_retry_resumes_it() {
+    let d = tmp("sweep-worker-kill").join("s");
+    init(&d);
+    let clean = tmp("sweep-worker-clean").join("s");
+    init(&clean);
+    ok(&run_args(&clean)
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>());
+    let run = Command::new(env!("CARGO_BIN_EXE_regnet"))
+        .args(run_args(&d))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for a job to have recorded an epoch, then kill its worker.
+    let pattern = format!("sweep job {}", d.display());
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        assert!(Instant::now() < deadline, "no worker appeared");
+        let s = status(&d);
+        let busy = s["running"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["progress"].as_f64().unwrap() >= 1.0);
+        if busy {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let k = Command::new("pkill")
+        .args(["-9", "-o", "-f", &pattern])
+        .status()
+        .unwrap();
+    assert!(k.success(), "no worker to kill");
+    let out = run.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("will be retried (failure 1): worker killed"),
+        "{err}"
+    );
+    let s = status(&d);
+    assert_eq!(s["counts"]["done"], 3, "{s}");
+    assert_same_results(&series(&d), &series(&clean));
+    assert!(ok(&["sweep", "check", d.to_str().unwrap()]).contains("sound"));
+}
+
+#[test]
+fn diverging_jobs_fail_with_their_message_without_stopping_the_sweep() {
+    let d = tmp("sweep-diverge");
+    let cfg = d.join("lr.yaml");
+    let text = std::fs::read_to_string(REGNETX).unwrap().replace(
+        "  CONSTRAINTS:",
+        "    OPTIM.BASE_LR: {TYPE: value_sampler, VALUES: [0.1, 1.0e+9]}\n  CONSTRAINTS:",
+    ) + "MAX_ATTEMPTS: 2\n";
+    std::fs::write(&cfg, text).unwrap();
+    let dir = d.join("s");
+    ok(&[
+        "sweep",
+        "init",
+        cfg.to_str().unwrap(),
+        "--dir",
+        dir.to_str().unwrap(),
+        "-n",
+        "6",
+        "--epochs",
+        "1",
+        "--data",
+        "synthetic:200",
+    ]);
+    let out = ok(&run_args(&dir)
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>());
+    let s = status(&dir);
+    let (done, failed) = (
+        s["counts"]["done"].as_u64().unwrap(),
+        s["counts"]["failed"].as_u64().unwrap(),
+    );
+    assert_eq!(done + failed, 6, "{s}");
+    assert!(
+        done >= 1 && failed >= 1,
+        "the seed should mix both learning rates: {s}"
+    );
+    for f in s["failures"].as_array().unwrap() {
+        assert_eq!(f["failures"], 2, "retried once: {f}");
+        assert!(f["error"].as_str().unwrap().starts_with("diverged"), "{f}");
+    }
+    assert!(out.contains("retry-failed"), "{out}");
+    assert!(ok(&["sweep", "check", dir.to_str().unwrap()]).contains("sound"));
+    let again = ok(&["sweep", "retry-failed", dir.to_str().unwrap()]);
+    assert!(
+        again.contains(&format!("{failed} failed jobs queued again")),
+        "{again}"
+    );
+    assert_eq!(status(&dir)["counts"]["pending"], failed);
+}
+
+#[test]
+fn bad_inputs_are_one_line_errors_and_leave_no_sweep_behind() {
+    let d = tmp("sweep-bad");
+    let dir = d.join("s");
+    let ds = dir.to_str().unwrap();
+    let write = |name: &str, text: &str| {
+        let p = d.join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let cases = [
+        (
+            write("malformed.yaml", "NAME: [unclosed\n"),
+            "malformed YAML",
+        ),
+        (
+            write(
+                "space.yaml",
+                "SPACE: anynetx-z\nNUM_CONFIGS: 2\nDATA: synthetic:100\n",
+            ),
+            "SPACE: unknown design space 'anynetx-z' (built-in: anynetx-a",
+        ),
+        (
+            write(
+                "impossible.yaml",
+                &std::fs::read_to_string(REGNETX)
+                    .unwrap()
+                    .replace("FLOPS: [2.0e+6, 8.0e+6]", "FLOPS: [1.0e+12, 2.0e+12]")
+                    .replace(
+                        "  RNG_SEED: 1\n  SAMPLERS",
+                        "  RNG_SEED: 1\n  NUM_SAMPLES: 2000\n  SAMPLERS",
+                    ),
+            ),
+            "found only 0 of 8 models after 2000 tries",
+        ),
+        (
+            write("nodata.yaml", "SPACE: regnetx\nNUM_CONFIGS: 2\n"),
+            "the sweep has no dataset",
+        ),
+        (
+            write(
+                "badkey.yaml",
+                "SPACE: regnetx\nNUM_CONFIGS: 2\nDATA: synthetic:100\nOPTIMS: {}\n",
+            ),
+            "OPTIMS",
+        ),
+    ];
+    for (cfg, expect) in &cases {
+        let e = fails(&["sweep", "init", cfg, "--dir", ds]);
+        assert!(e.contains(expect), "{cfg}: {e}");
+        assert!(!dir.exists(), "{cfg}: a partial sweep was left");
+    }
+    let e = fails(&[
+        "sweep",
+        "init",
+        REGNETX,
+        "--dir",
+        ds,
+        "--data",
+        "cifar10:/no/such/dir",
+    ]);
+    assert!(e.contains("/no/such/dir"), "{e}");
+    assert!(!dir.exists());
+
+    // An existing sweep is kept unless --force.
+    ok(&[
+        "sweep",
+        "init",
+        REGNETX,
+        "--dir",
+        ds,
+        "-n",
+        "2",
+        "--data",
+        "synthetic:100",
+    ]);
+    let e = fails(&[
+        "sweep",
+        "init",
+        REGNETX,
+        "--dir",
+        ds,
+        "-n",
+        "2",
+        "--data",
+        "synthetic:100",
+    ]);
+    assert!(
+        e.contains("already holds a sweep") && e.contains("--force"),
+        "{e}"
+    );
+    ok(&[
+        "sweep",
+        "init",
+        REGNETX,
+        "--dir",
+        ds,
+        "-n",
+        "3",
+        "--data",
+        "synthetic:100",
+        "--force",
+    ]);
+    assert_eq!(status(&dir)["counts"]["pending"], 3);
+
+    // A store locked by another program, then a corrupt one.
+    let mut holder = Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3,sys,time\nc=sqlite3.connect(sys.argv[1],isolation_level=None)\n\
+             c.execute('PRAGMA locking_mode=EXCLUSIVE');c.execute('BEGIN EXCLUSIVE')\n\
+             print('locked',flush=True);time.sleep(30)",
+            dir.join("sweep.db").to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(holder.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line.trim(), "locked");
+    let o = Command::new(env!("CARGO_BIN_EXE_regnet"))
+        .args(["sweep", "run", ds, "--quiet"])
+        .env("REGNET_STORE_BUSY_TIMEOUT", "0.5")
+        .output()
+        .unwrap();
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(err.contains("is locked by another process"), "{err}");
+    std::fs::write(dir.join("sweep.db"), vec![7u8; 8192]).unwrap();
+    let _ = std::fs::remove_file(dir.join("sweep.db-wal"));
+    let _ = std::fs::remove_file(dir.join("sweep.db-shm"));
+    let e = fails(&["sweep", "status", ds]);
+    assert!(e.contains("is not a regnet sweep store"), "{e}");
+    let e = fails(&["sweep", "run", d.join("nothing").to_str().unwrap()]);
+    assert!(
+        e.contains("no sweep store at") && e.contains("sweep init"),
+        "{e}"
+    );
+}

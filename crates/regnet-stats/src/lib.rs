@@ -1,0 +1,17 @@
+//! Population statistics of design spaces (METHOD.md §2): error EDFs and
+//! their summaries, normalized EDFs that equalize complexity distributions,
+//! the KS comparison of two EDFs, empirical bootstraps (the best models'
+//! range of a metric, confidence intervals of differences), and Spearman
+//! rank correlation. Plain numbers in, plain numbers out; seeded randomness.
+
+pub mod bootstrap;
+pub mod edf;
+pub mod ks;
+pub mod normalize;
+pub mod rank;
+
+pub use bootstrap::{best_range, diff_interval, BestRange, Interval, Statistic};
+pub use edf::{Edf, Summary};
+pub use ks::{ks_test, KsTest};
+pub use normalize::normalized_weights;
+pub use rank::spearman;
