@@ -29,6 +29,8 @@ enum Command {
     Zoo(commands::zoo::Args),
     /// Design spaces: list, info, sample, stats.
     Space(commands::space::Args),
+    /// Compare populations (sweeps or pycls sweep.json files) in one HTML report.
+    Compare(commands::analyze::CompareArgs),
     /// Fit the RegNet quantized linear rule (w0, wa, wm) to per-block widths.
     Fit(commands::fit::Args),
     /// Train one model (exit code 3 when the loss diverges).
@@ -60,6 +62,7 @@ fn main() -> ExitCode {
         Command::Describe(args) => commands::describe::run(&args),
         Command::Zoo(args) => commands::zoo::run(&args),
         Command::Space(args) => commands::space::run(&args),
+        Command::Compare(args) => commands::analyze::compare(&args),
         Command::Fit(args) => commands::fit::run(&args),
         Command::Eval(args) => commands::eval::eval(&args),
         Command::Predict(args) => commands::eval::predict(&args),

@@ -426,3 +426,38 @@ fn bad_inputs_are_one_line_errors_and_leave_no_sweep_behind() {
         "{e}"
     );
 }
+
+#[test]
+fn pycls_sweep_options_that_do_not_apply_are_reported() {
+    let dir = tmp("sweep-warn").join("s");
+    let cfg = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../configs/sweeps/cifar_regnet.yaml"
+    );
+    let out = ok(&[
+        "sweep",
+        "init",
+        cfg,
+        "--dir",
+        dir.to_str().unwrap(),
+        "-n",
+        "2",
+        "--data",
+        "synthetic:100",
+    ]);
+    for w in [
+        "warning: LAUNCH is not used",
+        "warning: ANALYZE is not used",
+        "warning: OPTIM.EMA_ALPHA is set but not supported yet",
+        "warning: TRAIN.MIXUP_ALPHA is set but not supported yet",
+        "warning: TRAIN.MIXED_PRECISION is set but not supported yet",
+        "warning: NUM_GPUS is not used",
+        "warning: DATA_LOADER is not used",
+        "warning: TRAIN.DATASET is not used",
+    ] {
+        assert!(out.contains(w), "missing '{w}' in:\n{out}");
+    }
+    // Each said once, not once per job.
+    assert_eq!(out.matches("warning: LOG_PERIOD").count(), 1, "{out}");
+    assert_eq!(status(&dir)["counts"]["pending"], 2);
+}

@@ -27,6 +27,8 @@ enum Command {
     Status(status::Args),
     /// Write the results as pycls sweep.json records or CSV.
     Export(status::ExportArgs),
+    /// The analysis report (HTML) of a sweep or a pycls sweep.json.
+    Analyze(crate::commands::analyze::AnalyzeArgs),
     /// Queue the failed jobs again.
     RetryFailed {
         /// Sweep directory.
@@ -49,6 +51,7 @@ pub fn run(args: &Args) -> Result<u8, CliError> {
         Command::Run(a) => run::run(a).map(|_| 0),
         Command::Status(a) => status::status(a).map(|_| 0),
         Command::Export(a) => status::export(a).map(|_| 0),
+        Command::Analyze(a) => crate::commands::analyze::analyze_one(a).map(|_| 0),
         Command::RetryFailed { dir } => {
             let store = SqliteStore::open(&job::store_path(dir))?;
             let n = store.retry_failed()?;

@@ -91,6 +91,27 @@ const NOT_USED: &[(&str, &str)] = &[
     ("NUM_PROC", "not needed"),
 ];
 
+/// Options of a job's pycls config that a sweep here does not use, and why.
+const JOB_OPTIONS_NOT_USED: &[(&str, &str, &str)] = &[
+    (
+        "NUM_GPUS",
+        "",
+        "`sweep run --workers/--device` place the jobs",
+    ),
+    (
+        "DATA_LOADER",
+        "",
+        "batches are prepared on a prefetching thread",
+    ),
+    ("LOG_PERIOD", "", "every epoch is recorded in the store"),
+    ("OUT_DIR", "", "each job's files live in DIR/jobs/<job>"),
+    ("TRAIN", "DATASET", "the data comes from the sweep's DATA"),
+    ("TEST", "DATASET", "the data comes from the sweep's DATA"),
+    ("TRAIN", "SPLIT", "the dataset's own train split is used"),
+    ("TEST", "SPLIT", "the dataset's own test split is used"),
+    ("OPTIM", "EMA_UPDATE_PERIOD", "EMA is not applied yet"),
+];
+
 /// What the space, its options and the dataset resolve to.
 struct Resolved {
     name: String,
@@ -265,13 +286,36 @@ fn pycls_form(doc: &mut Mapping, warnings: &mut Vec<String>) -> Result<Resolved,
 fn check_job(config: &Json, warnings: &mut Vec<String>) -> Result<u32, CliError> {
     let value: Value = serde_yaml::to_value(config)?;
     let cfg = regnet_config::from_value(&value)?;
-    let (recipe, w) = Recipe::from_doc(&cfg.doc)?;
+    let (recipe, mut w) = Recipe::from_doc(&cfg.doc)?;
+    w.extend(not_used(&cfg.doc));
     for w in w {
         if !warnings.contains(&w) {
             warnings.push(w);
         }
     }
     Ok(recipe.epochs as u32)
+}
+
+/// Warnings for the options of `JOB_OPTIONS_NOT_USED` that a config sets.
+fn not_used(doc: &Mapping) -> Vec<String> {
+    JOB_OPTIONS_NOT_USED
+        .iter()
+        .filter(
+            |(section, key, _)| match (doc.get(*section), key.is_empty()) {
+                (Some(_), true) => true,
+                (Some(Value::Mapping(m)), false) => m.contains_key(*key),
+                _ => false,
+            },
+        )
+        .map(|(section, key, why)| {
+            let name = if key.is_empty() {
+                section.to_string()
+            } else {
+                format!("{section}.{key}")
+            };
+            format!("{name} is not used: {why}")
+        })
+        .collect()
 }
 
 /// Adds `over`'s keys to `base`, recursing into objects.

@@ -1,0 +1,270 @@
+//! Everything the report shows, computed once into a serializable value.
+
+use crate::population::{ModelResult, Population};
+use crate::refine::{refine, Refinement};
+use regnet_space::fit_regnet;
+use regnet_stats::normalize::default_bins;
+use regnet_stats::{
+    best_range, diff_interval, ks_test, normalized_weights, spearman, BestRange, Edf, Interval,
+    KsTest, Statistic, Summary,
+};
+use serde::Serialize;
+
+/// What to compute.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Metrics for the error-vs-metric views (default: every metric all
+    /// models have).
+    pub metrics: Option<Vec<String>>,
+    /// Complexity metric the normalized EDFs equalize: flops, params or acts.
+    pub normalize_by: String,
+    /// Bins of log-complexity (default about √n, at most 10).
+    pub bins: Option<usize>,
+    /// Models in the top-models table, and training curves of the best and worst.
+    pub top_k: usize,
+    pub curves_k: usize,
+    /// Bootstrap of the best models' range (pycls: 5, 0.25, 2500).
+    pub alpha: f64,
+    pub sample: f64,
+    pub bootstrap: usize,
+    pub seed: u64,
+    /// Extra refinement constraints, e.g. `anynet_b<=1`.
+    pub constraints: Vec<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            metrics: None,
+            normalize_by: "flops".into(),
+            bins: None,
+            top_k: 10,
+            curves_k: 5,
+            alpha: 5.0,
+            sample: 0.25,
+            bootstrap: 2500,
+            seed: 0,
+            constraints: Vec::new(),
+        }
+    }
+}
+
+/// The analysis of one or more populations.
+#[derive(Debug, Clone, Serialize)]
+pub struct Analysis {
+    pub normalized_by: String,
+    pub bins: usize,
+    pub populations: Vec<PopulationAnalysis>,
+    /// The first population against each other one.
+    pub comparisons: Vec<Comparison>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PopulationAnalysis {
+    pub name: String,
+    pub summary: Summary,
+    pub normalized_summary: Summary,
+    /// EDF corners (error, F), plain and normalized.
+    pub edf: Vec<(f64, f64)>,
+    pub normalized_edf: Vec<(f64, f64)>,
+    pub metrics: Vec<MetricStats>,
+    /// Every model, best first.
+    pub models: Vec<ModelResult>,
+    pub top_k: usize,
+    pub curves_k: usize,
+    pub regnet_fit: Option<RegNetFitSummary>,
+    pub refinement: Vec<Refinement>,
+}
+
+/// Error against one design metric.
+#[derive(Debug, Clone, Serialize)]
+pub struct MetricStats {
+    pub name: String,
+    /// Where the best models lie (bootstrap, pycls filters).
+    pub best: BestRange,
+    /// Spearman's ρ of the metric with error (negative: larger is better).
+    pub spearman: f64,
+}
+
+/// Two populations compared.
+#[derive(Debug, Clone, Serialize)]
+pub struct Comparison {
+    pub a: String,
+    pub b: String,
+    /// KS test of the normalized EDFs, and of the plain ones.
+    pub ks: KsTest,
+    pub ks_plain: KsTest,
+    /// Bootstrap 95% intervals of a − b for the mean and min error.
+    pub mean_diff: Interval,
+    pub min_diff: Interval,
+    /// The population with the lower normalized mean error (none on a tie).
+    pub better: Option<String>,
+}
+
+/// How close the good models of an AnyNet population are to RegNets.
+#[derive(Debug, Clone, Serialize)]
+pub struct RegNetFitSummary {
+    /// Fits of the top models: (name, error, w0, wa, wm, e_fit).
+    pub top: Vec<FitRow>,
+    /// The best quarter of the population.
+    pub good: usize,
+    /// Share of good models with e_fit at most `threshold`.
+    pub close_share: f64,
+    pub threshold: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FitRow {
+    pub name: String,
+    pub error: f64,
+    pub w0: f64,
+    pub wa: f64,
+    pub wm: f64,
+    pub e_fit: f64,
+}
+
+/// A model is "close to a RegNet" when its e_fit is at most this.
+pub const CLOSE_FIT: f64 = 0.1;
+
+/// Analyzes the populations (their models are sorted best first).
+pub fn analyze(pops: &[Population], o: &Options) -> Analysis {
+    let sizes: Vec<usize> = pops.iter().map(|p| p.models.len()).collect();
+    let bins = o.bins.unwrap_or_else(|| default_bins(&sizes));
+    let cx: Vec<Vec<f64>> = pops.iter().map(|p| p.metric(&o.normalize_by)).collect();
+    let refs: Vec<&[f64]> = cx.iter().map(Vec::as_slice).collect();
+    let weights = normalized_weights(&refs, bins);
+    let plain: Vec<Edf> = pops.iter().map(|p| Edf::new(&p.errors())).collect();
+    let normed: Vec<Edf> = pops
+        .iter()
+        .zip(&weights)
+        .map(|(p, w)| Edf::weighted(&p.errors(), w))
+        .collect();
+    let populations = pops
+        .iter()
+        .zip(plain.iter().zip(&normed))
+        .map(|(p, (e, n))| population(p, e, n, o, bins))
+        .collect();
+    let comparisons = (1..pops.len())
+        .map(|i| Comparison {
+            a: pops[0].name.clone(),
+            b: pops[i].name.clone(),
+            ks: ks_test(&normed[0], &normed[i]),
+            ks_plain: ks_test(&plain[0], &plain[i]),
+            mean_diff: diff_interval(
+                &pops[0].errors(),
+                &pops[i].errors(),
+                Statistic::Mean,
+                o.bootstrap,
+                0.95,
+                o.seed,
+            ),
+            min_diff: diff_interval(
+                &pops[0].errors(),
+                &pops[i].errors(),
+                Statistic::Min,
+                o.bootstrap,
+                0.95,
+                o.seed,
+            ),
+            better: better(
+                &pops[0].name,
+                normed[0].summary().mean,
+                &pops[i].name,
+                normed[i].summary().mean,
+            ),
+        })
+        .collect();
+    Analysis {
+        normalized_by: o.normalize_by.clone(),
+        bins,
+        populations,
+        comparisons,
+    }
+}
+
+fn better(a: &str, ma: f64, b: &str, mb: f64) -> Option<String> {
+    match ma.total_cmp(&mb) {
+        std::cmp::Ordering::Less => Some(a.to_string()),
+        std::cmp::Ordering::Greater => Some(b.to_string()),
+        std::cmp::Ordering::Equal => None,
+    }
+}
+
+fn population(
+    p: &Population,
+    plain: &Edf,
+    normed: &Edf,
+    o: &Options,
+    bins: usize,
+) -> PopulationAnalysis {
+    let errors = p.errors();
+    let names = o.metrics.clone().unwrap_or_else(|| p.metric_names());
+    let metrics = names
+        .iter()
+        .map(|name| {
+            let v = p.metric(name);
+            MetricStats {
+                name: name.clone(),
+                best: best_range(&v, &errors, o.alpha, o.sample, o.bootstrap, o.seed),
+                spearman: spearman(&v, &errors),
+            }
+        })
+        .collect();
+    let mut models = p.models.clone();
+    models.sort_by(|a, b| a.error.total_cmp(&b.error));
+    PopulationAnalysis {
+        name: p.name.clone(),
+        summary: plain.summary(),
+        normalized_summary: normed.summary(),
+        edf: plain.steps(),
+        normalized_edf: normed.steps(),
+        metrics,
+        regnet_fit: regnet_fit(&models, o.top_k),
+        refinement: refine(p, &o.constraints, &o.normalize_by, bins),
+        top_k: o.top_k,
+        curves_k: o.curves_k,
+        models,
+    }
+}
+
+/// Per-block widths of an AnyNet config (each stage's width repeated d times).
+pub fn block_widths(cfg: &serde_json::Value) -> Option<Vec<u64>> {
+    let a = &cfg["ANYNET"];
+    let d = a["DEPTHS"].as_array()?;
+    let w = a["WIDTHS"].as_array()?;
+    let mut out = Vec::new();
+    for (d, w) in d.iter().zip(w) {
+        out.extend(std::iter::repeat_n(w.as_u64()?, d.as_u64()? as usize));
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// RegNet fits of an AnyNet population's models (sorted best first).
+fn regnet_fit(models: &[ModelResult], top_k: usize) -> Option<RegNetFitSummary> {
+    let fits: Vec<Option<FitRow>> = models
+        .iter()
+        .map(|m| {
+            let f = fit_regnet(&block_widths(&m.config)?).ok()?;
+            Some(FitRow {
+                name: m.name.clone(),
+                error: m.error,
+                w0: f.w0 as f64,
+                wa: f.wa,
+                wm: f.wm,
+                e_fit: f.e_fit,
+            })
+        })
+        .collect();
+    if fits.iter().any(Option::is_none) || fits.is_empty() {
+        return None;
+    }
+    let fits: Vec<FitRow> = fits.into_iter().flatten().collect();
+    let good = fits.len().div_ceil(4);
+    let close = fits[..good].iter().filter(|f| f.e_fit <= CLOSE_FIT).count();
+    Some(RegNetFitSummary {
+        top: fits.into_iter().take(top_k).collect(),
+        good,
+        close_share: close as f64 / good as f64,
+        threshold: CLOSE_FIT,
+    })
+}

@@ -1,0 +1,18 @@
+//! Analysis of trained populations (METHOD.md §2, §5, §6): reads a sweep
+//! store or a pycls `sweep.json`, and computes everything the report shows
+//! (and `--json` exports): EDFs and normalized EDFs with their summaries,
+//! pairwise comparisons, the best models' range of each design metric, rank
+//! correlations with error, the top and bottom models with their training
+//! curves, RegNet fits of AnyNet models, and the refinement assistant.
+
+mod analyze;
+mod population;
+mod refine;
+
+pub use analyze::{
+    analyze, block_widths, Analysis, Comparison, FitRow, MetricStats, Options, PopulationAnalysis,
+    RegNetFitSummary,
+};
+pub use population::{ModelResult, Population};
+pub use refine::{check_constraint, refine, Refinement};
+pub use regnet_stats::Interval;

@@ -1,0 +1,167 @@
+//! A population of trained models, from a sweep store or a pycls sweep.json.
+
+use regnet_store::{JobState, SweepStore};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// One trained model.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelResult {
+    pub name: String,
+    /// Its pycls config.
+    pub config: Value,
+    /// Final test top-1 error (%).
+    pub error: f64,
+    /// Test top-1 error after each epoch.
+    pub curve: Vec<f64>,
+    /// Design metrics: flops, params, acts and the space's parameters
+    /// (pycls analysis names: regnet_depth, regnet_w0, anynet_d, ...).
+    pub metrics: BTreeMap<String, f64>,
+}
+
+/// A named population.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Population {
+    pub name: String,
+    pub models: Vec<ModelResult>,
+}
+
+impl Population {
+    /// The finished jobs of a sweep store.
+    pub fn from_store(name: &str, store: &dyn SweepStore) -> regnet_store::Result<Self> {
+        let mut models = Vec::new();
+        for job in store.jobs()? {
+            let Some(error) = job.top1_err.filter(|_| job.state == JobState::Done) else {
+                continue;
+            };
+            let curve = store
+                .epochs(job.id)?
+                .iter()
+                .map(|e| e.test_top1_err)
+                .collect();
+            let cx = [job.spec.flops, job.spec.params, job.spec.acts].map(|v| v as f64);
+            models.push(model(job.spec.name, job.spec.config, error, curve, cx));
+        }
+        Ok(Population {
+            name: name.to_string(),
+            models,
+        })
+    }
+
+    /// Records of a pycls `sweep.json` (ours or pycls's own): every record
+    /// that finished its epochs; error = the last epoch's test top-1 error.
+    pub fn from_pycls_json(name: &str, sweep: &Value) -> Result<Self, String> {
+        let records = sweep
+            .as_array()
+            .ok_or("a pycls sweep.json is a list of job records")?;
+        let mut models = Vec::new();
+        for (i, r) in records.iter().enumerate() {
+            let test = &r["test_epoch"];
+            let curve: Vec<f64> = test["top1_err"]
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_f64).collect())
+                .unwrap_or_default();
+            let (Some(&error), Some(ind), Some(max)) = (
+                curve.last(),
+                last_u64(&test["epoch_ind"]),
+                last_u64(&test["epoch_max"]),
+            ) else {
+                continue;
+            };
+            if ind < max {
+                continue;
+            }
+            let cx = ["flops", "params", "acts"]
+                .map(|k| r["complexity"][k].as_f64().unwrap_or(f64::NAN));
+            let job = r["regnet"]["job"]
+                .as_str()
+                .map_or_else(|| format!("job-{i:04}"), str::to_string);
+            models.push(model(job, r["cfg"].clone(), error, curve, cx));
+        }
+        Ok(Population {
+            name: name.to_string(),
+            models,
+        })
+    }
+
+    pub fn errors(&self) -> Vec<f64> {
+        self.models.iter().map(|m| m.error).collect()
+    }
+
+    /// A metric's values (NaN where a model lacks it).
+    pub fn metric(&self, name: &str) -> Vec<f64> {
+        self.models
+            .iter()
+            .map(|m| m.metrics.get(name).copied().unwrap_or(f64::NAN))
+            .collect()
+    }
+
+    /// Metric names every model has.
+    pub fn metric_names(&self) -> Vec<String> {
+        let Some(first) = self.models.first() else {
+            return Vec::new();
+        };
+        first
+            .metrics
+            .keys()
+            .filter(|k| self.models.iter().all(|m| m.metrics.contains_key(*k)))
+            .cloned()
+            .collect()
+    }
+}
+
+fn last_u64(v: &Value) -> Option<u64> {
+    v.as_array()?.last()?.as_u64()
+}
+
+fn model(name: String, config: Value, error: f64, curve: Vec<f64>, cx: [f64; 3]) -> ModelResult {
+    let mut metrics = design_metrics(&config);
+    for (k, v) in ["flops", "params", "acts"].iter().zip(cx) {
+        metrics.insert(k.to_string(), v);
+    }
+    ModelResult {
+        name,
+        config,
+        error,
+        curve,
+        metrics,
+    }
+}
+
+/// pycls's analysis metrics of a config: REGNET.{DEPTH, W0, WA, WM,
+/// GROUP_W, BOT_MUL} as regnet_*, and for AnyNet the total depth d and the
+/// largest width w, group width g and bottleneck multiplier b.
+fn design_metrics(cfg: &Value) -> BTreeMap<String, f64> {
+    let mut m = BTreeMap::new();
+    let regnet = &cfg["REGNET"];
+    for (key, name) in [
+        ("DEPTH", "regnet_depth"),
+        ("W0", "regnet_w0"),
+        ("WA", "regnet_wa"),
+        ("WM", "regnet_wm"),
+        ("GROUP_W", "regnet_gw"),
+        ("BOT_MUL", "regnet_bm"),
+    ] {
+        if let Some(v) = regnet[key].as_f64() {
+            m.insert(name.to_string(), v);
+        }
+    }
+    let anynet = &cfg["ANYNET"];
+    let list = |key: &str| -> Option<Vec<f64>> {
+        anynet[key].as_array()?.iter().map(Value::as_f64).collect()
+    };
+    if let Some(d) = list("DEPTHS") {
+        m.insert("anynet_d".into(), d.iter().sum());
+    }
+    for (key, name) in [
+        ("WIDTHS", "anynet_w"),
+        ("GROUP_WS", "anynet_g"),
+        ("BOT_MULS", "anynet_b"),
+    ] {
+        if let Some(v) = list(key) {
+            m.insert(name.into(), v.iter().copied().fold(f64::NAN, f64::max));
+        }
+    }
+    m
+}

@@ -1,0 +1,191 @@
+//! `regnet sweep analyze` and `regnet compare`: the analysis report of one
+//! or more populations (sweep directories or pycls sweep.json files).
+
+use crate::sweep::job::store_path;
+use crate::CliError;
+use regnet_analysis::{analyze, check_constraint, Analysis, Options, Population};
+use regnet_store::{SqliteStore, SweepStore};
+use std::path::{Path, PathBuf};
+
+/// What to compute and where to write it.
+#[derive(clap::Args, Clone)]
+pub struct ReportArgs {
+    /// Report file (self-contained HTML).
+    #[arg(
+        short = 'o',
+        long = "out",
+        value_name = "FILE",
+        default_value = "report.html"
+    )]
+    pub out: PathBuf,
+    /// Also write every computed number as JSON here.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Metrics to plot error against (default: all the models have), e.g.
+    /// flops,params,regnet_wm.
+    #[arg(long, value_delimiter = ',')]
+    pub metrics: Option<Vec<String>>,
+    /// Complexity the normalized EDFs equalize: flops, params or acts.
+    #[arg(long, default_value = "flops")]
+    pub normalize_by: String,
+    /// Bins of log-complexity for normalization (default about √n, at most 10).
+    #[arg(long)]
+    pub bins: Option<usize>,
+    /// Extra refinement constraint METRIC<=VALUE (also >=, <, >, ==); repeatable.
+    #[arg(long = "constraint", value_name = "C")]
+    pub constraints: Vec<String>,
+    /// Bootstrap samples (pycls: 2500) and seed.
+    #[arg(long, default_value_t = 2500)]
+    pub bootstrap: usize,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+impl ReportArgs {
+    /// Defaults, writing to `out`.
+    pub fn to(out: PathBuf) -> Self {
+        ReportArgs {
+            out,
+            json: None,
+            metrics: None,
+            normalize_by: "flops".into(),
+            bins: None,
+            constraints: Vec::new(),
+            bootstrap: 2500,
+            seed: 0,
+        }
+    }
+}
+
+#[derive(clap::Args)]
+pub struct AnalyzeArgs {
+    /// Sweep directory or pycls sweep.json.
+    source: PathBuf,
+    #[command(flatten)]
+    report: ReportArgs,
+}
+
+#[derive(clap::Args)]
+pub struct CompareArgs {
+    /// Two or more sweep directories or pycls sweep.json files.
+    #[arg(required = true, num_args = 2..)]
+    sources: Vec<PathBuf>,
+    /// Names for the populations, in order (default: the sweeps' names).
+    #[arg(long, value_delimiter = ',')]
+    names: Option<Vec<String>>,
+    #[command(flatten)]
+    report: ReportArgs,
+}
+
+pub fn analyze_one(a: &AnalyzeArgs) -> Result<(), CliError> {
+    let pop = load(&a.source, None)?;
+    let title = format!("Design space analysis: {}", pop.name);
+    write(&[pop], &a.report, &title).map(|_| ())
+}
+
+pub fn compare(a: &CompareArgs) -> Result<(), CliError> {
+    if let Some(n) = &a.names {
+        if n.len() != a.sources.len() {
+            return Err(CliError(format!(
+                "--names gives {} names for {} populations",
+                n.len(),
+                a.sources.len()
+            )));
+        }
+    }
+    let pops = a
+        .sources
+        .iter()
+        .enumerate()
+        .map(|(i, s)| load(s, a.names.as_ref().map(|n| n[i].as_str())))
+        .collect::<Result<Vec<_>, _>>()?;
+    let names: Vec<&str> = pops.iter().map(|p| p.name.as_str()).collect();
+    let title = format!("Design space comparison: {}", names.join(" vs "));
+    write(&pops, &a.report, &title).map(|_| ())
+}
+
+/// A population from a sweep directory (its finished jobs) or a sweep.json.
+pub fn load(source: &Path, name: Option<&str>) -> Result<Population, CliError> {
+    let pop = if source.is_dir() {
+        let store = SqliteStore::open(&store_path(source))?;
+        let default = store.info()?.name;
+        Population::from_store(name.unwrap_or(&default), &store)?
+    } else {
+        let text = std::fs::read_to_string(source)
+            .map_err(|e| CliError(format!("cannot read '{}': {e}", source.display())))?;
+        let v: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| CliError(format!("{}: not JSON: {e}", source.display())))?;
+        let stem = source
+            .file_stem()
+            .map_or("sweep".into(), |s| s.to_string_lossy().into_owned());
+        Population::from_pycls_json(name.unwrap_or(&stem), &v)
+            .map_err(|e| CliError(format!("{}: {e}", source.display())))?
+    };
+    if pop.models.is_empty() {
+        return Err(CliError(format!(
+            "{}: no finished models to analyse yet",
+            source.display()
+        )));
+    }
+    Ok(pop)
+}
+
+/// Analyses `pops` and writes the report (and the JSON when asked).
+pub fn write(pops: &[Population], r: &ReportArgs, title: &str) -> Result<Analysis, CliError> {
+    if !["flops", "params", "acts"].contains(&r.normalize_by.as_str()) {
+        return Err(CliError(format!(
+            "--normalize-by '{}': use flops, params or acts",
+            r.normalize_by
+        )));
+    }
+    for c in &r.constraints {
+        check_constraint(c).map_err(CliError)?;
+    }
+    if let Some(ms) = &r.metrics {
+        for m in ms {
+            if pops.iter().all(|p| !p.metric_names().contains(m)) {
+                return Err(CliError(format!(
+                    "--metrics: no population has '{m}' (they have: {})",
+                    pops[0].metric_names().join(", ")
+                )));
+            }
+        }
+    }
+    let o = Options {
+        metrics: r.metrics.clone(),
+        normalize_by: r.normalize_by.clone(),
+        bins: r.bins,
+        bootstrap: r.bootstrap,
+        seed: r.seed,
+        constraints: r.constraints.clone(),
+        ..Options::default()
+    };
+    let analysis = analyze(pops, &o);
+    let html = regnet_report::render(&analysis, title);
+    std::fs::write(&r.out, html)
+        .map_err(|e| CliError(format!("cannot write '{}': {e}", r.out.display())))?;
+    if let Some(j) = &r.json {
+        std::fs::write(j, serde_json::to_string_pretty(&analysis)?)
+            .map_err(|e| CliError(format!("cannot write '{}': {e}", j.display())))?;
+    }
+    for c in &analysis.comparisons {
+        eprintln!(
+            "{} vs {}: {}; KS D = {:.3}, p = {:.3}",
+            c.a,
+            c.b,
+            verdict(c),
+            c.ks.d,
+            c.ks.p_value
+        );
+    }
+    eprintln!("wrote {}", r.out.display());
+    Ok(analysis)
+}
+
+/// "X is better (lower normalized mean error)", or that neither is.
+pub fn verdict(c: &regnet_analysis::Comparison) -> String {
+    match &c.better {
+        Some(b) => format!("{b} is better (lower normalized mean error)"),
+        None => "equal normalized mean errors".into(),
+    }
+}
