@@ -8,6 +8,8 @@ non-trivial BN statistics and writes to OUTDIR:
                        plus "input" and "output"
   weights.safetensors  the state dict (the format written by hand: an 8-byte
                        header length, a JSON header, the raw tensors)
+  weights.pth          the state dict as torch.save writes it
+  checkpoint.pyth      a pycls-style checkpoint: {"epoch", "model_state", "optimizer_state"}
   x.npy, y.npy         the input batch and torchvision's eval-mode logits
 """
 import json
@@ -54,3 +56,7 @@ with open(out / "weights.safetensors", "wb") as f:
     f.write(head)
     for b in blobs:
         f.write(b)
+
+torch.save(model.state_dict(), out / "weights.pth")
+torch.save({"epoch": 9, "model_state": model.state_dict(), "optimizer_state": {"state": {}}},
+           out / "checkpoint.pyth")

@@ -346,7 +346,7 @@ fn bad_inputs_are_one_line_errors_and_leave_no_sweep_behind() {
     assert!(!dir.exists());
 
     // An existing sweep is kept unless --force.
-    ok(&[
+    let two = [
         "sweep",
         "init",
         REGNETX,
@@ -356,18 +356,9 @@ fn bad_inputs_are_one_line_errors_and_leave_no_sweep_behind() {
         "2",
         "--data",
         "synthetic:100",
-    ]);
-    let e = fails(&[
-        "sweep",
-        "init",
-        REGNETX,
-        "--dir",
-        ds,
-        "-n",
-        "2",
-        "--data",
-        "synthetic:100",
-    ]);
+    ];
+    ok(&two);
+    let e = fails(&two);
     assert!(
         e.contains("already holds a sweep") && e.contains("--force"),
         "{e}"
@@ -385,6 +376,18 @@ fn bad_inputs_are_one_line_errors_and_leave_no_sweep_behind() {
         "--force",
     ]);
     assert_eq!(status(&dir)["counts"]["pending"], 3);
+
+    // --max-jobs stops after starting that many jobs.
+    ok(&["sweep", "run", ds, "--max-jobs", "1", "--quiet"]);
+    let s = status(&dir);
+    assert_eq!(
+        (
+            s["counts"]["done"].as_u64(),
+            s["counts"]["pending"].as_u64()
+        ),
+        (Some(1), Some(2)),
+        "{s}"
+    );
 
     // A store locked by another program, then a corrupt one.
     let mut holder = Command::new("python3")

@@ -3,6 +3,7 @@
 //! depends on it.
 
 pub mod cifar;
+pub mod pickle;
 pub mod synthetic;
 
 /// Which half of a dataset: training or held-out test images.

@@ -54,7 +54,7 @@ fn cifar10_reads_all_batches_in_order() {
     let e = load(Cifar::Ten, Path::new("/nonexistent"), Split::Test)
         .unwrap_err()
         .0;
-    assert!(e.contains("no CIFAR binary files in '/nonexistent'"), "{e}");
+    assert!(e.contains("no CIFAR files in '/nonexistent'"), "{e}");
     std::fs::remove_dir_all(&root).unwrap();
 }
 

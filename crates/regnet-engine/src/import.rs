@@ -4,7 +4,7 @@
 //! models they alias, with different module names; the key functions below
 //! translate one key, returning `None` for keys with no counterpart
 //! (`num_batches_tracked`). [`load_weights`] detects the naming of a
-//! safetensors file and loads it, refusing any missing, extra or mis-shaped
+//! weights file (safetensors or a `torch.save` zip) and loads it, refusing any missing, extra or mis-shaped
 //! tensor with a message that lists them.
 
 use crate::model::BuiltModel;
@@ -69,10 +69,25 @@ impl Naming {
     }
 }
 
-/// Loads a safetensors state dict into `model` (all tensors or nothing).
+/// The named tensors of a weights file: safetensors, or a `torch.save` zip
+/// (`.pth`, `.pt`, pycls `.pyth` checkpoints), told apart by content.
+pub fn read_weights(path: &Path) -> Result<Vec<(String, Tensor)>, ImportError> {
+    let mut magic = [0u8; 4];
+    let is_zip = std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+        .is_ok()
+        && magic == *b"PK\x03\x04";
+    if is_zip {
+        return crate::pth::read_state_dict(path);
+    }
+    Tensor::read_safetensors(path)
+        .map_err(|e| ImportError(format!("cannot read weights '{}': {e}", path.display())))
+}
+
+/// Loads a state dict (safetensors or torch.save) into `model`, all tensors
+/// or nothing.
 pub fn load_weights(model: &mut BuiltModel, path: &Path) -> Result<Naming, ImportError> {
-    let named = Tensor::read_safetensors(path)
-        .map_err(|e| ImportError(format!("cannot read weights '{}': {e}", path.display())))?;
+    let named = read_weights(path)?;
     let keys: Vec<&str> = named.iter().map(|(k, _)| k.as_str()).collect();
     let naming = Naming::detect(keys.iter().copied());
     let mapped: BTreeMap<String, &Tensor> = naming

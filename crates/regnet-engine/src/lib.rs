@@ -5,6 +5,7 @@
 pub mod data;
 pub mod import;
 pub mod model;
+pub mod pth;
 pub mod sgd;
 pub mod train;
 

@@ -120,7 +120,9 @@ pub struct Job {
     pub finished_at: Option<f64>,
 }
 
-/// One epoch's metrics, as the trainer reports them.
+/// One epoch's metrics, as the trainer reports them (the engine's `EpochLog`
+/// has the same fields; the store is kept free of the engine, so the
+/// scheduler converts).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpochRecord {
     pub epoch: u32,
