@@ -20,7 +20,7 @@ pub struct Args {
     /// Zoo model name or pycls config (its OPTIM/TRAIN/TEST/BN sections give the recipe).
     model: String,
     /// Dataset: synthetic[:N] (N training images, N/5 test; default 5000),
-    /// cifar10:DIR or cifar100:DIR (official binary files).
+    /// cifar10:DIR or cifar100:DIR (official binary or python batches).
     #[arg(long, default_value = "synthetic", value_name = "DATA")]
     data: String,
     /// Epochs (OPTIM.MAX_EPOCH).
