@@ -1,20 +1,40 @@
-//! `--data`: where images come from, shared by `train` and `eval`.
+//! `--data`: where images come from, shared by `train`, `eval` and sweeps.
 
 use crate::CliError;
 use regnet_data::cifar::{self, Cifar};
+use regnet_data::imagefolder::{ImageFolder, View};
 use regnet_data::synthetic;
 use regnet_data::{ImageSet, Split};
-use regnet_engine::data::Augment;
+use regnet_engine::data::{Augment, TensorSet};
+use regnet_engine::tch::Device;
 use std::path::PathBuf;
 
 /// Where training data comes from (`--data`).
 pub enum DataSource {
     Synthetic(usize),
     Cifar(Cifar, PathBuf),
+    /// `train/<class>/…` and `val/<class>/…` image files.
+    ImageFolder(PathBuf),
+}
+
+/// What a model must be sized for.
+pub struct DataShape {
+    pub num_classes: usize,
+    /// Square input side.
+    pub size: usize,
+}
+
+/// Train and test sets ready for the engine.
+pub struct Tensors {
+    pub train: TensorSet,
+    pub test: TensorSet,
+    pub shape: DataShape,
+    pub train_len: usize,
+    pub test_len: usize,
 }
 
 impl DataSource {
-    /// `synthetic[:N]`, `cifar10:DIR` or `cifar100:DIR`.
+    /// `synthetic[:N]`, `cifar10:DIR`, `cifar100:DIR` or `imagefolder:DIR`.
     pub fn parse(data: &str) -> Result<Self, CliError> {
         let (kind, arg) = data.split_once(':').unwrap_or((data, ""));
         match kind {
@@ -26,11 +46,16 @@ impl DataSource {
                 ))),
             },
             "cifar10" | "cifar100" if !arg.is_empty() => {
-                let c = if kind == "cifar10" { Cifar::Ten } else { Cifar::Hundred };
+                let c = if kind == "cifar10" {
+                    Cifar::Ten
+                } else {
+                    Cifar::Hundred
+                };
                 Ok(DataSource::Cifar(c, PathBuf::from(arg)))
             }
+            "imagefolder" if !arg.is_empty() => Ok(DataSource::ImageFolder(PathBuf::from(arg))),
             _ => Err(CliError(format!(
-                "--data '{data}': use synthetic[:N], cifar10:DIR or cifar100:DIR (imagefolder:DIR is planned)"
+                "--data '{data}': use synthetic[:N], cifar10:DIR, cifar100:DIR or imagefolder:DIR"
             ))),
         }
     }
@@ -40,11 +65,90 @@ impl DataSource {
             DataSource::Synthetic(_) => "synthetic",
             DataSource::Cifar(Cifar::Ten, _) => "CIFAR-10",
             DataSource::Cifar(Cifar::Hundred, _) => "CIFAR-100",
+            DataSource::ImageFolder(_) => "image-folder",
         }
     }
 
-    /// Train and test sets.
-    pub fn load(&self, seed: u64) -> Result<(ImageSet, ImageSet), CliError> {
+    /// Classes and input size, cheaply (folders are indexed, not decoded);
+    /// `im_size` is the model's resolution, used by image folders.
+    pub fn shape(&self, im_size: u64) -> Result<DataShape, CliError> {
+        match self {
+            DataSource::ImageFolder(dir) => Ok(DataShape {
+                num_classes: ImageFolder::index(dir, Split::Train)?.classes.len(),
+                size: im_size as usize,
+            }),
+            other => {
+                let (train, _) = other.load_sets(1)?;
+                Ok(DataShape {
+                    num_classes: train.num_classes,
+                    size: train.size,
+                })
+            }
+        }
+    }
+
+    /// The train and test sets as tensors on `device`. In-memory sets are
+    /// normalized with the training set's channel statistics; folders with
+    /// ImageNet's, viewed at `im_size`. `skip_bad` leaves out (and reports)
+    /// folder images that cannot be decoded instead of failing on them.
+    pub fn tensors(
+        &self,
+        seed: u64,
+        im_size: u64,
+        device: Device,
+        skip_bad: bool,
+    ) -> Result<Tensors, CliError> {
+        let DataSource::ImageFolder(dir) = self else {
+            let (train, test) = self.load_sets(seed)?;
+            let (mean, std) = train.channel_stats();
+            return Ok(Tensors {
+                shape: DataShape {
+                    num_classes: train.num_classes,
+                    size: train.size,
+                },
+                train_len: train.len(),
+                test_len: test.len(),
+                train: TensorSet::new(&train, mean, std, device).with_augment(self.augment()),
+                test: TensorSet::new(&test, mean, std, device),
+            });
+        };
+        let mut train = ImageFolder::index(dir, Split::Train)?;
+        let mut test = ImageFolder::index(dir, Split::Test)?;
+        if train.classes != test.classes {
+            return Err(CliError(format!(
+                "'{}': the train and val folders have different classes ({} vs {})",
+                dir.display(),
+                train.classes.len(),
+                test.classes.len()
+            )));
+        }
+        if skip_bad {
+            for (name, f) in [("train", &mut train), ("val", &mut test)] {
+                f.drop_unreadable();
+                if let Some((path, why)) = f.skipped.first() {
+                    eprintln!(
+                        "warning: skipped {} unreadable {name} images (first: {}: {why})",
+                        f.skipped.len(),
+                        path.display()
+                    );
+                }
+            }
+        }
+        let size = im_size as u32;
+        Ok(Tensors {
+            shape: DataShape {
+                num_classes: train.classes.len(),
+                size: im_size as usize,
+            },
+            train_len: train.len(),
+            test_len: test.len(),
+            train: TensorSet::folder(train, View::Train { size }, device),
+            test: TensorSet::folder(test, View::Test { size }, device),
+        })
+    }
+
+    /// Train and test sets of the in-memory sources.
+    fn load_sets(&self, seed: u64) -> Result<(ImageSet, ImageSet), CliError> {
         Ok(match self {
             DataSource::Synthetic(n) => (
                 synthetic::generate(*n, seed, Split::Train),
@@ -54,14 +158,15 @@ impl DataSource {
                 cifar::load(*c, dir, Split::Train)?,
                 cifar::load(*c, dir, Split::Test)?,
             ),
+            DataSource::ImageFolder(_) => unreachable!("folders are not held in memory"),
         })
     }
 
     /// CIFAR trains with flip + pad-and-crop; the synthetic set is random already.
-    pub fn augment(&self) -> Augment {
+    fn augment(&self) -> Augment {
         match self {
-            DataSource::Synthetic(_) => Augment::None,
             DataSource::Cifar(..) => Augment::FlipPadCrop,
+            _ => Augment::None,
         }
     }
 }

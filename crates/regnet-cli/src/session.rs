@@ -24,30 +24,31 @@ pub struct Session {
 }
 
 /// Loads the data, fits the classifier to its classes (saying so), and builds
-/// the network with pycls initialization from the recipe's seed.
+/// the network with pycls initialization from the recipe's seed. `im_size`
+/// is the model's resolution (image folders are viewed at it; in-memory sets
+/// keep their own).
 pub fn prepare(
     spec: ModelSpec,
     recipe: &Recipe,
     source: &DataSource,
+    im_size: u64,
     device: Device,
+    skip_bad: bool,
 ) -> Result<Session, CliError> {
-    let (train_set, test_set) = source.load(recipe.seed)?;
-    let spec = if spec.num_classes() != train_set.num_classes as u64 {
+    let data = source.tensors(recipe.seed, im_size, device, skip_bad)?;
+    let classes = data.shape.num_classes as u64;
+    let spec = if spec.num_classes() != classes {
         eprintln!(
-            "note: {} classes -> {} to match the dataset",
-            spec.num_classes(),
-            train_set.num_classes
+            "note: {} classes -> {classes} to match the dataset",
+            spec.num_classes()
         );
-        spec.with_num_classes(train_set.num_classes as u64)
+        spec.with_num_classes(classes)
     } else {
         spec
     };
     let net = spec.build()?;
-    let im_size = train_set.size as u64;
+    let im_size = data.shape.size as u64;
     let cx = net.complexity(im_size)?;
-    let (mean, std) = train_set.channel_stats();
-    let train = TensorSet::new(&train_set, mean, std, device).with_augment(source.augment());
-    let test = TensorSet::new(&test_set, mean, std, device);
     regnet_engine::seed(recipe.seed);
     let init = InitConfig {
         zero_init_final_gamma: recipe.zero_init_final_gamma,
@@ -58,8 +59,8 @@ pub fn prepare(
         cx,
         im_size,
         model,
-        train,
-        test,
-        train_len: train_set.len(),
+        train: data.train,
+        test: data.test,
+        train_len: data.train_len,
     })
 }

@@ -226,3 +226,73 @@ fn trains_on_cifar_binary_files() {
     assert_eq!(m["status"], "done");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// An image folder of two classes (red and green pictures of varied sizes).
+fn image_folder(root: &std::path::Path) {
+    for (split, n) in [("train", 24), ("val", 8)] {
+        for (c, color) in [("green", [20u8, 200, 20]), ("red", [200, 20, 20])] {
+            let dir = root.join(split).join(c);
+            std::fs::create_dir_all(&dir).unwrap();
+            for i in 0..n {
+                let img = image::RgbImage::from_pixel(40 + i, 36 + 2 * i, image::Rgb(color));
+                img.save(dir.join(format!("{i}.png"))).unwrap();
+            }
+        }
+    }
+}
+
+#[test]
+fn trains_on_an_image_folder_and_names_or_skips_bad_files() {
+    let d = tmp("imagefolder");
+    let data = d.join("data");
+    image_folder(&data);
+    let spec = format!("imagefolder:{}", data.display());
+    let run = |out: &str, extra: &[&str]| {
+        let mut args = vec![
+            "train",
+            tiny_path(),
+            "--data",
+            &spec,
+            "--epochs",
+            "2",
+            "--threads",
+            "1",
+            "--out",
+        ];
+        let out = d.join(out);
+        let out = out.to_str().unwrap().to_string();
+        args.push(&out);
+        args.extend_from_slice(extra);
+        let o = regnet(&args);
+        (
+            o.status.success(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+            out,
+        )
+    };
+    let (ok, err, out) = run("a", &[]);
+    assert!(ok, "{err}");
+    assert!(
+        err.contains("10 classes -> 2 to match the dataset"),
+        "{err}"
+    );
+    let m: Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{out}/metrics.json")).unwrap())
+            .unwrap();
+    // red vs green is trivial: well below the 50% of chance after 2 epochs
+    assert!(m["test_top1_err"].as_f64().unwrap() < 25.0, "{m}");
+    std::fs::write(data.join("train/red/bad.png"), b"broken").unwrap();
+    let (ok, err, _) = run("b", &[]);
+    assert!(!ok);
+    assert!(
+        err.contains("cannot decode image") && err.contains("bad.png"),
+        "{err}"
+    );
+    let (ok, err, _) = run("c", &["--skip-bad-images"]);
+    assert!(ok, "{err}");
+    assert!(
+        err.contains("warning: skipped 1 unreadable train images"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&d).unwrap();
+}

@@ -3,6 +3,7 @@
 //! depends on it.
 
 pub mod cifar;
+pub mod imagefolder;
 pub mod pickle;
 pub mod synthetic;
 

@@ -1,18 +1,86 @@
-//! Image sets as normalized tensors, batched in a seeded order.
+//! Datasets as normalized tensors, batched in a seeded order: image sets
+//! held in memory (synthetic, CIFAR), or image folders decoded batch by
+//! batch on a prefetching thread with parallel decoders.
 
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use regnet_data::imagefolder::{load_batch, ImageFolder, View};
 use regnet_data::ImageSet;
-use tch::{Device, Kind, Tensor};
+use std::sync::Arc;
+use tch::{Device, Kind, TchError, Tensor};
 
-/// A dataset on the training device: N × 3 × H × W floats normalized per
-/// channel, and N class indices.
+/// A dataset for the trainer: N images (3 × H × W floats normalized per
+/// channel, made on demand for folders) and N class indices.
 pub struct TensorSet {
-    pub images: Tensor,
+    source: Source,
     pub labels: Tensor,
     pub num_classes: usize,
     /// Training-time augmentation applied to each mini-batch.
     pub augment: Augment,
+}
+
+/// Where the images are.
+enum Source {
+    /// All images, normalized, on the training device.
+    Memory(Tensor),
+    /// Files decoded per batch under a view, normalized with `mean` / `std`
+    /// (1 × 3 × 1 × 1), moved to `device`.
+    Folder {
+        folder: Arc<ImageFolder>,
+        view: View,
+        mean: Tensor,
+        std: Tensor,
+        device: Device,
+    },
+}
+
+impl Source {
+    /// A handle to the same data (tensors shared, not copied).
+    fn share(&self) -> Source {
+        match self {
+            Source::Memory(t) => Source::Memory(t.shallow_clone()),
+            Source::Folder {
+                folder,
+                view,
+                mean,
+                std,
+                device,
+            } => Source::Folder {
+                folder: folder.clone(),
+                view: *view,
+                mean: mean.shallow_clone(),
+                std: std.shallow_clone(),
+                device: *device,
+            },
+        }
+    }
+
+    /// Images `idx` (an index tensor); folder views draw crops from `seed`.
+    fn images(&self, idx: &Tensor, seed: u64) -> Result<Tensor, TchError> {
+        match self {
+            Source::Memory(t) => Ok(t.index_select(0, idx)),
+            Source::Folder {
+                folder,
+                view,
+                mean,
+                std,
+                device,
+            } => {
+                let ids: Vec<usize> = Vec::<i64>::try_from(idx.to_device(Device::Cpu))?
+                    .into_iter()
+                    .map(|i| i as usize)
+                    .collect();
+                let bytes = load_batch(&folder.items, &ids, *view, seed)
+                    .map_err(|e| TchError::FileFormat(e.0))?;
+                let s = view.size() as i64;
+                let x = Tensor::from_slice(&bytes)
+                    .view([ids.len() as i64, 3, s, s])
+                    .to_kind(Kind::Float)
+                    / 255.0;
+                Ok(((x - mean) / std).to_device(*device))
+            }
+        }
+    }
 }
 
 /// Training-time augmentation.
@@ -22,6 +90,18 @@ pub enum Augment {
     /// CIFAR's: random horizontal flip, then a random 32×32 crop of the
     /// image zero-padded by 4 (after normalization, as pycls does).
     FlipPadCrop,
+    /// AlexNet-style PCA colour lighting (std 0.1) after normalization, as
+    /// pycls trains on ImageNet (crop and flip come from the folder view).
+    Lighting,
+}
+
+/// ImageNet's per-channel mean and std (RGB, [0, 1] units), which pycls and
+/// torchvision normalize with.
+pub const IMAGENET_MEAN: [f64; 3] = [0.485, 0.456, 0.406];
+pub const IMAGENET_STD: [f64; 3] = [0.229, 0.224, 0.225];
+
+fn channel_tensor(v: [f64; 3]) -> Tensor {
+    Tensor::from_slice(&v.map(|x| x as f32)).view([1, 3, 1, 1])
 }
 
 impl TensorSet {
@@ -33,14 +113,34 @@ impl TensorSet {
             .view([n, 3, s, s])
             .to_kind(Kind::Float)
             / 255.0;
-        let m = Tensor::from_slice(&mean.map(|v| v as f32)).view([1, 3, 1, 1]);
-        let sd = Tensor::from_slice(&std.map(|v| v as f32)).view([1, 3, 1, 1]);
-        let labels: Vec<i64> = set.labels.iter().map(|&l| l as i64).collect();
+        let images = (images - channel_tensor(mean)) / channel_tensor(std);
         TensorSet {
-            images: ((images - m) / sd).to_device(device),
-            labels: Tensor::from_slice(&labels).to_device(device),
+            source: Source::Memory(images.to_device(device)),
+            labels: labels(&set.labels, device),
             num_classes: set.num_classes,
             augment: Augment::None,
+        }
+    }
+
+    /// An image folder under `view`, normalized with ImageNet's statistics;
+    /// training views add PCA lighting.
+    pub fn folder(folder: ImageFolder, view: View, device: Device) -> Self {
+        let ls: Vec<u32> = folder.items.iter().map(|i| i.1).collect();
+        let augment = match view {
+            View::Train { .. } => Augment::Lighting,
+            View::Test { .. } => Augment::None,
+        };
+        TensorSet {
+            labels: labels(&ls, device),
+            num_classes: folder.classes.len(),
+            augment,
+            source: Source::Folder {
+                folder: Arc::new(folder),
+                view,
+                mean: channel_tensor(IMAGENET_MEAN),
+                std: channel_tensor(IMAGENET_STD),
+                device,
+            },
         }
     }
 
@@ -59,21 +159,32 @@ impl TensorSet {
         self.len() == 0
     }
 
-    /// Mini-batches in `order` (all of them; the last may be smaller).
+    /// The device batches are made on.
+    pub fn device(&self) -> Device {
+        self.labels.device()
+    }
+
+    /// Mini-batches in `order` (all of them; the last may be smaller),
+    /// unaugmented; folder views draw from seed 0.
     pub fn batches<'a>(
         &'a self,
         order: &'a Tensor,
         batch: usize,
-    ) -> impl Iterator<Item = (Tensor, Tensor)> + 'a {
+    ) -> impl Iterator<Item = Result<(Tensor, Tensor), TchError>> + 'a {
         let n = self.len() as i64;
         (0..n).step_by(batch).map(move |start| {
             let idx = order.narrow(0, start, (batch as i64).min(n - start));
-            (
-                self.images.index_select(0, &idx),
+            Ok((
+                self.source.images(&idx, 0)?,
                 self.labels.index_select(0, &idx),
-            )
+            ))
         })
     }
+}
+
+fn labels(ls: &[u32], device: Device) -> Tensor {
+    let v: Vec<i64> = ls.iter().map(|&l| l as i64).collect();
+    Tensor::from_slice(&v).to_device(device)
 }
 
 /// Applies `a` to a batch, drawing flips and crop offsets from `rng` (not
@@ -82,6 +193,7 @@ impl TensorSet {
 pub fn augment(x: &Tensor, a: Augment, rng: &mut ChaCha8Rng) -> Tensor {
     match a {
         Augment::None => x.shallow_clone(),
+        Augment::Lighting => lighting(x, rng),
         Augment::FlipPadCrop => {
             let size = x.size();
             let (n, h, w) = (size[0], size[2], size[3]);
@@ -102,21 +214,50 @@ pub fn augment(x: &Tensor, a: Augment, rng: &mut ChaCha8Rng) -> Tensor {
     }
 }
 
+/// PCA lighting (Krizhevsky et al.; pycls `lighting`): each image gets
+/// V (α ⊙ λ) added to its channels, α ~ N(0, 0.1²) per image.
+fn lighting(x: &Tensor, rng: &mut ChaCha8Rng) -> Tensor {
+    const EIGVALS: [f64; 3] = [0.2175, 0.0188, 0.0045];
+    const EIGVECS: [[f64; 3]; 3] = [
+        [-0.5675, 0.7192, 0.4009],
+        [-0.5808, -0.0045, -0.8140],
+        [-0.5836, -0.6948, 0.4203],
+    ];
+    let n = x.size()[0];
+    let mut shifts = Vec::with_capacity(3 * n as usize);
+    for _ in 0..n {
+        let alpha: Vec<f64> = (0..3).map(|_| 0.1 * normal(rng)).collect();
+        for row in EIGVECS {
+            shifts.push((0..3).map(|j| row[j] * alpha[j] * EIGVALS[j]).sum::<f64>() as f32);
+        }
+    }
+    x + Tensor::from_slice(&shifts)
+        .view([n, 3, 1, 1])
+        .to_device(x.device())
+}
+
+/// A standard normal draw (Box–Muller).
+fn normal(rng: &mut ChaCha8Rng) -> f64 {
+    let u1: f64 = rng.random_range(f64::EPSILON..1.0);
+    let u2: f64 = rng.random();
+    (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+}
+
 /// How many prepared mini-batches may wait for the trainer.
 const PREFETCH: usize = 4;
 
-/// The mini-batches of one epoch in `order`, augmented, prepared on a
-/// background thread while the trainer computes (bounded prefetch). Dropping
-/// the iterator early stops the thread.
+/// The mini-batches of one epoch in `order`, loaded (decoded in parallel
+/// for folders) and augmented on a background thread while the trainer
+/// computes (bounded prefetch). Dropping the iterator early stops the thread.
 pub fn prefetched_batches(
     set: &TensorSet,
     order: &Tensor,
     batch: usize,
     aug_seed: u64,
-) -> impl Iterator<Item = (Tensor, Tensor)> {
+) -> impl Iterator<Item = Result<(Tensor, Tensor), TchError>> {
     let (tx, rx) = std::sync::mpsc::sync_channel(PREFETCH);
-    let (images, labels, order) = (
-        set.images.shallow_clone(),
+    let (source, labels, order) = (
+        set.source.share(),
         set.labels.shallow_clone(),
         order.shallow_clone(),
     );
@@ -131,9 +272,16 @@ pub fn prefetched_batches(
         let n = labels.size()[0];
         for start in (0..n).step_by(batch) {
             let idx = order.narrow(0, start, (batch as i64).min(n - start));
-            let x = augment(&images.index_select(0, &idx), augmentation, &mut rng);
-            if tx.send((x, labels.index_select(0, &idx))).is_err() {
-                return; // the trainer stopped listening
+            let view_seed: u64 = rng.random();
+            let item = source.images(&idx, view_seed).map(|x| {
+                (
+                    augment(&x, augmentation, &mut rng),
+                    labels.index_select(0, &idx),
+                )
+            });
+            let failed = item.is_err();
+            if tx.send(item).is_err() || failed {
+                return; // the trainer stopped listening, or the data is broken
             }
         }
     });

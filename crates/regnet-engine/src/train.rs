@@ -87,11 +87,12 @@ pub fn train(
     for epoch in first..recipe.epochs {
         let start = Instant::now();
         tch::manual_seed(recipe.seed as i64 + epoch as i64);
-        let order = Tensor::randperm(train.len() as i64, (Kind::Int64, train.images.device()));
+        let order = Tensor::randperm(train.len() as i64, (Kind::Int64, train.device()));
         let (mut loss_sum, mut wrong, mut seen) = (0.0, 0.0, 0usize);
         let aug_seed = recipe.seed ^ ((epoch as u64) << 32);
         let batches = prefetched_batches(train, &order, recipe.batch_size, aug_seed);
-        for (i, (x, y)) in batches.enumerate() {
+        for (i, batch) in batches.enumerate() {
+            let (x, y) = batch?;
             let lr = recipe.lr_at(epoch as f64 + i as f64 / iters);
             let logits = model.model.forward_t(&x, true);
             let loss = logits.cross_entropy_loss(
@@ -119,7 +120,7 @@ pub fn train(
                 loss: loss_sum / seen as f64,
             });
         }
-        let (top1, top5) = evaluate(model, test, recipe.test_batch_size);
+        let (top1, top5) = evaluate(model, test, recipe.test_batch_size)?;
         let seconds = start.elapsed().as_secs_f64();
         let log = EpochLog {
             epoch: epoch + 1,
@@ -235,19 +236,21 @@ fn load_checkpoint(path: &Path, model: &mut BuiltModel, sgd: &mut Sgd) -> Result
 }
 
 /// Top-1 and top-5 error in percent (eval mode, no gradients).
-pub fn evaluate(model: &BuiltModel, set: &TensorSet, batch: usize) -> (f64, f64) {
-    let order = Tensor::arange(set.len() as i64, (Kind::Int64, set.images.device()));
+pub fn evaluate(model: &BuiltModel, set: &TensorSet, batch: usize) -> Result<(f64, f64), TchError> {
+    let order = Tensor::arange(set.len() as i64, (Kind::Int64, set.device()));
     let k = 5.min(set.num_classes as i64);
     let (mut w1, mut w5) = (0.0, 0.0);
-    tch::no_grad(|| {
-        for (x, y) in set.batches(&order, batch) {
+    tch::no_grad(|| -> Result<(), TchError> {
+        for b in set.batches(&order, batch) {
+            let (x, y) = b?;
             let logits = model.model.forward_t(&x, false);
             w1 += top_k_wrong(&logits, &y, 1);
             w5 += top_k_wrong(&logits, &y, k);
         }
-    });
+        Ok(())
+    })?;
     let n = set.len().max(1) as f64;
-    (100.0 * w1 / n, 100.0 * w5 / n)
+    Ok((100.0 * w1 / n, 100.0 * w5 / n))
 }
 
 /// Number of samples whose label is not among the `k` highest logits.

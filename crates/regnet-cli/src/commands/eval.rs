@@ -2,7 +2,6 @@
 
 use crate::datasource::DataSource;
 use crate::{resolve, CliError};
-use regnet_engine::data::TensorSet;
 use regnet_engine::import::load_weights;
 use regnet_engine::train::{evaluate, pick_device};
 use regnet_engine::BuiltModel;
@@ -82,19 +81,19 @@ fn load_model(
 
 pub fn eval(a: &EvalArgs) -> Result<(), CliError> {
     let source = DataSource::parse(&a.data)?;
-    let (train_set, test_set) = source.load(a.seed)?;
+    let im_size = crate::resolve::model(&a.model, None, None)?.im_size;
+    let shape = source.shape(im_size)?;
     let m = load_model(
         &a.model,
-        Some(test_set.num_classes as u64),
+        Some(shape.num_classes as u64),
         &a.weights,
         &a.device,
     )?;
-    let (mean, std) = train_set.channel_stats();
-    let te = TensorSet::new(&test_set, mean, std, m.vs.device());
-    let (top1, top5) = evaluate(&m, &te, a.batch_size.max(1));
+    let data = source.tensors(a.seed, im_size, m.vs.device(), false)?;
+    let (top1, top5) = evaluate(&m, &data.test, a.batch_size.max(1))?;
     println!(
         "{}",
-        json!({"n": test_set.len(), "test_top1_err": top1, "test_top5_err": top5})
+        json!({"n": data.test_len, "test_top1_err": top1, "test_top5_err": top5})
     );
     Ok(())
 }

@@ -20,7 +20,8 @@ pub struct Args {
     /// Zoo model name or pycls config (its OPTIM/TRAIN/TEST/BN sections give the recipe).
     model: String,
     /// Dataset: synthetic[:N] (N training images, N/5 test; default 5000),
-    /// cifar10:DIR or cifar100:DIR (official binary or python batches).
+    /// cifar10:DIR or cifar100:DIR (official binary or python batches),
+    /// imagefolder:DIR (DIR/train/<class>/*.jpg|png and DIR/val/<class>/...).
     #[arg(long, default_value = "synthetic", value_name = "DATA")]
     data: String,
     /// Epochs (OPTIM.MAX_EPOCH).
@@ -47,6 +48,10 @@ pub struct Args {
     /// Continue the run in --out from its last epoch checkpoint (same arguments).
     #[arg(long)]
     resume: bool,
+    /// Image folders: leave out images that cannot be decoded (reported with
+    /// a count) instead of stopping at the first.
+    #[arg(long)]
+    skip_bad_images: bool,
 }
 
 /// The per-epoch checkpoint inside a run directory.
@@ -82,7 +87,14 @@ pub fn run(args: &Args) -> Result<bool, CliError> {
         train: tr,
         test: te,
         train_len,
-    } = session::prepare(m.spec, &recipe, &source, device)?;
+    } = session::prepare(
+        m.spec,
+        &recipe,
+        &source,
+        m.im_size,
+        device,
+        args.skip_bad_images,
+    )?;
     eprintln!(
         "training {} ({} flops, {} params at {im_size}x{im_size}) on {train_len} {} images, {:?}, {} epochs",
         m.name,

@@ -98,7 +98,7 @@ fn attempt(
     let value: serde_yaml::Value = serde_yaml::to_value(&job.spec.config)?;
     let cfg = regnet_config::from_value(&value)?;
     let (recipe, _) = Recipe::from_doc(&cfg.doc)?;
-    let mut s = session::prepare(cfg.model, &recipe, &source, device)?;
+    let mut s = session::prepare(cfg.model, &recipe, &source, cfg.im_size, device, false)?;
     let checkpoint = dir.join(CHECKPOINT);
     let done = if checkpoint.exists() {
         checkpoint_epoch(&checkpoint)?

@@ -11,6 +11,7 @@
 //! SEED: 0                 # sampling seed
 //! FLOPS: 2M:6M            # bands, also PARAMS and ACTS
 //! DATA: synthetic:2000
+//! IM_SIZE: 224            # resolution for image folders (in-memory sets keep theirs)
 //! OPTIM: {MAX_EPOCH: 6}   # recipe sections as in a pycls config
 //! ```
 //!
@@ -65,6 +66,7 @@ const SHORT_KEYS: &[&str] = &[
     "TEST",
     "BN",
     "RNG_SEED",
+    "IM_SIZE",
 ];
 
 /// Recipe sections a short-form config passes to every job.
@@ -123,6 +125,9 @@ struct Resolved {
     seed: u64,
     max_tries: u64,
     constraints: Constraints,
+    /// Model resolution (image folders are viewed at it): `IM_SIZE` or
+    /// `BASE_CFG.TRAIN.IM_SIZE`, default 224.
+    im_size: u64,
 }
 
 /// Reads the config text, samples its jobs and checks every job's recipe.
@@ -153,7 +158,7 @@ pub fn plan(text: &str, o: &Overrides) -> Result<Plan, CliError> {
         )
     })?;
     let source = DataSource::parse(&data)?;
-    let (train_set, _) = source.load(1)?;
+    let train_set = source.shape(r.im_size)?;
     let n = o.num_configs.or(r.num_configs).ok_or_else(|| {
         CliError("the sweep says no NUM_CONFIGS (SETUP.NUM_CONFIGS); pass -n N".into())
     })?;
@@ -257,6 +262,7 @@ fn short_form(doc: &Mapping) -> Result<Resolved, CliError> {
         seed: root.u64("SEED", 0)?,
         max_tries: 1_000_000,
         constraints,
+        im_size: root.u64("IM_SIZE", 224)?,
         space,
     })
 }
@@ -277,6 +283,12 @@ fn pycls_form(doc: &mut Mapping, warnings: &mut Vec<String>) -> Result<Resolved,
         seed: sweep.seed,
         max_tries: sweep.num_samples,
         constraints: sweep.constraints.clone(),
+        im_size: sweep
+            .base
+            .get("TRAIN")
+            .and_then(|t| t.get("IM_SIZE"))
+            .and_then(Value::as_u64)
+            .unwrap_or(224),
         space: Space::Sweep(sweep),
     })
 }
