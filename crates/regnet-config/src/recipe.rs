@@ -36,6 +36,8 @@ pub struct Recipe {
     pub warmup_epochs: f64,
     pub warmup_factor: f64,
     pub label_smoothing: f64,
+    /// Mixup's Beta(α, α) parameter (`TRAIN.MIXUP_ALPHA`; 0 = off).
+    pub mixup_alpha: f64,
     /// Seed of initialization and shuffles (`RNG_SEED`).
     pub seed: u64,
     /// γ = 0 for the last BN of each residual branch (`BN.ZERO_INIT_FINAL_GAMMA`).
@@ -60,6 +62,7 @@ impl Default for Recipe {
             warmup_epochs: 0.0,
             warmup_factor: 0.1,
             label_smoothing: 0.0,
+            mixup_alpha: 0.0,
             seed: 1,
             zero_init_final_gamma: true,
         }
@@ -71,7 +74,6 @@ impl Default for Recipe {
 const NOT_YET: &[(&str, &str)] = &[
     ("OPTIM", "EMA_ALPHA"),
     ("OPTIM", "DAMPENING"),
-    ("TRAIN", "MIXUP_ALPHA"),
     ("TRAIN", "CUTMIX_ALPHA"),
     ("TRAIN", "MIXED_PRECISION"),
     ("BN", "USE_PRECISE_STATS"),
@@ -129,6 +131,7 @@ impl Recipe {
             warmup_epochs: optim.f64("WARMUP_EPOCHS", d.warmup_epochs)?,
             warmup_factor: optim.f64("WARMUP_FACTOR", d.warmup_factor)?,
             label_smoothing: train.f64("LABEL_SMOOTHING", d.label_smoothing)?,
+            mixup_alpha: train.f64("MIXUP_ALPHA", d.mixup_alpha)?,
             seed: match doc.get("RNG_SEED") {
                 Some(v) => as_u64(v, "RNG_SEED")?,
                 None => d.seed,
@@ -139,6 +142,12 @@ impl Recipe {
             return Err(crate::ConfigError(format!(
                 "TRAIN.LABEL_SMOOTHING must be in [0, 1) (got {})",
                 recipe.label_smoothing
+            )));
+        }
+        if !(recipe.mixup_alpha >= 0.0 && recipe.mixup_alpha.is_finite()) {
+            return Err(crate::ConfigError(format!(
+                "TRAIN.MIXUP_ALPHA must be 0 (off) or positive (got {})",
+                recipe.mixup_alpha
             )));
         }
         Ok((recipe, not_applied(doc)))

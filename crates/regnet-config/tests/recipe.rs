@@ -90,3 +90,19 @@ fn pycls_sections_and_defaults() {
         .to_string()
         .contains("OPTIM.STEPS must start at 0"));
 }
+
+#[test]
+fn mixup_alpha_is_read_and_checked() {
+    let doc = |text: &str| -> serde_yaml::Mapping { serde_yaml::from_str(text).unwrap() };
+    let (r, warnings) = Recipe::from_doc(&doc("TRAIN: {MIXUP_ALPHA: 0.5}")).unwrap();
+    assert_eq!(r.mixup_alpha, 0.5);
+    assert!(warnings.is_empty(), "mixup is applied now: {warnings:?}");
+    assert_eq!(Recipe::from_doc(&doc("{}")).unwrap().0.mixup_alpha, 0.0);
+    let e = Recipe::from_doc(&doc("TRAIN: {MIXUP_ALPHA: -1}"))
+        .unwrap_err()
+        .0;
+    assert!(
+        e.contains("TRAIN.MIXUP_ALPHA must be 0 (off) or positive"),
+        "{e}"
+    );
+}

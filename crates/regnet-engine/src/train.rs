@@ -4,6 +4,10 @@
 use crate::data::{prefetched_batches, TensorSet};
 use crate::model::BuiltModel;
 use crate::sgd::Sgd;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Beta, Distribution};
 use regnet_config::Recipe;
 use serde::Serialize;
 use std::ops::ControlFlow;
@@ -91,17 +95,22 @@ pub fn train(
         let (mut loss_sum, mut wrong, mut seen) = (0.0, 0.0, 0usize);
         let aug_seed = recipe.seed ^ ((epoch as u64) << 32);
         let batches = prefetched_batches(train, &order, recipe.batch_size, aug_seed);
+        let mut mix_rng = ChaCha8Rng::seed_from_u64(aug_seed ^ MIXUP_STREAM);
         for (i, batch) in batches.enumerate() {
             let (x, y) = batch?;
             let lr = recipe.lr_at(epoch as f64 + i as f64 / iters);
+            let (x, y, targets) = mixup(x, y, recipe, train.num_classes, &mut mix_rng);
             let logits = model.model.forward_t(&x, true);
-            let loss = logits.cross_entropy_loss(
-                &y,
-                None::<Tensor>,
-                Reduction::Mean,
-                -100,
-                recipe.label_smoothing,
-            );
+            let loss = match &targets {
+                Some(t) => soft_cross_entropy(&logits, t),
+                None => logits.cross_entropy_loss(
+                    &y,
+                    None::<Tensor>,
+                    Reduction::Mean,
+                    -100,
+                    recipe.label_smoothing,
+                ),
+            };
             let loss_v = loss.double_value(&[]);
             if !loss_v.is_finite() {
                 return Ok((Status::Diverged, logs));
@@ -144,6 +153,53 @@ pub fn train(
         }
     }
     Ok((Status::Done, logs))
+}
+
+/// Separates the mixup draws from the augmentation stream of the same seed.
+const MIXUP_STREAM: u64 = 0x6d69_7875_7000_0001;
+
+/// pycls mixup (`TRAIN.MIXUP_ALPHA` > 0): each batch is mixed with a
+/// permutation of itself by λ ~ Beta(α, α), and so are its (label-smoothed)
+/// one-hot targets. Returns the inputs, the dominant labels (for the train
+/// error, as pycls counts it) and the soft targets; without mixup, the batch
+/// as it is and no soft targets.
+pub fn mixup(
+    x: Tensor,
+    y: Tensor,
+    recipe: &Recipe,
+    classes: usize,
+    rng: &mut ChaCha8Rng,
+) -> (Tensor, Tensor, Option<Tensor>) {
+    if recipe.mixup_alpha <= 0.0 {
+        return (x, y, None);
+    }
+    let beta =
+        Beta::new(recipe.mixup_alpha, recipe.mixup_alpha).expect("alpha > 0 checked by the recipe");
+    let lam: f64 = beta.sample(rng);
+    let n = y.size()[0] as usize;
+    let mut perm: Vec<i64> = (0..n as i64).collect();
+    perm.shuffle(rng);
+    let perm = Tensor::from_slice(&perm).to_device(x.device());
+    let (x2, y2) = (x.index_select(0, &perm), y.index_select(0, &perm));
+    let mixed = &x * lam + x2 * (1.0 - lam);
+    let targets = soft_targets(&y, &y2, lam, classes, recipe.label_smoothing);
+    let dominant = if lam >= 0.5 { y } else { y2 };
+    (mixed, dominant, Some(targets))
+}
+
+/// λ · smooth(one_hot(y)) + (1 − λ) · smooth(one_hot(y2)), where smoothing
+/// spreads ε uniformly over the classes (PyTorch's label smoothing).
+pub fn soft_targets(y: &Tensor, y2: &Tensor, lam: f64, classes: usize, eps: f64) -> Tensor {
+    let k = classes as i64;
+    let smooth = |t: &Tensor| t.one_hot(k).to_kind(Kind::Float) * (1.0 - eps) + eps / k as f64;
+    smooth(y) * lam + smooth(y2) * (1.0 - lam)
+}
+
+/// Mean over the batch of −Σ_c target_c · log softmax(logits)_c.
+pub fn soft_cross_entropy(logits: &Tensor, targets: &Tensor) -> Tensor {
+    -(targets * logits.log_softmax(1, Kind::Float))
+        .sum_dim_intlist(1, false, Kind::Float)
+        .mean(Kind::Float)
 }
 
 /// Writes weights, BN statistics, momentum buffers and the epoch count to

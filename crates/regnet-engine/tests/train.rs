@@ -1,6 +1,7 @@
 //! The training loop: optimizer arithmetic, schedules, and learning on the
 //! synthetic dataset.
 
+use rand::SeedableRng;
 use regnet_config::{LrPolicy, Recipe};
 use regnet_data::synthetic::{generate, Split};
 use regnet_engine::data::TensorSet;
@@ -26,6 +27,7 @@ fn recipe(epochs: usize) -> Recipe {
         warmup_epochs: 0.0,
         warmup_factor: 0.1,
         label_smoothing: 0.0,
+        mixup_alpha: 0.0,
         seed: 0,
         zero_init_final_gamma: true,
     }
@@ -249,4 +251,45 @@ fn keep_going(_: &EpochLog) -> ControlFlow<()> {
 
 fn stop(_: &EpochLog) -> ControlFlow<()> {
     ControlFlow::Break(())
+}
+
+#[test]
+fn mixup_soft_targets_agree_with_pytorch_cross_entropy() {
+    use regnet_engine::train::{mixup, soft_cross_entropy, soft_targets};
+    tch::manual_seed(3);
+    let logits = Tensor::randn([6, 5], (Kind::Float, Device::Cpu));
+    let y = Tensor::from_slice(&[0i64, 1, 2, 3, 4, 0]);
+    let y2 = Tensor::from_slice(&[4i64, 3, 2, 1, 0, 1]);
+    let ce = |t: &Tensor, eps: f64| {
+        logits
+            .cross_entropy_loss(t, None::<Tensor>, tch::Reduction::Mean, -100, eps)
+            .double_value(&[])
+    };
+    for eps in [0.0, 0.1] {
+        // lambda = 1 is plain (label-smoothed) cross-entropy, PyTorch's own
+        let one =
+            soft_cross_entropy(&logits, &soft_targets(&y, &y2, 1.0, 5, eps)).double_value(&[]);
+        assert!((one - ce(&y, eps)).abs() < 1e-5, "{one} vs {}", ce(&y, eps));
+        // and the loss is linear in lambda
+        let mixed =
+            soft_cross_entropy(&logits, &soft_targets(&y, &y2, 0.3, 5, eps)).double_value(&[]);
+        let expect = 0.3 * ce(&y, eps) + 0.7 * ce(&y2, eps);
+        assert!((mixed - expect).abs() < 1e-5, "{mixed} vs {expect}");
+    }
+    // Seeded: the same generator state mixes the same way.
+    let mut r = recipe(1);
+    r.mixup_alpha = 0.5;
+    let x = Tensor::randn([6, 3, 4, 4], (Kind::Float, Device::Cpu));
+    let draw = |seed| {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        mixup(x.shallow_clone(), y.shallow_clone(), &r, 5, &mut rng)
+    };
+    let (a, la, ta) = draw(9);
+    let (b, lb, tb) = draw(9);
+    assert!(a.equal(&b) && la.equal(&lb) && ta.unwrap().equal(&tb.unwrap()));
+    assert!(!a.equal(&x), "the batch was mixed");
+    r.mixup_alpha = 0.0;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+    let (c, _, t) = mixup(x.shallow_clone(), y.shallow_clone(), &r, 5, &mut rng);
+    assert!(c.equal(&x) && t.is_none());
 }
