@@ -451,7 +451,6 @@ fn pycls_sweep_options_that_do_not_apply_are_reported() {
     for w in [
         "warning: LAUNCH is not used",
         "warning: ANALYZE is not used",
-        "warning: OPTIM.EMA_ALPHA is set but not supported yet",
         "warning: TRAIN.MIXED_PRECISION is set but not supported yet",
         "warning: NUM_GPUS is not used",
         "warning: DATA_LOADER is not used",

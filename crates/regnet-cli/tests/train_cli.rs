@@ -23,9 +23,12 @@ fn trains_and_writes_log_metrics_weights_and_config() {
     assert!(o.status.success(), "{err}");
     // The unsupported option is reported, not dropped silently.
     assert!(
-        err.contains("warning: OPTIM.EMA_ALPHA is set but not supported yet"),
+        err.contains("warning: OPTIM.DAMPENING is set but not supported yet"),
         "{err}"
     );
+    // OPTIM.EMA_ALPHA keeps a weight EMA, evaluated every epoch and saved.
+    assert!(err.contains("ema err "), "{err}");
+    assert!(out.join("model_ema.safetensors").exists());
     assert_eq!(err.lines().filter(|l| l.starts_with("epoch ")).count(), 2);
     let log = std::fs::read_to_string(out.join("log.jsonl")).unwrap();
     let epochs: Vec<Value> = log
@@ -80,10 +83,10 @@ fn trains_and_writes_log_metrics_weights_and_config() {
 fn bad_train_inputs() {
     let o = regnet(&["train", tiny_path(), "--data", "cifar10:/nowhere"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("no CIFAR binary files in '/nowhere'"));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no CIFAR files in '/nowhere'"));
     let o = regnet(&["train", tiny_path(), "--data", "mnist:/x"]);
     assert!(String::from_utf8_lossy(&o.stderr)
-        .contains("use synthetic[:N], cifar10:DIR or cifar100:DIR"));
+        .contains("use synthetic[:N], cifar10:DIR, cifar100:DIR or imagefolder:DIR"));
     let o = regnet(&["train", tiny_path(), "--data", "synthetic:3"]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("at least 10 images"));
     let o = regnet(&["train", tiny_path(), "--device", "tpu"]);

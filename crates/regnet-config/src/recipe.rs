@@ -38,6 +38,11 @@ pub struct Recipe {
     pub label_smoothing: f64,
     /// Mixup's Beta(α, α) parameter (`TRAIN.MIXUP_ALPHA`; 0 = off).
     pub mixup_alpha: f64,
+    /// Weight EMA rate (`OPTIM.EMA_ALPHA`; 0 = no EMA model). Off unless a
+    /// config sets it (pycls's default 1e-5 keeps an EMA model always).
+    pub ema_alpha: f64,
+    /// Iterations between EMA updates (`OPTIM.EMA_UPDATE_PERIOD`, pycls: 32).
+    pub ema_update_period: usize,
     /// Seed of initialization and shuffles (`RNG_SEED`).
     pub seed: u64,
     /// γ = 0 for the last BN of each residual branch (`BN.ZERO_INIT_FINAL_GAMMA`).
@@ -63,6 +68,8 @@ impl Default for Recipe {
             warmup_factor: 0.1,
             label_smoothing: 0.0,
             mixup_alpha: 0.0,
+            ema_alpha: 0.0,
+            ema_update_period: 32,
             seed: 1,
             zero_init_final_gamma: true,
         }
@@ -72,7 +79,6 @@ impl Default for Recipe {
 /// pycls options this toolkit does not implement yet: set to anything but
 /// their default they are reported, never silently dropped.
 const NOT_YET: &[(&str, &str)] = &[
-    ("OPTIM", "EMA_ALPHA"),
     ("OPTIM", "DAMPENING"),
     ("TRAIN", "CUTMIX_ALPHA"),
     ("TRAIN", "MIXED_PRECISION"),
@@ -132,6 +138,8 @@ impl Recipe {
             warmup_factor: optim.f64("WARMUP_FACTOR", d.warmup_factor)?,
             label_smoothing: train.f64("LABEL_SMOOTHING", d.label_smoothing)?,
             mixup_alpha: train.f64("MIXUP_ALPHA", d.mixup_alpha)?,
+            ema_alpha: optim.f64("EMA_ALPHA", d.ema_alpha)?,
+            ema_update_period: optim.u64("EMA_UPDATE_PERIOD", d.ema_update_period as u64)? as usize,
             seed: match doc.get("RNG_SEED") {
                 Some(v) => as_u64(v, "RNG_SEED")?,
                 None => d.seed,
@@ -148,6 +156,12 @@ impl Recipe {
             return Err(crate::ConfigError(format!(
                 "TRAIN.MIXUP_ALPHA must be 0 (off) or positive (got {})",
                 recipe.mixup_alpha
+            )));
+        }
+        if !(recipe.ema_alpha >= 0.0 && recipe.ema_alpha.is_finite()) {
+            return Err(crate::ConfigError(format!(
+                "OPTIM.EMA_ALPHA must be 0 (off) or positive (got {})",
+                recipe.ema_alpha
             )));
         }
         Ok((recipe, not_applied(doc)))
@@ -198,4 +212,22 @@ fn not_applied(doc: &Mapping) -> Vec<String> {
             (!off).then(|| format!("{sec}.{key} is set but not supported yet; it is ignored"))
         })
         .collect()
+}
+
+impl Recipe {
+    /// Whether an EMA model is kept.
+    pub fn ema_on(&self) -> bool {
+        self.ema_alpha > 0.0 && self.ema_update_period > 0
+    }
+
+    /// pycls `update_model_ema`'s rate for an update in `epoch`: EMA_ALPHA
+    /// scaled by batch size / epochs × period (so it is fairly independent of
+    /// them), capped at 1, and 1 (a plain copy) during warmup.
+    pub fn ema_rate(&self, epoch: usize) -> f64 {
+        if (epoch as f64) < self.warmup_epochs {
+            return 1.0;
+        }
+        let adjust = self.batch_size as f64 / self.epochs as f64 * self.ema_update_period as f64;
+        (self.ema_alpha * adjust).min(1.0)
+    }
 }

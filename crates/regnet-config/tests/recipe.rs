@@ -49,7 +49,7 @@ fn learning_rate_schedules() {
 #[test]
 fn pycls_sections_and_defaults() {
     let cfg = regnet_config::parse_str(
-        "MODEL: {TYPE: regnet}\nOPTIM: {BASE_LR: 0.4, MAX_EPOCH: 10, WEIGHT_DECAY: 5e-5, NESTEROV: False, EMA_ALPHA: 0.00025}\n\
+        "MODEL: {TYPE: regnet}\nOPTIM: {BASE_LR: 0.4, MAX_EPOCH: 10, WEIGHT_DECAY: 5e-5, NESTEROV: False, DAMPENING: 0.1}\n\
          TRAIN: {BATCH_SIZE: 256, LABEL_SMOOTHING: 0.1, MIXUP_ALPHA: 0.0}\nBN: {USE_CUSTOM_WEIGHT_DECAY: True, ZERO_INIT_FINAL_GAMMA: False}\nRNG_SEED: 3\n",
     )
     .unwrap();
@@ -65,10 +65,10 @@ fn pycls_sections_and_defaults() {
     assert_eq!((r.bn_weight_decay, r.momentum, r.seed), (Some(0.0), 0.9, 3));
     assert_eq!(r.policy, LrPolicy::Cos);
     assert!(!r.zero_init_final_gamma);
-    // EMA_ALPHA is set and not applied: reported. MIXUP_ALPHA 0 is off: silent.
+    // DAMPENING is set and not applied: reported. MIXUP_ALPHA 0 is off: silent.
     assert_eq!(
         warnings,
-        vec!["OPTIM.EMA_ALPHA is set but not supported yet; it is ignored".to_string()]
+        vec!["OPTIM.DAMPENING is set but not supported yet; it is ignored".to_string()]
     );
     let (d, w) = Recipe::from_doc(&serde_yaml::Mapping::new()).unwrap();
     assert_eq!(d, Recipe::default());
@@ -105,4 +105,28 @@ fn mixup_alpha_is_read_and_checked() {
         e.contains("TRAIN.MIXUP_ALPHA must be 0 (off) or positive"),
         "{e}"
     );
+}
+
+#[test]
+fn ema_rate_follows_pycls_update_model_ema() {
+    let doc: serde_yaml::Mapping = serde_yaml::from_str(
+        "OPTIM: {EMA_ALPHA: 1.0e-5, EMA_UPDATE_PERIOD: 32, MAX_EPOCH: 10, WARMUP_EPOCHS: 1}\nTRAIN: {BATCH_SIZE: 128}",
+    )
+    .unwrap();
+    let (r, warnings) = Recipe::from_doc(&doc).unwrap();
+    assert!(warnings.is_empty(), "EMA is applied now: {warnings:?}");
+    assert!(r.ema_on());
+    // alpha * batch / epochs * period = 1e-5 * 128 / 10 * 32
+    assert!(
+        (r.ema_rate(3) - 0.004096).abs() < 1e-15,
+        "{}",
+        r.ema_rate(3)
+    );
+    assert_eq!(r.ema_rate(0), 1.0, "a plain copy during warmup");
+    let big = Recipe {
+        ema_alpha: 1.0,
+        ..r.clone()
+    };
+    assert_eq!(big.ema_rate(5), 1.0, "capped at 1");
+    assert!(!Recipe::default().ema_on(), "off unless a config sets it");
 }

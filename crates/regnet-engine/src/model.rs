@@ -400,6 +400,10 @@ impl HeadT {
 pub struct BuiltModel {
     pub vs: nn::VarStore,
     pub model: Model,
+    /// The exponential moving average of the weights, when the recipe keeps
+    /// one (pycls `OPTIM.EMA_ALPHA`); made by the first training epoch.
+    pub ema: Option<Box<BuiltModel>>,
+    net: Network,
 }
 
 impl BuiltModel {
@@ -407,7 +411,20 @@ impl BuiltModel {
     pub fn new(net: &Network, device: Device, init: InitConfig) -> Self {
         let vs = nn::VarStore::new(device);
         let model = Model::new(&vs.root(), net, init);
-        BuiltModel { vs, model }
+        BuiltModel {
+            vs,
+            model,
+            ema: None,
+            net: net.clone(),
+        }
+    }
+
+    /// A second model of the same network holding a copy of this one's
+    /// weights and BN statistics (for the weight EMA).
+    pub fn twin(&self) -> Result<Self, tch::TchError> {
+        let mut t = BuiltModel::new(&self.net, self.vs.device(), InitConfig::default());
+        t.vs.copy(&self.vs)?;
+        Ok(t)
     }
 
     /// Number of trainable parameters (BN running statistics excluded).

@@ -27,6 +27,9 @@ pub struct EpochLog {
     pub train_top1_err: f64,
     pub test_top1_err: f64,
     pub test_top5_err: f64,
+    /// Errors of the weight EMA (pycls `test_ema_epoch`), when kept.
+    pub test_ema_top1_err: Option<f64>,
+    pub test_ema_top5_err: Option<f64>,
     pub images_per_s: f64,
     pub seconds: f64,
 }
@@ -82,6 +85,9 @@ pub fn train(
     mut observer: impl Observer,
 ) -> Result<(Status, Vec<EpochLog>), TchError> {
     let mut sgd = Sgd::new(&model.vs, recipe);
+    if recipe.ema_on() && model.ema.is_none() {
+        model.ema = Some(Box::new(model.twin()?));
+    }
     let first = match checkpoint {
         Some(path) if path.exists() => load_checkpoint(path, model, &mut sgd)?,
         _ => 0,
@@ -118,6 +124,11 @@ pub fn train(
             sgd.zero_grad();
             loss.backward();
             sgd.step(lr);
+            if let Some(ema) = &model.ema {
+                if i % recipe.ema_update_period == 0 {
+                    update_ema(ema, &model.vs, recipe.ema_rate(epoch));
+                }
+            }
             let b = y.size()[0] as usize;
             loss_sum += loss_v * b as f64;
             wrong += top_k_wrong(&logits, &y, 1);
@@ -130,6 +141,10 @@ pub fn train(
             });
         }
         let (top1, top5) = evaluate(model, test, recipe.test_batch_size)?;
+        let ema_errs = match &model.ema {
+            Some(ema) => Some(evaluate(ema, test, recipe.test_batch_size)?),
+            None => None,
+        };
         let seconds = start.elapsed().as_secs_f64();
         let log = EpochLog {
             epoch: epoch + 1,
@@ -138,6 +153,8 @@ pub fn train(
             train_top1_err: 100.0 * wrong / seen as f64,
             test_top1_err: top1,
             test_top5_err: top5,
+            test_ema_top1_err: ema_errs.map(|e| e.0),
+            test_ema_top5_err: ema_errs.map(|e| e.1),
             images_per_s: seen as f64 / seconds,
             seconds,
         };
@@ -153,6 +170,20 @@ pub fn train(
         }
     }
     Ok((Status::Done, logs))
+}
+
+/// ema ← ema · (1 − rate) + model · rate for every variable (weights and BN
+/// statistics), as pycls updates its EMA model.
+fn update_ema(ema: &BuiltModel, model: &tch::nn::VarStore, rate: f64) {
+    let src = model.variables();
+    tch::no_grad(|| {
+        for (name, mut v) in ema.vs.variables() {
+            if let Some(m) = src.get(&name) {
+                let mixed = &v * (1.0 - rate) + m * rate;
+                v.copy_(&mixed);
+            }
+        }
+    });
 }
 
 /// Separates the mixup draws from the augmentation stream of the same seed.
@@ -221,6 +252,14 @@ fn save_checkpoint(
             .into_iter()
             .map(|(k, v)| (format!("optim.{k}"), v.to_device(Device::Cpu))),
     );
+    if let Some(ema) = &model.ema {
+        named.extend(
+            ema.vs
+                .variables()
+                .into_iter()
+                .map(|(k, v)| (format!("ema.{k}"), v.to_device(Device::Cpu))),
+        );
+    }
     named.push(("epoch".into(), Tensor::from_slice(&[epochs_done as i64])));
     let tmp = path.with_extension("partial");
     Tensor::write_safetensors(&named, &tmp)?;
@@ -267,12 +306,21 @@ fn load_checkpoint(path: &Path, model: &mut BuiltModel, sgd: &mut Sgd) -> Result
             }
         }
     }
+    let ema_vars = model
+        .ema
+        .as_ref()
+        .map(|e| e.vs.variables())
+        .unwrap_or_default();
     let mut state = Vec::new();
     let mut epoch = None;
     tch::no_grad(|| {
         for (k, t) in &named {
             if let Some(name) = k.strip_prefix("model.") {
                 if let Some(v) = vars.get(name) {
+                    v.shallow_clone().copy_(t);
+                }
+            } else if let Some(name) = k.strip_prefix("ema.") {
+                if let Some(v) = ema_vars.get(name) {
                     v.shallow_clone().copy_(t);
                 }
             } else if let Some(name) = k.strip_prefix("optim.") {

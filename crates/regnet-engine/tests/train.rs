@@ -28,6 +28,8 @@ fn recipe(epochs: usize) -> Recipe {
         warmup_factor: 0.1,
         label_smoothing: 0.0,
         mixup_alpha: 0.0,
+        ema_alpha: 0.0,
+        ema_update_period: 32,
         seed: 0,
         zero_init_final_gamma: true,
     }
@@ -292,4 +294,61 @@ fn mixup_soft_targets_agree_with_pytorch_cross_entropy() {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
     let (c, _, t) = mixup(x.shallow_clone(), y.shallow_clone(), &r, 5, &mut rng);
     assert!(c.equal(&x) && t.is_none());
+}
+
+#[test]
+fn the_weight_ema_is_tracked_evaluated_and_resumed() {
+    let (tr, te) = (generate(128, 0, Split::Train), generate(64, 0, Split::Test));
+    let (mean, std) = tr.channel_stats();
+    let sets = || {
+        (
+            TensorSet::new(&tr, mean, std, Device::Cpu),
+            TensorSet::new(&te, mean, std, Device::Cpu),
+        )
+    };
+    let (a_tr, a_te) = sets();
+    let mut r = recipe(2);
+    r.ema_alpha = 1e-3;
+    r.ema_update_period = 1;
+    let fresh = || {
+        tch::manual_seed(0);
+        BuiltModel::new(&small_net(), Device::Cpu, InitConfig::default())
+    };
+    let mut a = fresh();
+    let (_, logs) = train(&mut a, &a_tr, &a_te, &r, None, keep_going).unwrap();
+    assert!(logs.iter().all(|l| l.test_ema_top1_err.is_some()));
+    let ema = a.ema.as_ref().expect("an EMA model");
+    let (w, we) = (a.vs.variables(), ema.vs.variables());
+    let name = w
+        .keys()
+        .find(|k| k.ends_with("conv.weight"))
+        .unwrap()
+        .clone();
+    assert!(!w[&name].equal(&we[&name]), "the EMA lags the weights");
+    // rate 1 (e.g. during warmup) makes the EMA a copy of the model
+    let mut copy = r.clone();
+    copy.warmup_epochs = 5.0;
+    let mut b = fresh();
+    train(&mut b, &a_tr, &a_te, &copy, None, keep_going).unwrap();
+    let (w, we) = (b.vs.variables(), b.ema.as_ref().unwrap().vs.variables());
+    assert!(w.iter().all(|(k, v)| v.equal(&we[k])));
+    // Stopped after one epoch and resumed: the same EMA as uninterrupted.
+    let dir = std::env::temp_dir().join(format!("ema-resume-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ck = dir.join("c.safetensors");
+    let mut c = fresh();
+    let stop = |_: &EpochLog| ControlFlow::Break(());
+    train(&mut c, &a_tr, &a_te, &r, Some(&ck), stop).unwrap();
+    let mut d = fresh();
+    let (_, rest) = train(&mut d, &a_tr, &a_te, &r, Some(&ck), keep_going).unwrap();
+    assert_eq!(rest[0].test_ema_top1_err, logs[1].test_ema_top1_err);
+    let (x, y) = (
+        a.ema.as_ref().unwrap().vs.variables(),
+        d.ema.as_ref().unwrap().vs.variables(),
+    );
+    assert!(
+        x.iter().all(|(k, v)| v.allclose(&y[k], 1e-6, 1e-6, false)),
+        "EMA resumed exactly"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }

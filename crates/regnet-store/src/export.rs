@@ -8,8 +8,9 @@ use std::path::Path;
 /// The sweep as pycls `sweep_collect.py` writes `sweep.json`: one record per
 /// job that has trained at least one epoch, with `cfg`, `complexity`,
 /// `train_epoch`, `test_epoch` and `test_ema_epoch` (metric → list over
-/// epochs), `log_file`, `err_file` and `err`. We keep no EMA weights, so
-/// `test_ema_epoch` repeats `test_epoch` (pycls's analysis requires it).
+/// epochs), `log_file`, `err_file` and `err`. Without an EMA model (the
+/// recipe sets no `OPTIM.EMA_ALPHA`), `test_ema_epoch` repeats `test_epoch`,
+/// since pycls's analysis requires it.
 pub fn to_pycls_json(store: &dyn SweepStore, dir: &Path) -> Result<Value> {
     let mut records = Vec::new();
     for job in store.jobs()? {
@@ -39,24 +40,20 @@ fn pycls_record(job: &Job, epochs: &[EpochRecord], dir: &Path) -> Value {
     train.insert("loss".into(), series(&|e| json!(e.train_loss)));
     train.insert("lr".into(), series(&|e| json!(e.lr)));
     train.insert("top1_err".into(), series(&|e| json!(e.train_top1_err)));
-    let mut test = common;
-    test.insert("top1_err".into(), series(&|e| json!(e.test_top1_err)));
-    test.insert("top5_err".into(), series(&|e| json!(e.test_top5_err)));
-    test.insert(
-        "min_top1_err".into(),
-        running_min(epochs, |e| e.test_top1_err),
-    );
-    test.insert(
-        "min_top5_err".into(),
-        running_min(epochs, |e| e.test_top5_err),
-    );
+    let test = test_series(&common, epochs, |e| {
+        Some((e.test_top1_err, e.test_top5_err))
+    })
+    .unwrap_or_default();
+    let ema = test_series(&common, epochs, |e| {
+        Some((e.test_ema_top1_err?, e.test_ema_top5_err?))
+    });
     let log_dir = dir.join("jobs").join(&job.spec.name);
     json!({
         "cfg": job.spec.config,
         "complexity": {"flops": job.spec.flops, "params": job.spec.params, "acts": job.spec.acts},
         "train_epoch": train,
-        "test_epoch": test.clone(),
-        "test_ema_epoch": test,
+        "test_ema_epoch": ema.unwrap_or_else(|| test.clone()),
+        "test_epoch": test,
         "log_file": log_dir.join("stdout.log").display().to_string(),
         "err_file": log_dir.join("stderr.log").display().to_string(),
         "err": job.error.clone().unwrap_or_default(),
@@ -64,14 +61,32 @@ fn pycls_record(job: &Job, epochs: &[EpochRecord], dir: &Path) -> Value {
     })
 }
 
+/// A pycls test series (top1/top5 and their running minima) from `errs` of
+/// each epoch; `None` when an epoch lacks them (no EMA was kept).
+fn test_series(
+    common: &Map<String, Value>,
+    epochs: &[EpochRecord],
+    errs: impl Fn(&EpochRecord) -> Option<(f64, f64)>,
+) -> Option<Map<String, Value>> {
+    let e: Vec<(f64, f64)> = epochs.iter().map(errs).collect::<Option<_>>()?;
+    let top1: Vec<f64> = e.iter().map(|x| x.0).collect();
+    let top5: Vec<f64> = e.iter().map(|x| x.1).collect();
+    let mut m = common.clone();
+    m.insert("min_top1_err".into(), running_min(&top1));
+    m.insert("min_top5_err".into(), running_min(&top5));
+    m.insert("top1_err".into(), json!(top1));
+    m.insert("top5_err".into(), json!(top5));
+    Some(m)
+}
+
 /// pycls's `min_top1_err` series: the best error up to each epoch.
-fn running_min(epochs: &[EpochRecord], f: impl Fn(&EpochRecord) -> f64) -> Value {
+fn running_min(values: &[f64]) -> Value {
     let mut best = f64::INFINITY;
     Value::Array(
-        epochs
+        values
             .iter()
-            .map(|e| {
-                best = best.min(f(e));
+            .map(|&v| {
+                best = best.min(v);
                 json!(best)
             })
             .collect(),

@@ -131,6 +131,9 @@ pub struct EpochRecord {
     pub train_top1_err: f64,
     pub test_top1_err: f64,
     pub test_top5_err: f64,
+    /// Errors of the weight EMA, when the recipe keeps one.
+    pub test_ema_top1_err: Option<f64>,
+    pub test_ema_top5_err: Option<f64>,
     pub images_per_s: f64,
     pub seconds: f64,
 }

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Version of the schema below; a store of another version is refused.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -42,6 +42,8 @@ CREATE TABLE epochs (
     train_top1_err REAL NOT NULL,
     test_top1_err REAL NOT NULL,
     test_top5_err REAL NOT NULL,
+    test_ema_top1_err REAL,
+    test_ema_top5_err REAL,
     images_per_s REAL NOT NULL,
     seconds REAL NOT NULL,
     PRIMARY KEY (job_id, epoch)
@@ -352,7 +354,7 @@ impl SweepStore for SqliteStore {
         let mut stmt = conn
             .prepare(
                 "SELECT epoch, lr, train_loss, train_top1_err, test_top1_err, test_top5_err,
-                        images_per_s, seconds
+                        images_per_s, seconds, test_ema_top1_err, test_ema_top5_err
                  FROM epochs WHERE job_id = ?1 ORDER BY epoch",
             )
             .map_err(|e| self.err(e))?;
@@ -367,6 +369,8 @@ impl SweepStore for SqliteStore {
                     test_top5_err: r.get(5)?,
                     images_per_s: r.get(6)?,
                     seconds: r.get(7)?,
+                    test_ema_top1_err: r.get(8)?,
+                    test_ema_top5_err: r.get(9)?,
                 })
             })
             .map_err(|e| self.err(e))?;
@@ -456,8 +460,9 @@ impl SweepStore for SqliteStore {
             }
             tx.execute(
                 "INSERT OR REPLACE INTO epochs (job_id, epoch, lr, train_loss, train_top1_err,
-                     test_top1_err, test_top5_err, images_per_s, seconds)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                     test_top1_err, test_top5_err, images_per_s, seconds, test_ema_top1_err,
+                     test_ema_top5_err)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 params![
                     lease.job_id,
                     e.epoch,
@@ -467,7 +472,9 @@ impl SweepStore for SqliteStore {
                     e.test_top1_err,
                     e.test_top5_err,
                     e.images_per_s,
-                    e.seconds
+                    e.seconds,
+                    e.test_ema_top1_err,
+                    e.test_ema_top5_err
                 ],
             )?;
             tx.execute(

@@ -36,6 +36,8 @@ fn epoch(e: u32, err: f64) -> EpochRecord {
         train_top1_err: 50.0,
         test_top1_err: err,
         test_top5_err: err / 2.0,
+        test_ema_top1_err: None,
+        test_ema_top5_err: None,
         images_per_s: 100.0,
         seconds: 1.5,
     }
@@ -234,4 +236,23 @@ fn pycls_export_has_the_series_pycls_analysis_reads() {
         f[11]
     );
     assert_eq!(&f[12..15], ["0", "1", ""]);
+}
+
+#[test]
+fn pycls_export_takes_test_ema_epoch_from_the_ema_errors_when_kept() {
+    let d = tempfile::tempdir().unwrap();
+    let s = new_store(d.path(), 1, 2);
+    let (_, l) = s.claim("w", LEASE).unwrap().unwrap();
+    for (e, ema) in [(1, 58.0), (2, 57.0)] {
+        let mut r = epoch(e, 60.0);
+        r.test_ema_top1_err = Some(ema);
+        r.test_ema_top5_err = Some(ema / 2.0);
+        s.record_epoch(&l, &r).unwrap();
+    }
+    s.finish(&l, &Outcome::Done).unwrap();
+    assert_eq!(s.epochs(l.job_id).unwrap()[1].test_ema_top1_err, Some(57.0));
+    let v = to_pycls_json(&s, d.path()).unwrap();
+    assert_eq!(v[0]["test_ema_epoch"]["top1_err"], json!([58.0, 57.0]));
+    assert_eq!(v[0]["test_ema_epoch"]["min_top5_err"], json!([29.0, 28.5]));
+    assert_eq!(v[0]["test_epoch"]["top1_err"], json!([60.0, 60.0]));
 }

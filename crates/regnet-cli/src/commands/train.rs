@@ -128,6 +128,9 @@ pub fn run(args: &Args) -> Result<bool, CliError> {
     let (status, logs) = train(&mut model, &tr, &te, &recipe, Some(&checkpoint), observer)?;
     bar.finish_and_clear();
     model.vs.save(out.join("model.safetensors"))?;
+    if let Some(ema) = &model.ema {
+        ema.vs.save(out.join("model_ema.safetensors"))?;
+    }
     let last: Option<&EpochLog> = logs.last();
     let metrics = json!({
         "name": m.name,
@@ -135,6 +138,7 @@ pub fn run(args: &Args) -> Result<bool, CliError> {
         "epochs": last.map_or(0, |e| e.epoch),
         "test_top1_err": last.map(|e| e.test_top1_err),
         "test_top5_err": last.map(|e| e.test_top5_err),
+        "test_ema_top1_err": last.and_then(|e| e.test_ema_top1_err),
         "train_loss": last.map(|e| e.train_loss),
         "seconds": start.elapsed().as_secs_f64(),
         "flops": cx.flops, "params": cx.params, "acts": cx.acts,
@@ -236,8 +240,11 @@ impl Observer for Progress<'_> {
 }
 
 fn print_epoch(e: &EpochLog, epochs: usize) {
+    let ema = e
+        .test_ema_top1_err
+        .map_or(String::new(), |v| format!("  ema err {v:.2}%"));
     eprintln!(
-        "epoch {}/{epochs}  lr {:.4}  loss {:.3}  train err {:.2}%  test err {:.2}% (top-5 {:.2}%)  {:.0} img/s  {:.1} s",
+        "epoch {}/{epochs}  lr {:.4}  loss {:.3}  train err {:.2}%  test err {:.2}% (top-5 {:.2}%){ema}  {:.0} img/s  {:.1} s",
         e.epoch, e.lr, e.train_loss, e.train_top1_err, e.test_top1_err, e.test_top5_err, e.images_per_s, e.seconds
     );
 }

@@ -131,6 +131,9 @@ fn attempt(
     match status {
         Status::Done => {
             s.model.vs.save(dir.join("model.safetensors"))?;
+            if let Some(ema) = &s.model.ema {
+                ema.vs.save(dir.join("model_ema.safetensors"))?;
+            }
             let finished = store.finish(lease, &Outcome::Done)?;
             let _ = std::fs::remove_file(&checkpoint);
             Ok(if finished { 0 } else { EXIT_ABANDONED })
@@ -192,6 +195,8 @@ impl Observer for Watch<'_> {
             train_top1_err: e.train_top1_err,
             test_top1_err: e.test_top1_err,
             test_top5_err: e.test_top5_err,
+            test_ema_top1_err: e.test_ema_top1_err,
+            test_ema_top5_err: e.test_ema_top5_err,
             images_per_s: e.images_per_s,
             seconds: e.seconds,
         };
