@@ -9,12 +9,12 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$root/scripts/env.sh"
 device="${1:-cpu}" batch="${2:-32}" im="${3:-64}" steps="${4:-10}" threads="${5:-2}"
 export OMP_NUM_THREADS="$threads" MKL_NUM_THREADS="$threads"
-cargo build --release --quiet --manifest-path "$root/Cargo.toml" -p regnet-engine --example bench_train
+cargo build --release --quiet --manifest-path "$root/Cargo.toml" -p regnet-engine --example bench_speed
 printf "%-16s %12s %12s %8s\n" model "ours img/s" "torch img/s" ratio
 for pair in regnet_x_400mf:regnet_x_400mf RegNetY-400MF:regnet_y_400mf R-50-1x64d:resnet50; do
     ours_name="${pair%%:*}" tv_name="${pair##*:}"
-    ours=$("$root/target/release/examples/bench_train" "$ours_name" "$batch" "$im" "$steps" "$device")
-    torch=$(python "$root/bench/train_speed.py" "$tv_name" "$batch" "$im" "$steps" "$device")
+    ours=$("$root/target/release/examples/bench_speed" "$ours_name" train "$batch" "$im" "$steps" nchw "$device")
+    torch=$(python "$root/bench/speed.py" "$tv_name" train "$batch" "$im" "$steps" nchw "$device")
     python - "$ours_name" "$ours" "$torch" <<'PY'
 import sys
 name, a, b = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])

@@ -9,7 +9,7 @@ pub mod pth;
 pub mod sgd;
 pub mod train;
 
-pub use model::{BuiltModel, InitConfig, Model};
+pub use model::{channels_last, BuiltModel, InitConfig, Model};
 pub use tch;
 
 /// Sets libtorch's CPU thread count.

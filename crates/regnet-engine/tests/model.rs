@@ -80,3 +80,44 @@ fn pycls_initialization() {
         assert!(vars.contains_key(k), "missing {k}");
     }
 }
+
+#[test]
+fn folded_bn_and_channels_last_keep_the_eval_outputs() {
+    use regnet_engine::channels_last;
+    tch::manual_seed(2);
+    for name in ["RegNetY-200MF", "R-50-1x64d", "EN-B0", "RegNetX-200MF"] {
+        let net = regnet_spec::zoo::find(name)
+            .unwrap()
+            .spec()
+            .with_num_classes(10)
+            .build()
+            .unwrap();
+        let mut m = BuiltModel::new(&net, Device::Cpu, InitConfig::default());
+        // Non-trivial BN statistics and affine parameters, so folding matters.
+        tch::no_grad(|| {
+            for (k, mut v) in m.vs.variables() {
+                if k.ends_with("running_mean") || k.ends_with("bias") {
+                    let _ = v.uniform_(-0.2, 0.2);
+                } else if k.ends_with("running_var") || (k.contains("bn") && k.ends_with("weight"))
+                {
+                    let _ = v.uniform_(0.5, 1.5);
+                }
+            }
+        });
+        let x = Tensor::randn([2, 3, 64, 64], (Kind::Float, Device::Cpu));
+        let reference = m.model.forward_t(&x, false);
+        let scale = reference.abs().max().double_value(&[]);
+        m.fold_bn();
+        let folded = m.model.forward_t(&x, false);
+        m.to_channels_last();
+        m.fold_bn();
+        let both = m.model.forward_t(&channels_last(&x), false);
+        for (what, y) in [("folded", &folded), ("folded channels-last", &both)] {
+            let d = (y - &reference).abs().max().double_value(&[]) / scale;
+            assert!(d < 1e-4, "{name} {what}: relative max diff {d}");
+        }
+        // Training ignores the folding.
+        let t1 = m.model.forward_t(&x, true);
+        assert!(bool::try_from(t1.isfinite().all()).unwrap());
+    }
+}
