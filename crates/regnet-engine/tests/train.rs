@@ -12,6 +12,14 @@ use std::ops::ControlFlow;
 use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
 
+/// libtorch's generator (initialization, epoch shuffles) is process-wide and
+/// the test harness runs tests on parallel threads: tests that seed it take
+/// turns, or one test's draws would land in another's sequence.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    RNG.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn recipe(epochs: usize) -> Recipe {
     Recipe {
         epochs,
@@ -37,6 +45,7 @@ fn recipe(epochs: usize) -> Recipe {
 
 #[test]
 fn sgd_steps_by_hand() {
+    let _rng = serial();
     // One parameter p = 1 with loss p^2 / 2 (gradient p), wd 0.1, momentum 0.9, lr 0.1:
     // step 1: d = 1 + 0.1 = 1.1, buf = 1.1, p = 1 - 0.11 = 0.89
     // step 2: d = 0.89 * 1.1 = 0.979, buf = 0.9 * 1.1 + 0.979 = 1.969, p = 0.89 - 0.1969 = 0.6931
@@ -94,6 +103,7 @@ fn run(seed: u64, epochs: usize) -> (Status, Vec<EpochLog>) {
 
 #[test]
 fn a_small_model_learns_the_synthetic_task_deterministically() {
+    let _rng = serial();
     let (status, logs) = run(0, 4);
     assert_eq!(status, Status::Done);
     assert_eq!(logs.len(), 4);
@@ -116,6 +126,7 @@ fn a_small_model_learns_the_synthetic_task_deterministically() {
 
 #[test]
 fn a_diverging_run_is_reported() {
+    let _rng = serial();
     let tr = generate(256, 0, Split::Train);
     let set = TensorSet::new(&tr, [0.5; 3], [0.25; 3], Device::Cpu);
     let mut model = BuiltModel::new(&small_net(), Device::Cpu, InitConfig::default());
@@ -127,6 +138,7 @@ fn a_diverging_run_is_reported() {
 
 #[test]
 fn a_resumed_run_ends_where_an_uninterrupted_one_does() {
+    let _rng = serial();
     tch::set_num_threads(1);
     let tr = generate(300, 0, Split::Train);
     let te = generate(100, 0, Split::Test);
@@ -186,6 +198,7 @@ fn a_resumed_run_ends_where_an_uninterrupted_one_does() {
 
 #[test]
 fn cifar_augmentation_flips_and_shifts() {
+    let _rng = serial();
     use rand::SeedableRng;
     use regnet_engine::data::{augment, Augment};
     let x = Tensor::arange(2 * 3 * 32 * 32, (Kind::Float, Device::Cpu)).view([2, 3, 32, 32]) + 1.0;
@@ -215,6 +228,7 @@ fn cifar_augmentation_flips_and_shifts() {
 
 #[test]
 fn prefetched_batches_cover_the_epoch_in_order() {
+    let _rng = serial();
     use regnet_engine::data::prefetched_batches;
     let set = TensorSet::new(
         &generate(50, 0, Split::Train),
@@ -257,6 +271,7 @@ fn stop(_: &EpochLog) -> ControlFlow<()> {
 
 #[test]
 fn mixup_soft_targets_agree_with_pytorch_cross_entropy() {
+    let _rng = serial();
     use regnet_engine::train::{mixup, soft_cross_entropy, soft_targets};
     tch::manual_seed(3);
     let logits = Tensor::randn([6, 5], (Kind::Float, Device::Cpu));
@@ -298,6 +313,7 @@ fn mixup_soft_targets_agree_with_pytorch_cross_entropy() {
 
 #[test]
 fn the_weight_ema_is_tracked_evaluated_and_resumed() {
+    let _rng = serial();
     let (tr, te) = (generate(128, 0, Split::Train), generate(64, 0, Split::Test));
     let (mean, std) = tr.channel_stats();
     let sets = || {

@@ -192,6 +192,10 @@ pub trait SweepStore {
     fn claim(&self, owner: &str, lease: Duration) -> Result<Option<(Job, Lease)>>;
     /// Extends a lease and records progress; `false` when the lease is lost.
     fn heartbeat(&self, lease: &Lease, duration: Duration, progress: f64) -> Result<bool>;
+    /// Extends a lease without touching progress: the scheduler does this
+    /// for workers it sees alive, so a long evaluation between heartbeats
+    /// does not lose the job; `false` when the lease is lost.
+    fn renew(&self, lease: &Lease, duration: Duration) -> Result<bool>;
     /// Forgets epochs after `epochs_done` (a resumed job's checkpoint is the
     /// truth about what was trained); `false` when the lease is lost.
     fn resume_at(&self, lease: &Lease, epochs_done: u32) -> Result<bool>;

@@ -436,6 +436,17 @@ impl SweepStore for SqliteStore {
         })
     }
 
+    fn renew(&self, lease: &Lease, duration: Duration) -> Result<bool> {
+        let expires = now() + duration.as_secs_f64();
+        self.write(|tx| {
+            let n = tx.execute(
+                &format!("UPDATE jobs SET lease_expires = ?3 WHERE {HELD}"),
+                params![lease.job_id, lease.token, expires],
+            )?;
+            Ok(n == 1)
+        })
+    }
+
     fn resume_at(&self, lease: &Lease, epochs_done: u32) -> Result<bool> {
         self.write(|tx| {
             if !holds(tx, lease)? {

@@ -93,6 +93,8 @@ fn an_expired_lease_is_requeued_and_its_holder_can_no_longer_write() {
     assert!(!s.heartbeat(&old, LEASE, 0.5).unwrap());
     assert!(!s.finish(&old, &Outcome::Done).unwrap());
     assert!(s.heartbeat(&new, LEASE, 0.5).unwrap());
+    assert!(!s.renew(&old, LEASE).unwrap());
+    assert!(s.renew(&new, LEASE).unwrap());
     let j = &s.jobs().unwrap()[0];
     assert_eq!((j.claims, j.failures, j.epochs_done), (2, 0, 0));
 }

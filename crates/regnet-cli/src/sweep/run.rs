@@ -79,6 +79,8 @@ pub fn run(a: &Args) -> Result<(), CliError> {
     let owner_base = format!("{}/{}", hostname(), std::process::id());
     let mut running: Vec<Worker> = Vec::new();
     let mut started = 0usize;
+    let renew_every = Duration::from_secs_f64((a.lease_seconds / 6.0).clamp(0.2, 10.0));
+    let mut last_renew = Instant::now();
     loop {
         while running.len() < workers && a.max_jobs.is_none_or(|k| started < k) {
             let slot = (0..workers)
@@ -100,6 +102,13 @@ pub fn run(a: &Args) -> Result<(), CliError> {
             requeue_dead(&store)?;
         }
         std::thread::sleep(Duration::from_millis(200));
+        if last_renew.elapsed() >= renew_every {
+            // Live workers keep their jobs even while they evaluate (no heartbeat then).
+            for w in &running {
+                store.renew(&w.lease, lease_duration(a))?;
+            }
+            last_renew = Instant::now();
+        }
         reap(&store, &mut running, &bar)?;
         show(&store, &running, &bar)?;
     }
