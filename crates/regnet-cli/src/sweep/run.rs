@@ -81,6 +81,7 @@ pub fn run(a: &Args) -> Result<(), CliError> {
     let mut started = 0usize;
     let renew_every = Duration::from_secs_f64((a.lease_seconds / 6.0).clamp(0.2, 10.0));
     let mut last_renew = Instant::now();
+    let mut last_show = Instant::now();
     loop {
         while running.len() < workers && a.max_jobs.is_none_or(|k| started < k) {
             let slot = (0..workers)
@@ -110,7 +111,11 @@ pub fn run(a: &Args) -> Result<(), CliError> {
             last_renew = Instant::now();
         }
         reap(&store, &mut running, &bar)?;
-        show(&store, &running, &bar)?;
+        // The display reads every job: once a second is enough.
+        if last_show.elapsed() >= Duration::from_secs(1) {
+            show(&store, &running, &bar)?;
+            last_show = Instant::now();
+        }
     }
     bar.finish_and_clear();
     summary(&store)
