@@ -197,7 +197,7 @@ fn a_killed_worker_fails_one_attempt_and_the_retry_resumes_it() {
         .spawn()
         .unwrap();
     // Wait for a job to have recorded an epoch, then kill its worker.
-    let pattern = format!("sweep job {}", d.display());
+    let pattern = format!("sweep job --dir {}", d.display());
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         assert!(Instant::now() < deadline, "no worker appeared");

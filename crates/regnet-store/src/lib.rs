@@ -5,13 +5,19 @@
 //! metrics and the final result are written under that lease, so a worker
 //! whose lease was taken over (it hung, or was presumed dead) can no longer
 //! write. Expired leases go back to the queue; the job then resumes from its
-//! epoch checkpoint. The scheduler sees only the [`SweepStore`] trait, so a
-//! PostgreSQL store for sweeps spanning machines can sit beside SQLite.
+//! epoch checkpoint. The scheduler sees only the [`SweepStore`] trait: the
+//! embedded default is one SQLite file ([`SqliteStore`]); sweeps spanning
+//! machines share a PostgreSQL database ([`PgStore`]).
 
+mod copy;
 mod export;
+mod pg;
+mod rows;
 mod sqlite;
 
+pub use copy::{snapshot, JobRecord};
 pub use export::{to_csv, to_pycls_json};
+pub use pg::{PgStore, PgUrl};
 pub use sqlite::SqliteStore;
 
 use serde::{Deserialize, Serialize};

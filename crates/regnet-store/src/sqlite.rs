@@ -1,9 +1,10 @@
 //! The embedded default store: one SQLite file in WAL mode, so a scheduler,
 //! its worker processes and `sweep status` read and write it concurrently.
 
+use crate::rows::{epoch_gap, job_problems, JobRow};
 use crate::{
-    now, Counts, EpochRecord, Job, JobState, Lease, NewJob, Outcome, Result, StoreError, SweepInfo,
-    SweepStore,
+    now, Counts, EpochRecord, Job, JobRecord, JobState, Lease, Outcome, Result, StoreError,
+    SweepInfo, SweepStore,
 };
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
 use std::cell::RefCell;
@@ -81,8 +82,8 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Creates a new store holding `info` and `jobs`, all or nothing: the file
     /// is written under a temporary name and renamed into place, so a failed
-    /// or interrupted `init` leaves no partial sweep behind.
-    pub fn create(path: &Path, info: &SweepInfo, jobs: &[NewJob]) -> Result<Self> {
+    /// or interrupted `init` (or `migrate-store`) leaves no partial sweep behind.
+    pub fn create(path: &Path, info: &SweepInfo, jobs: &[JobRecord]) -> Result<Self> {
         if path.exists() {
             return Err(StoreError(format!("{} already exists", path.display())));
         }
@@ -179,7 +180,7 @@ impl SqliteStore {
 }
 
 /// Writes the schema, info and jobs into a fresh file in one transaction.
-fn write_new(path: &Path, info: &SweepInfo, jobs: &[NewJob]) -> Result<()> {
+fn write_new(path: &Path, info: &SweepInfo, jobs: &[JobRecord]) -> Result<()> {
     let mut conn = Connection::open(path).map_err(|e| db_error(path, e))?;
     let tx = conn.transaction().map_err(|e| db_error(path, e))?;
     let run = |tx: &rusqlite::Transaction| -> rusqlite::Result<()> {
@@ -190,18 +191,33 @@ fn write_new(path: &Path, info: &SweepInfo, jobs: &[NewJob]) -> Result<()> {
             params![SCHEMA_VERSION.to_string(), info_json],
         )?;
         let mut insert = tx.prepare(
-            "INSERT INTO jobs (name, config, flops, params, acts, epochs, state)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending')",
+            "INSERT INTO jobs (name, config, flops, params, acts, epochs, state, claims,
+                 failures, progress, error, started_at, finished_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) RETURNING id",
         )?;
         for j in jobs {
-            insert.execute(params![
-                j.name,
-                j.config.to_string(),
-                j.flops as i64,
-                j.params as i64,
-                j.acts as i64,
-                j.epochs,
-            ])?;
+            let s = &j.spec;
+            let id: i64 = insert.query_row(
+                params![
+                    s.name,
+                    s.config.to_string(),
+                    s.flops as i64,
+                    s.params as i64,
+                    s.acts as i64,
+                    s.epochs,
+                    j.state.as_str(),
+                    j.claims,
+                    j.failures,
+                    j.progress,
+                    j.error,
+                    j.started_at,
+                    j.finished_at
+                ],
+                |r| r.get(0),
+            )?;
+            for e in &j.epochs {
+                insert_epoch(tx, id, e)?;
+            }
         }
         Ok(())
     };
@@ -209,23 +225,28 @@ fn write_new(path: &Path, info: &SweepInfo, jobs: &[NewJob]) -> Result<()> {
     tx.commit().map_err(|e| db_error(path, e))
 }
 
-/// A job row as read, before its JSON and state are parsed.
-struct JobRow {
-    id: i64,
-    name: String,
-    config: String,
-    cx: [i64; 3],
-    epochs: u32,
-    state: String,
-    claims: u32,
-    failures: u32,
-    progress: f64,
-    error: Option<String>,
-    lease_owner: Option<String>,
-    times: [Option<f64>; 3],
-    epochs_done: u32,
-    errs: [Option<f64>; 3],
-    train_seconds: f64,
+/// Writes an epoch's record, replacing one of the same epoch.
+fn insert_epoch(tx: &rusqlite::Transaction, job_id: i64, e: &EpochRecord) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT OR REPLACE INTO epochs (job_id, epoch, lr, train_loss, train_top1_err,
+             test_top1_err, test_top5_err, images_per_s, seconds, test_ema_top1_err,
+             test_ema_top5_err)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        params![
+            job_id,
+            e.epoch,
+            e.lr,
+            e.train_loss,
+            e.train_top1_err,
+            e.test_top1_err,
+            e.test_top5_err,
+            e.images_per_s,
+            e.seconds,
+            e.test_ema_top1_err,
+            e.test_ema_top5_err
+        ],
+    )?;
+    Ok(())
 }
 
 fn job_row(r: &rusqlite::Row) -> rusqlite::Result<JobRow> {
@@ -246,41 +267,6 @@ fn job_row(r: &rusqlite::Row) -> rusqlite::Result<JobRow> {
         errs: [r.get(17)?, r.get(18)?, r.get(19)?],
         train_seconds: r.get(20)?,
     })
-}
-
-impl JobRow {
-    fn into_job(self) -> Result<Job> {
-        let config = serde_json::from_str(&self.config).map_err(|e| {
-            StoreError(format!("job {}: stored config is not JSON: {e}", self.name))
-        })?;
-        let state = JobState::parse(&self.state)?;
-        let done = state == JobState::Done;
-        Ok(Job {
-            id: self.id,
-            spec: NewJob {
-                name: self.name,
-                config,
-                flops: self.cx[0] as u64,
-                params: self.cx[1] as u64,
-                acts: self.cx[2] as u64,
-                epochs: self.epochs,
-            },
-            state,
-            claims: self.claims,
-            failures: self.failures,
-            epochs_done: self.epochs_done,
-            progress: self.progress,
-            error: self.error,
-            top1_err: self.errs[0].filter(|_| done),
-            top5_err: self.errs[1].filter(|_| done),
-            min_top1_err: self.errs[2],
-            train_seconds: self.train_seconds,
-            lease_owner: self.lease_owner,
-            lease_expires: self.times[0],
-            started_at: self.times[1],
-            finished_at: self.times[2],
-        })
-    }
 }
 
 /// One line naming the store and what went wrong, for the usual failures.
@@ -469,25 +455,7 @@ impl SweepStore for SqliteStore {
             if !holds(tx, lease)? {
                 return Ok(false);
             }
-            tx.execute(
-                "INSERT OR REPLACE INTO epochs (job_id, epoch, lr, train_loss, train_top1_err,
-                     test_top1_err, test_top5_err, images_per_s, seconds, test_ema_top1_err,
-                     test_ema_top5_err)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                params![
-                    lease.job_id,
-                    e.epoch,
-                    e.lr,
-                    e.train_loss,
-                    e.train_top1_err,
-                    e.test_top1_err,
-                    e.test_top5_err,
-                    e.images_per_s,
-                    e.seconds,
-                    e.test_ema_top1_err,
-                    e.test_ema_top5_err
-                ],
-            )?;
+            insert_epoch(tx, lease.job_id, e)?;
             tx.execute(
                 "UPDATE jobs SET progress = ?2 WHERE id = ?1",
                 params![lease.job_id, e.epoch],
@@ -551,12 +519,7 @@ impl SweepStore for SqliteStore {
             .map_err(|e| self.err(e))?;
         let gaps = stmt
             .query_map([], |r| {
-                Ok(format!(
-                    "{}: {} epoch records but the last is epoch {}",
-                    r.get::<_, String>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, i64>(2)?
-                ))
+                Ok(epoch_gap(&r.get::<_, String>(0)?, r.get(1)?, r.get(2)?))
             })
             .map_err(|e| self.err(e))?
             .collect::<rusqlite::Result<Vec<_>>>()
@@ -588,35 +551,4 @@ fn requeue_expired(tx: &rusqlite::Transaction, t: f64) -> rusqlite::Result<usize
          WHERE state = 'running' AND lease_expires < ?1",
         [t],
     )
-}
-
-/// A job's broken invariants: epochs recorded once each, contiguously from 1;
-/// a done job has all of them; leases exactly on running jobs.
-fn job_problems(job: &Job) -> Vec<String> {
-    let name = &job.spec.name;
-    let mut p = Vec::new();
-    if job.epochs_done > job.spec.epochs {
-        p.push(format!(
-            "{name}: {} epochs recorded, it trains {}",
-            job.epochs_done, job.spec.epochs
-        ));
-    }
-    if job.state == JobState::Done && (job.epochs_done != job.spec.epochs || job.top1_err.is_none())
-    {
-        p.push(format!(
-            "{name}: done with {} of {} epochs recorded",
-            job.epochs_done, job.spec.epochs
-        ));
-    }
-    if (job.state == JobState::Running) != job.lease_owner.is_some() {
-        p.push(format!(
-            "{name}: state {} but lease {:?}",
-            job.state.as_str(),
-            job.lease_owner
-        ));
-    }
-    if job.state == JobState::Failed && job.error.is_none() {
-        p.push(format!("{name}: failed without a message"));
-    }
-    p
 }

@@ -1,10 +1,9 @@
 //! `regnet sweep analyze` and `regnet compare`: the analysis report of one
 //! or more populations (sweep directories or pycls sweep.json files).
 
-use crate::sweep::job::store_path;
 use crate::CliError;
 use regnet_analysis::{analyze, check_constraint, Analysis, Options, Population};
-use regnet_store::{SqliteStore, SweepStore};
+use regnet_store::PgUrl;
 use std::path::{Path, PathBuf};
 
 /// What to compute and where to write it.
@@ -106,10 +105,11 @@ pub fn compare(a: &CompareArgs) -> Result<(), CliError> {
 
 /// A population from a sweep directory (its finished jobs) or a sweep.json.
 pub fn load(source: &Path, name: Option<&str>) -> Result<Population, CliError> {
-    let pop = if source.is_dir() {
-        let store = SqliteStore::open(&store_path(source))?;
-        let default = store.info()?.name;
-        Population::from_store(name.unwrap_or(&default), &store)?
+    let text = source.to_string_lossy();
+    let pop = if source.is_dir() || PgUrl::is_url(&text) {
+        let sweep = crate::sweep::location::open(&text)?;
+        let default = sweep.store.info()?.name;
+        Population::from_store(name.unwrap_or(&default), sweep.store.as_ref())?
     } else {
         let text = std::fs::read_to_string(source)
             .map_err(|e| CliError(format!("cannot read '{}': {e}", source.display())))?;

@@ -5,7 +5,7 @@
 
 use crate::commands::analyze::{load, verdict, write, ReportArgs};
 use crate::sweep::init::create;
-use crate::sweep::job::store_path;
+use crate::sweep::location::store_path;
 use crate::sweep::plan::{plan, Overrides};
 use crate::sweep::run as sweep_run;
 use crate::CliError;
@@ -79,7 +79,8 @@ pub fn run(a: &Args) -> Result<(), CliError> {
         create(dir, &p, a.force)?;
     }
     let run_args = sweep_run::Args {
-        dir: PathBuf::new(),
+        sweep: String::new(),
+        dir: None,
         workers: a.run.workers,
         threads: a.run.threads,
         device: a.run.device.clone(),

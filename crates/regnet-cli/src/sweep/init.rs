@@ -1,19 +1,26 @@
 //! `regnet sweep init`: sample the jobs and store them, all or nothing.
 
-use super::job::store_path;
+use super::location::{store_path, Target, WORK_DIR};
 use super::plan::{plan, Overrides, Plan};
 use crate::CliError;
-use regnet_store::SqliteStore;
+use regnet_store::{JobRecord, PgStore, PgUrl, SqliteStore};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
 pub struct Args {
     /// Sweep config: pycls form (SETUP...) or short form (SPACE...).
     config: PathBuf,
-    /// Where the sweep lives (default: sweeps/<NAME>).
+    /// Where the sweep lives (default: sweeps/<NAME>); with --store, where its
+    /// job files go (logs, checkpoints, weights: put it on a disk that every
+    /// worker host shares).
     #[arg(long)]
     dir: Option<PathBuf>,
-    /// Replace a sweep already in --dir (its results are deleted).
+    /// Keep the sweep in a PostgreSQL database instead of DIR/sweep.db
+    /// (postgres://USER@HOST:PORT/DB; the sweep is named by the config's NAME
+    /// unless the URL says ?sweep=NAME).
+    #[arg(long, value_name = "URL")]
+    store: Option<String>,
+    /// Replace a sweep already in --dir or --store (its results are deleted).
     #[arg(long)]
     force: bool,
     /// Dataset, as for `regnet train` (overrides the config's DATA).
@@ -47,23 +54,48 @@ pub fn run(a: &Args) -> Result<(), CliError> {
         seed: a.seed,
         max_attempts: a.max_attempts,
     };
-    let p = plan(&text, &overrides)
+    let mut p = plan(&text, &overrides)
         .map_err(|e| CliError(format!("{}: {}", a.config.display(), e.0)))?;
     let dir = a
         .dir
         .clone()
         .unwrap_or_else(|| Path::new("sweeps").join(&p.info.name));
-    create(&dir, &p, a.force)?;
+    let target = match &a.store {
+        None => {
+            create(&dir, &p, a.force)?;
+            Target::Dir(dir)
+        }
+        Some(url) => Target::Url(create_in_database(&PgUrl::parse(url)?, &dir, &mut p, a.force)?),
+    };
     eprintln!(
-        "sweep {}: {} models sampled from {} in {} tries, stored in {}",
+        "sweep {}: {} models sampled from {} in {} tries, stored in {target}",
         p.info.name,
         p.jobs.len(),
         p.info.settings["space"].as_str().unwrap_or_default(),
         p.tries,
-        store_path(&dir).display()
     );
-    eprintln!("train them with `regnet sweep run {}`", dir.display());
+    eprintln!("train them with `regnet sweep run '{target}'`");
     Ok(())
+}
+
+/// Stores the plan as a sweep of a PostgreSQL database (all or nothing),
+/// its work directory `dir` recorded for the workers; returns the URL
+/// naming the sweep.
+fn create_in_database(url: &PgUrl, dir: &Path, p: &mut Plan, force: bool) -> Result<PgUrl, CliError> {
+    for w in &p.warnings {
+        eprintln!("warning: {w}");
+    }
+    let work = std::path::absolute(dir)
+        .map_err(|e| CliError(format!("--dir '{}': {e}", dir.display())))?;
+    p.info.settings[WORK_DIR] = work.display().to_string().into();
+    let jobs: Vec<JobRecord> = p.jobs.iter().cloned().map(JobRecord::new).collect();
+    let store = PgStore::create(url, &p.info, &jobs, force)?;
+    if force {
+        let _ = std::fs::remove_dir_all(work.join("jobs"));
+    }
+    std::fs::create_dir_all(&work)
+        .map_err(|e| CliError(format!("cannot create '{}': {e}", work.display())))?;
+    Ok(store.url().clone())
 }
 
 /// Writes the store (and a copy of the config) into `dir`; refuses to
@@ -93,7 +125,8 @@ pub fn create(dir: &Path, p: &Plan, force: bool) -> Result<(), CliError> {
     let existed = dir.exists();
     std::fs::create_dir_all(dir)
         .map_err(|e| CliError(format!("cannot create '{}': {e}", dir.display())))?;
-    let created = SqliteStore::create(&db, &p.info, &p.jobs).and_then(|_| {
+    let jobs: Vec<JobRecord> = p.jobs.iter().cloned().map(JobRecord::new).collect();
+    let created = SqliteStore::create(&db, &p.info, &jobs).and_then(|_| {
         std::fs::write(dir.join("sweep.yaml"), &p.info.config_text)
             .map_err(|e| regnet_store::StoreError(format!("{}: {e}", dir.display())))
     });

@@ -10,7 +10,8 @@ use crate::{session, CliError};
 use regnet_config::Recipe;
 use regnet_engine::train::{checkpoint_epoch, pick_device, train, BatchProgress, EpochLog};
 use regnet_engine::train::{Observer, Status};
-use regnet_store::{EpochRecord, Job, Lease, Outcome, SqliteStore, SweepStore};
+use super::location::{job_dir, Target};
+use regnet_store::{EpochRecord, Job, Lease, Outcome, SweepStore};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -21,9 +22,14 @@ pub const EXIT_DIVERGED: u8 = 3;
 /// scheduler died; it wrote nothing more.
 pub const EXIT_ABANDONED: u8 = 4;
 
+/// The variable through which the scheduler names the sweep to a job
+/// process (a store URL may carry a password, which `ps` would show).
+pub const SWEEP_ENV: &str = "REGNET_SWEEP";
+
 #[derive(clap::Args)]
 pub struct Args {
-    /// Sweep directory.
+    /// The sweep's work directory (job files).
+    #[arg(long)]
     dir: PathBuf,
     /// Job id in the store.
     #[arg(long)]
@@ -39,19 +45,12 @@ pub struct Args {
     lease_seconds: f64,
 }
 
-/// The sweep store file inside a sweep directory.
-pub fn store_path(dir: &Path) -> PathBuf {
-    dir.join("sweep.db")
-}
-
-/// A job's own directory (logs, checkpoint, final weights).
-pub fn job_dir(dir: &Path, name: &str) -> PathBuf {
-    dir.join("jobs").join(name)
-}
-
 /// Runs the job; returns the process exit code.
 pub fn run(a: &Args) -> Result<u8, CliError> {
-    let store = SqliteStore::open(&store_path(&a.dir))?;
+    let target = std::env::var(SWEEP_ENV)
+        .map_err(|_| CliError(format!("{SWEEP_ENV} is not set (jobs are started by `regnet sweep run`)")))?;
+    let sweep = Target::parse(&target)?.open(Some(&a.dir))?;
+    let store = sweep.store.as_ref();
     let lease = Lease {
         job_id: a.job,
         token: a.token,
@@ -68,7 +67,7 @@ pub fn run(a: &Args) -> Result<u8, CliError> {
         .ok_or_else(|| CliError(format!("no job {} in the sweep", a.job)))?;
     let dir = job_dir(&a.dir, &job.spec.name);
     std::fs::create_dir_all(&dir)?;
-    match attempt(a, &store, &lease, &job, &dir) {
+    match attempt(a, store, &lease, &job, &dir) {
         Ok(code) => Ok(code),
         Err(e) => {
             // A failed attempt restarts from scratch: its checkpoint may be the cause.
@@ -83,7 +82,7 @@ const CHECKPOINT: &str = "checkpoint.safetensors";
 
 fn attempt(
     a: &Args,
-    store: &SqliteStore,
+    store: &dyn SweepStore,
     lease: &Lease,
     job: &Job,
     dir: &Path,
@@ -153,7 +152,7 @@ fn attempt(
 /// Keeps the lease alive, records epochs under it, and leaves at once when
 /// the lease is lost or the scheduler is gone.
 struct Watch<'a> {
-    store: &'a SqliteStore,
+    store: &'a dyn SweepStore,
     lease: &'a Lease,
     duration: Duration,
     every: Duration,

@@ -1,15 +1,17 @@
 //! `regnet sweep`: sample a population into a store, train it crash-safely
-//! in parallel, watch it, export it.
+//! in parallel (on one machine, or on many sharing a PostgreSQL store, e.g.
+//! as a Slurm job array), watch it, export it.
 
 pub mod init;
 pub mod job;
+mod launch;
+pub mod location;
+mod migrate;
 pub mod plan;
 pub mod run;
 mod status;
 
 use crate::CliError;
-use regnet_store::{SqliteStore, SweepStore};
-use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -23,7 +25,13 @@ enum Command {
     Init(init::Args),
     /// Train pending jobs in parallel worker processes (resumable).
     Run(run::Args),
-    /// Jobs by state, running jobs' progress, failures, ETA.
+    /// Like `run`, for one of many workers sharing a store (a Slurm task,
+    /// a process started by hand on another machine): ends when no job is
+    /// pending instead of waiting for jobs that other workers hold.
+    Worker(run::Args),
+    /// Submit workers for a sweep as a Slurm job array.
+    Launch(launch::Args),
+    /// Jobs by state, running jobs' progress and node, failures, ETA.
     Status(status::Args),
     /// Write the results as pycls sweep.json records or CSV.
     Export(status::ExportArgs),
@@ -31,14 +39,16 @@ enum Command {
     Analyze(crate::commands::analyze::AnalyzeArgs),
     /// Queue the failed jobs again.
     RetryFailed {
-        /// Sweep directory.
-        dir: PathBuf,
+        /// Sweep directory or store URL.
+        sweep: String,
     },
     /// Check the store's invariants (exit 1 listing the problems).
     Check {
-        /// Sweep directory.
-        dir: PathBuf,
+        /// Sweep directory or store URL.
+        sweep: String,
     },
+    /// Copy a sweep between a directory (SQLite) and a PostgreSQL database.
+    MigrateStore(migrate::Args),
     /// Train one claimed job (started by `sweep run`).
     #[command(hide = true)]
     Job(job::Args),
@@ -48,31 +58,26 @@ enum Command {
 pub fn run(args: &Args) -> Result<u8, CliError> {
     match &args.command {
         Command::Init(a) => init::run(a).map(|_| 0),
-        Command::Run(a) => run::run(a).map(|_| 0),
+        Command::Run(a) => run::run(a, run::Mode::Run).map(|_| 0),
+        Command::Worker(a) => run::run(a, run::Mode::Worker).map(|_| 0),
+        Command::Launch(a) => launch::run(a).map(|_| 0),
         Command::Status(a) => status::status(a).map(|_| 0),
         Command::Export(a) => status::export(a).map(|_| 0),
         Command::Analyze(a) => crate::commands::analyze::analyze_one(a).map(|_| 0),
-        Command::RetryFailed { dir } => {
-            let store = SqliteStore::open(&job::store_path(dir))?;
-            let n = store.retry_failed()?;
-            eprintln!(
-                "{n} failed jobs queued again; run them with `regnet sweep run {}`",
-                dir.display()
-            );
+        Command::RetryFailed { sweep } => {
+            let n = location::open(sweep)?.store.retry_failed()?;
+            eprintln!("{n} failed jobs queued again; run them with `regnet sweep run '{sweep}'`");
             Ok(0)
         }
-        Command::Check { dir } => {
-            let problems = SqliteStore::open(&job::store_path(dir))?.check_integrity()?;
+        Command::Check { sweep } => {
+            let problems = location::open(sweep)?.store.check_integrity()?;
             if problems.is_empty() {
-                println!("{}: sound", dir.display());
+                println!("{sweep}: sound");
                 return Ok(0);
             }
-            Err(CliError(format!(
-                "{}: {}",
-                dir.display(),
-                problems.join("; ")
-            )))
+            Err(CliError(format!("{sweep}: {}", problems.join("; "))))
         }
+        Command::MigrateStore(a) => migrate::run(a).map(|_| 0),
         Command::Job(a) => job::run(a),
     }
 }

@@ -7,18 +7,23 @@
 //! once when their owner process is gone from this machine, or when they
 //! expire otherwise.
 
-use super::job::{job_dir, store_path, EXIT_ABANDONED};
+use super::job::EXIT_ABANDONED;
+use super::location::{job_dir, Sweep, Target};
 use crate::CliError;
 use indicatif::{ProgressBar, ProgressStyle};
-use regnet_store::{Job, JobState, Lease, Outcome, SqliteStore, SweepStore};
+use regnet_store::{Job, JobState, Lease, Outcome, SweepStore};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 #[derive(clap::Args, Clone)]
 pub struct Args {
-    /// Sweep directory (made by `regnet sweep init`).
-    pub dir: PathBuf,
+    /// Sweep directory or store URL (postgres://USER@HOST/DB?sweep=NAME).
+    pub sweep: String,
+    /// Work directory for job files of a URL sweep (default: the one
+    /// recorded at `sweep init`).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
     /// Jobs trained at once, each in its own process (default: one per CPU
     /// core with --threads 1 on CPU; two per GPU with CUDA).
     #[arg(long)]
@@ -44,15 +49,28 @@ pub struct Args {
 struct Worker {
     child: Child,
     lease: Lease,
-    name: String,
     /// Worker slot: its device and its lease owner's name.
     slot: usize,
     started: Instant,
+    /// Its standard error, named when it dies.
+    log: PathBuf,
+}
+
+/// How the scheduler ends.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `sweep run`: until every job is done or failed, waiting for jobs that
+    /// other workers hold (their leases may expire and come back).
+    Run,
+    /// `sweep worker` (one of many, e.g. a Slurm task): until no job is
+    /// pending; jobs other workers hold are theirs.
+    Worker,
 }
 
 /// Runs pending jobs until none is left (or `--max-jobs` were started).
-pub fn run(a: &Args) -> Result<(), CliError> {
-    let store = SqliteStore::open(&store_path(&a.dir))?;
+pub fn run(a: &Args, mode: Mode) -> Result<(), CliError> {
+    let sweep = Target::parse(&a.sweep)?.open(a.dir.as_deref())?;
+    let store = sweep.store.as_ref();
     let devices = worker_devices(&a.device)?;
     let workers = a.workers.unwrap_or(default_workers(&devices, a.threads));
     if workers == 0 || a.threads == 0 {
@@ -60,7 +78,7 @@ pub fn run(a: &Args) -> Result<(), CliError> {
             "--workers and --threads must be at least 1".into(),
         ));
     }
-    let requeued = requeue_dead(&store)? + store.requeue_expired()?;
+    let requeued = requeue_dead(store)? + store.requeue_expired()?;
     if requeued > 0 {
         eprintln!("re-queued {requeued} jobs of workers that are gone (they resume from their checkpoints)");
     }
@@ -75,8 +93,8 @@ pub fn run(a: &Args) -> Result<(), CliError> {
         a.threads,
         devices.join(", ")
     );
-    let bar = progress_bar(todo as u64, a.quiet);
-    let owner_base = format!("{}/{}", hostname(), std::process::id());
+    let bar = progress_bar(todo as u64, a.quiet || mode == Mode::Worker);
+    let owner_base = owner_base();
     let mut running: Vec<Worker> = Vec::new();
     let mut started = 0usize;
     let renew_every = Duration::from_secs_f64((a.lease_seconds / 6.0).clamp(0.2, 10.0));
@@ -92,15 +110,16 @@ pub fn run(a: &Args) -> Result<(), CliError> {
                 break;
             };
             let device = &devices[slot % devices.len()];
-            running.push(spawn(a, &job, lease, device, slot)?);
+            running.push(spawn(a, &sweep, &job, lease, device, slot)?);
             started += 1;
         }
         if running.is_empty() {
-            if a.max_jobs.is_some_and(|k| started >= k) || store.counts()?.running == 0 {
+            let others = store.counts()?.running;
+            if a.max_jobs.is_some_and(|k| started >= k) || others == 0 || mode == Mode::Worker {
                 break;
             }
             // Jobs leased by other workers: wait until they end or their lease expires.
-            requeue_dead(&store)?;
+            requeue_dead(store)?;
         }
         std::thread::sleep(Duration::from_millis(200));
         if last_renew.elapsed() >= renew_every {
@@ -110,15 +129,28 @@ pub fn run(a: &Args) -> Result<(), CliError> {
             }
             last_renew = Instant::now();
         }
-        reap(&store, &mut running, &bar)?;
+        reap(store, &mut running, &bar)?;
         // The display reads every job: once a second is enough.
         if last_show.elapsed() >= Duration::from_secs(1) {
-            show(&store, &running, &bar)?;
+            show(store, &running, &bar)?;
             last_show = Instant::now();
         }
     }
     bar.finish_and_clear();
-    summary(&store)
+    summary(store)
+}
+
+/// The lease owner's name: host, scheduler pid and (under Slurm) the task,
+/// so `sweep status` shows which node runs what and a restarted scheduler
+/// on the same host can tell that the owner is gone.
+fn owner_base() -> String {
+    let base = format!("{}/{}", hostname(), std::process::id());
+    let var = |k: &str| std::env::var(k).ok();
+    match (var("SLURM_ARRAY_JOB_ID"), var("SLURM_ARRAY_TASK_ID"), var("SLURM_JOB_ID")) {
+        (Some(a), Some(t), _) => format!("{base}/slurm-{a}_{t}"),
+        (_, _, Some(j)) => format!("{base}/slurm-{j}"),
+        _ => base,
+    }
 }
 
 fn lease_duration(a: &Args) -> Duration {
@@ -126,8 +158,15 @@ fn lease_duration(a: &Args) -> Duration {
 }
 
 /// Starts a worker process for `job`, its output appended to the job's logs.
-fn spawn(a: &Args, job: &Job, lease: Lease, device: &str, slot: usize) -> Result<Worker, CliError> {
-    let dir = job_dir(&a.dir, &job.spec.name);
+fn spawn(
+    a: &Args,
+    sweep: &Sweep,
+    job: &Job,
+    lease: Lease,
+    device: &str,
+    slot: usize,
+) -> Result<Worker, CliError> {
+    let dir = job_dir(&sweep.dir, &job.spec.name);
     std::fs::create_dir_all(&dir)?;
     let log = |name: &str| {
         std::fs::OpenOptions::new()
@@ -137,8 +176,10 @@ fn spawn(a: &Args, job: &Job, lease: Lease, device: &str, slot: usize) -> Result
     };
     let exe = std::env::current_exe()?;
     let child = Command::new(exe)
-        .args(["sweep", "job"])
-        .arg(&a.dir)
+        .args(["sweep", "job", "--dir"])
+        .arg(&sweep.dir)
+        // The sweep (a URL may hold a password) by environment, not in `ps`.
+        .env(super::job::SWEEP_ENV, sweep.target.arg())
         .args(["--job", &lease.job_id.to_string()])
         .args(["--token", &lease.token.to_string()])
         .args(["--threads", &a.threads.to_string()])
@@ -152,15 +193,15 @@ fn spawn(a: &Args, job: &Job, lease: Lease, device: &str, slot: usize) -> Result
     Ok(Worker {
         child,
         lease,
-        name: job.spec.name.clone(),
         slot,
         started: Instant::now(),
+        log: dir.join("stderr.log"),
     })
 }
 
 /// Collects finished workers. A worker that died without finishing its job
 /// (killed, crashed, out of memory) fails the attempt here.
-fn reap(store: &SqliteStore, running: &mut Vec<Worker>, bar: &ProgressBar) -> Result<(), CliError> {
+fn reap(store: &dyn SweepStore, running: &mut Vec<Worker>, bar: &ProgressBar) -> Result<(), CliError> {
     let mut i = 0;
     while i < running.len() {
         let Some(status) = running[i].child.try_wait()? else {
@@ -168,13 +209,12 @@ fn reap(store: &SqliteStore, running: &mut Vec<Worker>, bar: &ProgressBar) -> Re
             continue;
         };
         let w = running.swap_remove(i);
-        let name = &w.name;
         if !status.success() && status.code() != Some(EXIT_ABANDONED as i32) {
             let why = match status.code() {
                 Some(c) => format!("worker exited with code {c}"),
                 None => format!("worker killed ({status})"),
             };
-            let msg = format!("{why}; see jobs/{name}/stderr.log");
+            let msg = format!("{why}; see {}", w.log.display());
             store.finish(&w.lease, &Outcome::Failed(msg))?;
         }
         let job = store.jobs()?.into_iter().find(|j| j.id == w.lease.job_id);
@@ -230,7 +270,7 @@ fn progress_bar(len: u64, quiet: bool) -> ProgressBar {
 }
 
 /// The running jobs and their epochs, in the bar's message.
-fn show(store: &SqliteStore, running: &[Worker], bar: &ProgressBar) -> Result<(), CliError> {
+fn show(store: &dyn SweepStore, running: &[Worker], bar: &ProgressBar) -> Result<(), CliError> {
     if bar.is_hidden() {
         return Ok(());
     }
@@ -244,7 +284,7 @@ fn show(store: &SqliteStore, running: &[Worker], bar: &ProgressBar) -> Result<()
     Ok(())
 }
 
-fn summary(store: &SqliteStore) -> Result<(), CliError> {
+fn summary(store: &dyn SweepStore) -> Result<(), CliError> {
     let c = store.counts()?;
     eprintln!(
         "{} done, {} failed, {} pending, {} running elsewhere",
@@ -258,7 +298,7 @@ fn summary(store: &SqliteStore) -> Result<(), CliError> {
 
 /// Re-queues jobs whose lease owner was a process of this machine that no
 /// longer exists (a killed `sweep run`); returns how many.
-fn requeue_dead(store: &SqliteStore) -> Result<usize, CliError> {
+fn requeue_dead(store: &dyn SweepStore) -> Result<usize, CliError> {
     let host = hostname();
     let mut n = 0;
     let jobs = store.jobs()?;
@@ -312,6 +352,6 @@ fn default_workers(devices: &[String], threads: usize) -> usize {
 /// Exposed for `regnet demo`, which runs two sweeps with one set of options.
 pub fn run_dir(a: &Args, dir: &Path) -> Result<(), CliError> {
     let mut a = a.clone();
-    a.dir = dir.to_path_buf();
-    run(&a)
+    a.sweep = dir.display().to_string();
+    run(&a, Mode::Run)
 }

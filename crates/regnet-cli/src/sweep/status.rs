@@ -1,16 +1,16 @@
 //! `regnet sweep status` and `regnet sweep export`: read-only views of a sweep.
 
-use super::job::store_path;
+use super::location::open;
 use crate::format::table;
 use crate::CliError;
-use regnet_store::{now, to_csv, to_pycls_json, Job, JobState, SqliteStore, SweepStore};
+use regnet_store::{now, to_csv, to_pycls_json, Job, JobState};
 use serde_json::json;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Sweep directory.
-    dir: PathBuf,
+    /// Sweep directory or store URL.
+    sweep: String,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
@@ -18,8 +18,8 @@ pub struct Args {
 
 #[derive(clap::Args)]
 pub struct ExportArgs {
-    /// Sweep directory.
-    dir: PathBuf,
+    /// Sweep directory or store URL.
+    sweep: String,
     /// pycls-json (pycls sweep.json records) or csv.
     #[arg(long, default_value = "pycls-json")]
     format: String,
@@ -29,7 +29,8 @@ pub struct ExportArgs {
 }
 
 pub fn status(a: &Args) -> Result<(), CliError> {
-    let store = SqliteStore::open(&store_path(&a.dir))?;
+    let sweep = open(&a.sweep)?;
+    let store = sweep.store.as_ref();
     let info = store.info()?;
     let counts = store.counts()?;
     let jobs = store.jobs()?;
@@ -49,7 +50,8 @@ pub fn status(a: &Args) -> Result<(), CliError> {
             "counts": counts,
             "running": running.iter().map(|j| json!({
                 "job": j.spec.name, "progress": j.progress, "epochs": j.spec.epochs,
-                "owner": j.lease_owner, "lease_left_s": j.lease_expires.map(|e| e - t),
+                "node": node(j), "owner": j.lease_owner,
+                "lease_left_s": j.lease_expires.map(|e| e - t),
             })).collect::<Vec<_>>(),
             "failures": failed.iter().map(|j| json!({
                 "job": j.spec.name, "state": j.state, "failures": j.failures, "error": j.error,
@@ -75,11 +77,15 @@ pub fn status(a: &Args) -> Result<(), CliError> {
                 vec![
                     j.spec.name.clone(),
                     format!("{:.1}/{}", j.progress, j.spec.epochs),
+                    node(j).to_string(),
                     j.lease_owner.clone().unwrap_or_default(),
                 ]
             })
             .collect();
-        println!("{}", table(&["running", "epochs", "worker"], &rows, 1));
+        println!(
+            "{}",
+            table(&["running", "epochs", "node", "worker"], &rows, 1)
+        );
     }
     for j in failed {
         println!(
@@ -98,6 +104,14 @@ pub fn status(a: &Args) -> Result<(), CliError> {
         println!("eta {}", crate::format::duration(s));
     }
     Ok(())
+}
+
+/// The host running a job (lease owners are `HOST/PID/SLOT[/slurm-TASK]`).
+fn node(j: &Job) -> &str {
+    j.lease_owner
+        .as_deref()
+        .and_then(|o| o.split('/').next())
+        .unwrap_or_default()
 }
 
 /// Remaining epochs times the mean epoch time, over the jobs running now.
@@ -121,10 +135,11 @@ fn eta_seconds(jobs: &[Job]) -> Option<f64> {
 }
 
 pub fn export(a: &ExportArgs) -> Result<(), CliError> {
-    let store = SqliteStore::open(&store_path(&a.dir))?;
+    let sweep = open(&a.sweep)?;
+    let store = sweep.store.as_ref();
     let text = match a.format.as_str() {
-        "pycls-json" => serde_json::to_string(&to_pycls_json(&store, &a.dir)?)?,
-        "csv" => to_csv(&store)?,
+        "pycls-json" => serde_json::to_string(&to_pycls_json(store, &sweep.dir)?)?,
+        "csv" => to_csv(store)?,
         other => {
             return Err(CliError(format!(
                 "--format '{other}': use pycls-json or csv"

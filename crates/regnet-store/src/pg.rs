@@ -1,0 +1,837 @@
+//! The shared store for sweeps that span machines: one PostgreSQL database,
+//! any number of sweeps in it (every job row names its sweep).
+//!
+//! Workers on any host claim jobs with `FOR UPDATE SKIP LOCKED`, so claims
+//! neither wait on nor collide with one another. Lease times come from the
+//! server's clock, so hosts whose clocks disagree still agree on when a lease
+//! expires. A dropped connection is opened again and the transaction retried
+//! (for `REGNET_STORE_RETRY_SECONDS`, default 300): a database restart or a
+//! network blip costs a pause, not a job. The schema is versioned; each
+//! migration runs once, under an advisory lock, in its own transaction.
+//!
+//! The client is the synchronous `postgres` crate: the scheduler and its
+//! workers are plain blocking processes that make a few small transactions
+//! a second, so an async client (tokio-postgres, sqlx) would add a runtime to
+//! every call site and buy nothing; `postgres` is tokio-postgres behind a
+//! blocking API, from the same well-kept project.
+
+use crate::rows::{epoch_gap, job_problems, JobRow};
+use crate::{
+    Counts, EpochRecord, Job, JobRecord, JobState, Lease, Outcome, Result, StoreError, SweepInfo,
+    SweepStore,
+};
+use postgres::error::SqlState;
+use postgres::{Client, Config, NoTls, Row, Transaction};
+use std::cell::RefCell;
+use std::time::{Duration, Instant};
+
+/// The schema's migrations in order: version `i + 1` is `MIGRATIONS[i]`.
+/// A shipped migration is never edited; a change is a new entry.
+const MIGRATIONS: &[&str] = &["
+CREATE TABLE regnet_sweeps (
+    id BIGSERIAL PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    info TEXT NOT NULL,
+    created_at DOUBLE PRECISION NOT NULL
+);
+CREATE TABLE regnet_jobs (
+    id BIGSERIAL PRIMARY KEY,
+    sweep_id BIGINT NOT NULL REFERENCES regnet_sweeps(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    config TEXT NOT NULL,
+    flops BIGINT NOT NULL,
+    params BIGINT NOT NULL,
+    acts BIGINT NOT NULL,
+    epochs INTEGER NOT NULL CHECK (epochs > 0),
+    state TEXT NOT NULL CHECK (state IN ('pending', 'running', 'done', 'failed')),
+    claims INTEGER NOT NULL DEFAULT 0,
+    failures INTEGER NOT NULL DEFAULT 0,
+    lease_token BIGINT,
+    lease_owner TEXT,
+    lease_expires DOUBLE PRECISION,
+    progress DOUBLE PRECISION NOT NULL DEFAULT 0,
+    error TEXT,
+    started_at DOUBLE PRECISION,
+    finished_at DOUBLE PRECISION,
+    UNIQUE (sweep_id, name)
+);
+CREATE INDEX regnet_jobs_queue ON regnet_jobs (sweep_id, state, id);
+CREATE TABLE regnet_epochs (
+    job_id BIGINT NOT NULL REFERENCES regnet_jobs(id) ON DELETE CASCADE,
+    epoch INTEGER NOT NULL CHECK (epoch > 0),
+    lr DOUBLE PRECISION NOT NULL,
+    train_loss DOUBLE PRECISION NOT NULL,
+    train_top1_err DOUBLE PRECISION NOT NULL,
+    test_top1_err DOUBLE PRECISION NOT NULL,
+    test_top5_err DOUBLE PRECISION NOT NULL,
+    test_ema_top1_err DOUBLE PRECISION,
+    test_ema_top5_err DOUBLE PRECISION,
+    images_per_s DOUBLE PRECISION NOT NULL,
+    seconds DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (job_id, epoch)
+);
+"];
+
+/// The newest schema version this build knows.
+const LATEST: i32 = MIGRATIONS.len() as i32;
+
+/// Advisory lock key serializing migrations ("regnet" in ASCII).
+const MIGRATION_LOCK: i64 = 0x7265_676e_6574;
+
+/// Unix seconds on the server's clock.
+const NOW: &str = "EXTRACT(EPOCH FROM clock_timestamp())::float8";
+
+/// Columns of a job row, with the epoch summaries joined in.
+const JOB_COLUMNS: &str = "
+    j.id, j.name, j.config, j.flops, j.params, j.acts, j.epochs, j.state, j.claims,
+    j.failures, j.progress, j.error, j.lease_owner, j.lease_expires, j.started_at,
+    j.finished_at,
+    (SELECT COUNT(*) FROM regnet_epochs e WHERE e.job_id = j.id),
+    (SELECT test_top1_err FROM regnet_epochs e WHERE e.job_id = j.id AND e.epoch = j.epochs),
+    (SELECT test_top5_err FROM regnet_epochs e WHERE e.job_id = j.id AND e.epoch = j.epochs),
+    (SELECT MIN(test_top1_err) FROM regnet_epochs e WHERE e.job_id = j.id),
+    (SELECT COALESCE(SUM(seconds), 0) FROM regnet_epochs e WHERE e.job_id = j.id)";
+
+/// The condition under which a lease is still held.
+const HELD: &str = "id = $1 AND lease_token = $2 AND state = 'running'";
+
+/// A store URL: `postgres://USER:PASSWORD@HOST:PORT/DATABASE?sweep=NAME`.
+/// `sweep` picks one sweep of the database (optional when it holds one);
+/// every other parameter is PostgreSQL's own (`sslmode`, `connect_timeout`…).
+#[derive(Clone)]
+pub struct PgUrl {
+    config: Config,
+    sweep: Option<String>,
+    /// The URL without its password, for messages.
+    shown: String,
+    /// The URL as given, less `sweep`, for worker command lines.
+    raw: String,
+}
+
+impl PgUrl {
+    /// Whether `s` names a PostgreSQL store rather than a directory.
+    pub fn is_url(s: &str) -> bool {
+        s.starts_with("postgres://") || s.starts_with("postgresql://")
+    }
+
+    pub fn parse(url: &str) -> Result<Self> {
+        let (base, query) = url.split_once('?').unwrap_or((url, ""));
+        let mut sweep = None;
+        let mut rest = Vec::new();
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            match pair.strip_prefix("sweep=") {
+                Some(name) => sweep = Some(name.to_string()),
+                None => rest.push(pair),
+            }
+        }
+        let shown = hide_password(base);
+        let pg_url = if rest.is_empty() {
+            base.to_string()
+        } else {
+            format!("{base}?{}", rest.join("&"))
+        };
+        let mut config: Config = pg_url
+            .parse()
+            .map_err(|e| StoreError(format!("bad store URL '{shown}': {e}")))?;
+        if config.get_password().is_none() {
+            // libpq's variable, so a password need not sit in a URL or a script.
+            if let Ok(pw) = std::env::var("PGPASSWORD") {
+                config.password(pw);
+            }
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("regnet");
+        }
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(10));
+        }
+        if sweep.as_deref() == Some("") {
+            return Err(StoreError(format!("store URL '{shown}': empty sweep name")));
+        }
+        Ok(PgUrl {
+            config,
+            sweep,
+            shown,
+            raw: pg_url,
+        })
+    }
+
+    /// The sweep the URL names, if any.
+    pub fn sweep(&self) -> Option<&str> {
+        self.sweep.as_deref()
+    }
+
+    /// The URL with its password and sweep, to hand to a worker process
+    /// (never printed: `Display` hides the password).
+    pub fn full(&self) -> String {
+        let sep = if self.raw.contains('?') { '&' } else { '?' };
+        match &self.sweep {
+            Some(s) => format!("{}{sep}sweep={s}", self.raw),
+            None => self.raw.clone(),
+        }
+    }
+
+    /// The same database, naming sweep `name`.
+    pub fn with_sweep(&self, name: &str) -> PgUrl {
+        PgUrl {
+            sweep: Some(name.to_string()),
+            ..self.clone()
+        }
+    }
+}
+
+impl std::fmt::Display for PgUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.sweep {
+            Some(s) => write!(f, "{}?sweep={s}", self.shown),
+            None => f.write_str(&self.shown),
+        }
+    }
+}
+
+/// `scheme://user:secret@host` → `scheme://user:***@host`.
+fn hide_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    match rest.split_once('@') {
+        Some((user_info, host)) if user_info.contains(':') => {
+            let user = user_info.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}")
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// How long a store call keeps retrying after a dropped connection.
+fn retry_window() -> Duration {
+    let secs = std::env::var("REGNET_STORE_RETRY_SECONDS")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .unwrap_or(300.0);
+    Duration::from_secs_f64(secs)
+}
+
+/// Whether `e` is worth a retry: the connection dropped, the server is
+/// restarting, or the transaction lost a deadlock or serialization race.
+fn transient(e: &postgres::Error) -> bool {
+    if e.is_closed() {
+        return true;
+    }
+    if let Some(code) = e.code() {
+        return code.code().starts_with("08")
+            || [
+                SqlState::ADMIN_SHUTDOWN,
+                SqlState::CRASH_SHUTDOWN,
+                SqlState::CANNOT_CONNECT_NOW,
+                SqlState::T_R_SERIALIZATION_FAILURE,
+                SqlState::T_R_DEADLOCK_DETECTED,
+            ]
+            .contains(code);
+    }
+    std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
+}
+
+/// The server's own words when it sent some, else the client's.
+fn detail(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => db.message().to_string(),
+        None => match std::error::Error::source(e) {
+            Some(s) => format!("{e}: {s}"),
+            None => e.to_string(),
+        },
+    }
+}
+
+fn connect(url: &PgUrl) -> Result<Client> {
+    url.config.connect(NoTls).map_err(|e| {
+        StoreError(format!(
+            "cannot connect to the sweep store {}: {}",
+            url.shown,
+            detail(&e)
+        ))
+    })
+}
+
+/// The schema version of the database, `None` when it holds no regnet store.
+fn schema_version(tx: &mut Transaction) -> std::result::Result<Option<i32>, postgres::Error> {
+    let exists: bool = tx
+        .query_one("SELECT to_regclass('regnet_schema') IS NOT NULL", &[])?
+        .try_get(0)?;
+    if !exists {
+        return Ok(None);
+    }
+    let v: Option<i32> = tx
+        .query_one("SELECT MAX(version) FROM regnet_schema", &[])?
+        .try_get(0)?;
+    Ok(Some(v.unwrap_or(0)))
+}
+
+fn newer_schema(url: &PgUrl, v: i32) -> StoreError {
+    StoreError(format!(
+        "{}: store schema version {v} is newer than this regnet's ({LATEST}); use a newer regnet",
+        url.shown
+    ))
+}
+
+/// Brings the schema to `LATEST` (creating it in an empty database); a
+/// newer schema is refused with nothing written.
+fn migrate(client: &mut Client, url: &PgUrl) -> Result<()> {
+    let fail = |e: postgres::Error| StoreError(format!("{}: migrating: {}", url.shown, detail(&e)));
+    let mut tx = client.transaction().map_err(fail)?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .map_err(fail)?;
+    let current = schema_version(&mut tx).map_err(fail)?;
+    if let Some(v) = current.filter(|v| *v > LATEST) {
+        return Err(newer_schema(url, v));
+    }
+    if current.is_none() {
+        tx.batch_execute(
+            "CREATE TABLE regnet_schema (
+                 version INTEGER PRIMARY KEY,
+                 applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+             )",
+        )
+        .map_err(fail)?;
+    }
+    let from = current.unwrap_or(0);
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(from as usize) {
+        tx.batch_execute(sql).map_err(fail)?;
+        tx.execute(
+            "INSERT INTO regnet_schema (version) VALUES ($1)",
+            &[&(i as i32 + 1)],
+        )
+        .map_err(fail)?;
+    }
+    tx.commit().map_err(fail)
+}
+
+/// A sweep in a PostgreSQL database.
+pub struct PgStore {
+    client: RefCell<Client>,
+    url: PgUrl,
+    sweep_id: i64,
+}
+
+impl PgStore {
+    /// Creates sweep `info.name` (or the URL's `sweep`) holding `jobs`, in one
+    /// transaction: a failure leaves nothing. An existing sweep of that name
+    /// is an error unless `replace`, which deletes it first.
+    pub fn create(
+        url: &PgUrl,
+        info: &SweepInfo,
+        jobs: &[JobRecord],
+        replace: bool,
+    ) -> Result<Self> {
+        let name = url.sweep().unwrap_or(&info.name).to_string();
+        let url = url.with_sweep(&name);
+        let mut client = connect(&url)?;
+        migrate(&mut client, &url)?;
+        let fail = |e: postgres::Error| StoreError(format!("{url}: {}", detail(&e)));
+        let mut tx = client.transaction().map_err(fail)?;
+        let existing = tx
+            .query_opt("SELECT id FROM regnet_sweeps WHERE name = $1", &[&name])
+            .map_err(fail)?;
+        if existing.is_some() && !replace {
+            return Err(StoreError(format!(
+                "{url} already holds sweep '{name}'; continue it with `regnet sweep run '{url}'`, or pass --force to replace it"
+            )));
+        }
+        tx.execute("DELETE FROM regnet_sweeps WHERE name = $1", &[&name])
+            .map_err(fail)?;
+        let info_json = serde_json::to_string(info).unwrap_or_default();
+        let sweep_id: i64 = tx
+            .query_one(
+                &format!(
+                    "INSERT INTO regnet_sweeps (name, info, created_at) VALUES ($1, $2, {NOW})
+                     RETURNING id"
+                ),
+                &[&name, &info_json],
+            )
+            .and_then(|r| r.try_get(0))
+            .map_err(fail)?;
+        for j in jobs {
+            insert_job(&mut tx, sweep_id, j).map_err(fail)?;
+        }
+        tx.commit().map_err(fail)?;
+        Ok(PgStore {
+            client: RefCell::new(client),
+            url,
+            sweep_id,
+        })
+    }
+
+    /// Opens the URL's sweep (or the database's only sweep), migrating an
+    /// older schema.
+    pub fn open(url: &PgUrl) -> Result<Self> {
+        let mut client = connect(url)?;
+        let fail = |e: postgres::Error| StoreError(format!("{url}: {}", detail(&e)));
+        let version = {
+            let mut tx = client.transaction().map_err(fail)?;
+            schema_version(&mut tx).map_err(fail)?
+        };
+        match version {
+            None => return Err(StoreError(format!(
+                "no regnet sweeps in {} (create one with `regnet sweep init CONFIG --store URL`)",
+                url.shown
+            ))),
+            Some(v) if v > LATEST => return Err(newer_schema(url, v)),
+            Some(v) if v < LATEST => migrate(&mut client, url)?,
+            Some(_) => {}
+        }
+        let sweeps = list(&mut client).map_err(fail)?;
+        let pick = match url.sweep() {
+            Some(name) => sweeps.iter().find(|(_, n)| n == name).ok_or_else(|| {
+                StoreError(format!(
+                    "no sweep '{name}' in {}; it holds: {}",
+                    url.shown,
+                    names(&sweeps)
+                ))
+            })?,
+            None if sweeps.len() == 1 => &sweeps[0],
+            None => {
+                return Err(StoreError(format!(
+                    "{} holds sweeps {}; name one with ?sweep=NAME",
+                    url.shown,
+                    names(&sweeps)
+                )))
+            }
+        };
+        Ok(PgStore {
+            url: url.with_sweep(&pick.1),
+            sweep_id: pick.0,
+            client: RefCell::new(client),
+        })
+    }
+
+    /// The URL naming this sweep.
+    pub fn url(&self) -> &PgUrl {
+        &self.url
+    }
+
+    /// Runs `f` in a transaction; a dropped connection (or a lost deadlock)
+    /// reconnects and runs it again until the retry window closes.
+    fn tx<T>(
+        &self,
+        mut f: impl FnMut(&mut Transaction, i64) -> std::result::Result<T, postgres::Error>,
+    ) -> Result<T> {
+        let deadline = Instant::now() + retry_window();
+        let mut pause = Duration::from_millis(100);
+        loop {
+            let attempt = (|| {
+                let mut client = self.client.borrow_mut();
+                let mut tx = client.transaction()?;
+                let out = f(&mut tx, self.sweep_id)?;
+                tx.commit()?;
+                Ok(out)
+            })();
+            match attempt {
+                Ok(v) => return Ok(v),
+                Err(e) if transient(&e) && Instant::now() < deadline => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_secs(5));
+                    if self.client.borrow().is_closed() {
+                        if let Ok(c) = self.url.config.connect(NoTls) {
+                            *self.client.borrow_mut() = c;
+                        }
+                    }
+                }
+                Err(e) => return Err(StoreError(format!("{}: {}", self.url, detail(&e)))),
+            }
+        }
+    }
+
+    fn read_jobs(&self, filter: &str, id: Option<i64>) -> Result<Vec<Job>> {
+        let sql = format!(
+            "SELECT {JOB_COLUMNS} FROM regnet_jobs j WHERE j.sweep_id = $1 {filter} ORDER BY j.id"
+        );
+        let rows = self.tx(|tx, sweep| match id {
+            Some(id) => tx.query(&sql, &[&sweep, &id]),
+            None => tx.query(&sql, &[&sweep]),
+        })?;
+        let rows: Vec<JobRow> = rows
+            .iter()
+            .map(job_row)
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|e| StoreError(format!("{}: {}", self.url, detail(&e))))?;
+        rows.into_iter().map(JobRow::into_job).collect()
+    }
+}
+
+/// Sweeps of the database: (id, name), oldest first.
+fn list(client: &mut Client) -> std::result::Result<Vec<(i64, String)>, postgres::Error> {
+    client
+        .query("SELECT id, name FROM regnet_sweeps ORDER BY id", &[])?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
+}
+
+fn names(sweeps: &[(i64, String)]) -> String {
+    if sweeps.is_empty() {
+        return "no sweeps".into();
+    }
+    sweeps
+        .iter()
+        .map(|s| s.1.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn insert_job(
+    tx: &mut Transaction,
+    sweep_id: i64,
+    j: &JobRecord,
+) -> std::result::Result<(), postgres::Error> {
+    let s = &j.spec;
+    let id: i64 = tx
+        .query_one(
+            "INSERT INTO regnet_jobs (sweep_id, name, config, flops, params, acts, epochs, state,
+                 claims, failures, progress, error, started_at, finished_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+            &[
+                &sweep_id,
+                &s.name,
+                &s.config.to_string(),
+                &(s.flops as i64),
+                &(s.params as i64),
+                &(s.acts as i64),
+                &(s.epochs as i32),
+                &j.state.as_str(),
+                &(j.claims as i32),
+                &(j.failures as i32),
+                &j.progress,
+                &j.error,
+                &j.started_at,
+                &j.finished_at,
+            ],
+        )?
+        .try_get(0)?;
+    for e in &j.epochs {
+        upsert_epoch(tx, id, e)?;
+    }
+    Ok(())
+}
+
+/// Writes an epoch's record, replacing one of the same epoch.
+fn upsert_epoch(
+    tx: &mut Transaction,
+    job_id: i64,
+    e: &EpochRecord,
+) -> std::result::Result<(), postgres::Error> {
+    tx.execute(
+        "INSERT INTO regnet_epochs (job_id, epoch, lr, train_loss, train_top1_err, test_top1_err,
+             test_top5_err, images_per_s, seconds, test_ema_top1_err, test_ema_top5_err)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         ON CONFLICT (job_id, epoch) DO UPDATE SET lr = EXCLUDED.lr,
+             train_loss = EXCLUDED.train_loss, train_top1_err = EXCLUDED.train_top1_err,
+             test_top1_err = EXCLUDED.test_top1_err, test_top5_err = EXCLUDED.test_top5_err,
+             images_per_s = EXCLUDED.images_per_s, seconds = EXCLUDED.seconds,
+             test_ema_top1_err = EXCLUDED.test_ema_top1_err,
+             test_ema_top5_err = EXCLUDED.test_ema_top5_err",
+        &[
+            &job_id,
+            &(e.epoch as i32),
+            &e.lr,
+            &e.train_loss,
+            &e.train_top1_err,
+            &e.test_top1_err,
+            &e.test_top5_err,
+            &e.images_per_s,
+            &e.seconds,
+            &e.test_ema_top1_err,
+            &e.test_ema_top5_err,
+        ],
+    )?;
+    Ok(())
+}
+
+fn job_row(r: &Row) -> std::result::Result<JobRow, postgres::Error> {
+    let int = |i: usize| -> std::result::Result<u32, postgres::Error> {
+        Ok(r.try_get::<_, i32>(i)? as u32)
+    };
+    Ok(JobRow {
+        id: r.try_get(0)?,
+        name: r.try_get(1)?,
+        config: r.try_get(2)?,
+        cx: [r.try_get(3)?, r.try_get(4)?, r.try_get(5)?],
+        epochs: int(6)?,
+        state: r.try_get(7)?,
+        claims: int(8)?,
+        failures: int(9)?,
+        progress: r.try_get(10)?,
+        error: r.try_get(11)?,
+        lease_owner: r.try_get(12)?,
+        times: [r.try_get(13)?, r.try_get(14)?, r.try_get(15)?],
+        epochs_done: r.try_get::<_, i64>(16)? as u32,
+        errs: [r.try_get(17)?, r.try_get(18)?, r.try_get(19)?],
+        train_seconds: r.try_get(20)?,
+    })
+}
+
+/// Whether `lease` is still the job's current lease; locks the job's row
+/// until the transaction ends, so a concurrent claim waits for this write.
+fn holds(tx: &mut Transaction, lease: &Lease) -> std::result::Result<bool, postgres::Error> {
+    Ok(tx
+        .query_opt(
+            &format!("SELECT 1 FROM regnet_jobs WHERE {HELD} FOR UPDATE"),
+            &[&lease.job_id, &lease.token],
+        )?
+        .is_some())
+}
+
+/// Re-queues the sweep's running jobs whose lease expired (skipping rows
+/// another transaction holds: it is writing under a live lease or claiming).
+fn requeue_expired(tx: &mut Transaction, sweep: i64) -> std::result::Result<u64, postgres::Error> {
+    tx.execute(
+        &format!(
+            "UPDATE regnet_jobs SET state = 'pending', lease_token = NULL, lease_owner = NULL,
+                 lease_expires = NULL
+             WHERE id IN (SELECT id FROM regnet_jobs
+                          WHERE sweep_id = $1 AND state = 'running' AND lease_expires < {NOW}
+                          FOR UPDATE SKIP LOCKED)"
+        ),
+        &[&sweep],
+    )
+}
+
+impl SweepStore for PgStore {
+    fn info(&self) -> Result<SweepInfo> {
+        let text: String = self.tx(|tx, sweep| {
+            tx.query_one("SELECT info FROM regnet_sweeps WHERE id = $1", &[&sweep])?
+                .try_get(0)
+        })?;
+        serde_json::from_str(&text)
+            .map_err(|e| StoreError(format!("{}: sweep info unreadable: {e}", self.url)))
+    }
+
+    fn jobs(&self) -> Result<Vec<Job>> {
+        self.read_jobs("", None)
+    }
+
+    fn counts(&self) -> Result<Counts> {
+        let rows = self.tx(|tx, sweep| {
+            tx.query(
+                "SELECT state, COUNT(*) FROM regnet_jobs WHERE sweep_id = $1 GROUP BY state",
+                &[&sweep],
+            )?
+            .iter()
+            .map(|r| Ok((r.try_get::<_, String>(0)?, r.try_get::<_, i64>(1)?)))
+            .collect::<std::result::Result<Vec<_>, postgres::Error>>()
+        })?;
+        let mut c = Counts::default();
+        for (state, n) in rows {
+            let slot = match JobState::parse(&state)? {
+                JobState::Pending => &mut c.pending,
+                JobState::Running => &mut c.running,
+                JobState::Done => &mut c.done,
+                JobState::Failed => &mut c.failed,
+            };
+            *slot = n as usize;
+        }
+        Ok(c)
+    }
+
+    fn epochs(&self, job_id: i64) -> Result<Vec<EpochRecord>> {
+        self.tx(|tx, _| {
+            tx.query(
+                "SELECT epoch, lr, train_loss, train_top1_err, test_top1_err, test_top5_err,
+                        images_per_s, seconds, test_ema_top1_err, test_ema_top5_err
+                 FROM regnet_epochs WHERE job_id = $1 ORDER BY epoch",
+                &[&job_id],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(EpochRecord {
+                    epoch: r.try_get::<_, i32>(0)? as u32,
+                    lr: r.try_get(1)?,
+                    train_loss: r.try_get(2)?,
+                    train_top1_err: r.try_get(3)?,
+                    test_top1_err: r.try_get(4)?,
+                    test_top5_err: r.try_get(5)?,
+                    images_per_s: r.try_get(6)?,
+                    seconds: r.try_get(7)?,
+                    test_ema_top1_err: r.try_get(8)?,
+                    test_ema_top5_err: r.try_get(9)?,
+                })
+            })
+            .collect()
+        })
+    }
+
+    fn requeue_expired(&self) -> Result<usize> {
+        self.tx(|tx, sweep| requeue_expired(tx, sweep))
+            .map(|n| n as usize)
+    }
+
+    fn requeue_owner(&self, owner: &str) -> Result<usize> {
+        self.tx(|tx, sweep| {
+            tx.execute(
+                "UPDATE regnet_jobs SET state = 'pending', lease_token = NULL, lease_owner = NULL,
+                     lease_expires = NULL
+                 WHERE sweep_id = $1 AND state = 'running' AND lease_owner = $2",
+                &[&sweep, &owner],
+            )
+        })
+        .map(|n| n as usize)
+    }
+
+    fn claim(&self, owner: &str, lease: Duration) -> Result<Option<(Job, Lease)>> {
+        let secs = lease.as_secs_f64();
+        let claimed = self.tx(|tx, sweep| {
+            requeue_expired(tx, sweep)?;
+            let row = tx.query_opt(
+                &format!(
+                    "UPDATE regnet_jobs SET state = 'running', claims = claims + 1,
+                         lease_token = claims + 1, lease_owner = $2, lease_expires = {NOW} + $3,
+                         started_at = COALESCE(started_at, {NOW})
+                     WHERE id = (SELECT id FROM regnet_jobs
+                                 WHERE sweep_id = $1 AND state = 'pending'
+                                 ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
+                     RETURNING id, lease_token"
+                ),
+                &[&sweep, &owner, &secs],
+            )?;
+            row.map(|r| {
+                Ok(Lease {
+                    job_id: r.try_get(0)?,
+                    token: r.try_get(1)?,
+                })
+            })
+            .transpose()
+        })?;
+        let Some(lease) = claimed else {
+            return Ok(None);
+        };
+        let job = self
+            .read_jobs("AND j.id = $2", Some(lease.job_id))?
+            .pop()
+            .ok_or_else(|| StoreError(format!("job {} vanished", lease.job_id)))?;
+        Ok(Some((job, lease)))
+    }
+
+    fn heartbeat(&self, lease: &Lease, duration: Duration, progress: f64) -> Result<bool> {
+        let secs = duration.as_secs_f64();
+        self.tx(|tx, _| {
+            let n = tx.execute(
+                &format!(
+                    "UPDATE regnet_jobs SET lease_expires = {NOW} + $3, progress = $4 WHERE {HELD}"
+                ),
+                &[&lease.job_id, &lease.token, &secs, &progress],
+            )?;
+            Ok(n == 1)
+        })
+    }
+
+    fn renew(&self, lease: &Lease, duration: Duration) -> Result<bool> {
+        let secs = duration.as_secs_f64();
+        self.tx(|tx, _| {
+            let n = tx.execute(
+                &format!("UPDATE regnet_jobs SET lease_expires = {NOW} + $3 WHERE {HELD}"),
+                &[&lease.job_id, &lease.token, &secs],
+            )?;
+            Ok(n == 1)
+        })
+    }
+
+    fn resume_at(&self, lease: &Lease, epochs_done: u32) -> Result<bool> {
+        let done = epochs_done as i32;
+        self.tx(|tx, _| {
+            if !holds(tx, lease)? {
+                return Ok(false);
+            }
+            tx.execute(
+                "DELETE FROM regnet_epochs WHERE job_id = $1 AND epoch > $2",
+                &[&lease.job_id, &done],
+            )?;
+            tx.execute(
+                "UPDATE regnet_jobs SET progress = $2 WHERE id = $1",
+                &[&lease.job_id, &(epochs_done as f64)],
+            )?;
+            Ok(true)
+        })
+    }
+
+    fn record_epoch(&self, lease: &Lease, e: &EpochRecord) -> Result<bool> {
+        self.tx(|tx, _| {
+            if !holds(tx, lease)? {
+                return Ok(false);
+            }
+            upsert_epoch(tx, lease.job_id, e)?;
+            tx.execute(
+                "UPDATE regnet_jobs SET progress = $2 WHERE id = $1",
+                &[&lease.job_id, &(e.epoch as f64)],
+            )?;
+            Ok(true)
+        })
+    }
+
+    fn finish(&self, lease: &Lease, outcome: &Outcome) -> Result<bool> {
+        let max_attempts = self.info()?.max_attempts as i32;
+        self.tx(|tx, _| {
+            if !holds(tx, lease)? {
+                return Ok(false);
+            }
+            match outcome {
+                Outcome::Done => tx.execute(
+                    &format!(
+                        "UPDATE regnet_jobs SET state = 'done', lease_token = NULL,
+                             lease_owner = NULL, lease_expires = NULL, progress = epochs,
+                             error = NULL, finished_at = {NOW}
+                         WHERE id = $1"
+                    ),
+                    &[&lease.job_id],
+                )?,
+                Outcome::Failed(msg) => tx.execute(
+                    &format!(
+                        "UPDATE regnet_jobs SET failures = failures + 1,
+                             state = CASE WHEN failures + 1 >= $3 THEN 'failed' ELSE 'pending' END,
+                             finished_at = CASE WHEN failures + 1 >= $3 THEN {NOW} ELSE NULL END,
+                             lease_token = NULL, lease_owner = NULL, lease_expires = NULL,
+                             error = $2
+                         WHERE id = $1"
+                    ),
+                    &[&lease.job_id, msg, &max_attempts],
+                )?,
+            };
+            Ok(true)
+        })
+    }
+
+    fn retry_failed(&self) -> Result<usize> {
+        self.tx(|tx, sweep| {
+            tx.execute(
+                "UPDATE regnet_jobs SET state = 'pending', failures = 0, finished_at = NULL
+                 WHERE sweep_id = $1 AND state = 'failed'",
+                &[&sweep],
+            )
+        })
+        .map(|n| n as usize)
+    }
+
+    fn check_integrity(&self) -> Result<Vec<String>> {
+        let mut problems = self.tx(|tx, sweep| {
+            tx.query(
+                "SELECT j.name, COUNT(*), MAX(e.epoch)::bigint
+                 FROM regnet_epochs e JOIN regnet_jobs j ON j.id = e.job_id
+                 WHERE j.sweep_id = $1
+                 GROUP BY j.id, j.name HAVING MAX(e.epoch) != COUNT(*)",
+                &[&sweep],
+            )?
+            .iter()
+            .map(|r| {
+                Ok(epoch_gap(
+                    &r.try_get::<_, String>(0)?,
+                    r.try_get(1)?,
+                    r.try_get(2)?,
+                ))
+            })
+            .collect::<std::result::Result<Vec<_>, postgres::Error>>()
+        })?;
+        for job in self.jobs()? {
+            problems.extend(job_problems(&job));
+        }
+        Ok(problems)
+    }
+}
