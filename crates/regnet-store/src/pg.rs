@@ -372,10 +372,12 @@ impl PgStore {
             schema_version(&mut tx).map_err(fail)?
         };
         match version {
-            None => return Err(StoreError(format!(
+            None => {
+                return Err(StoreError(format!(
                 "no regnet sweeps in {} (create one with `regnet sweep init CONFIG --store URL`)",
                 url.shown
-            ))),
+            )))
+            }
             Some(v) if v > LATEST => return Err(newer_schema(url, v)),
             Some(v) if v < LATEST => migrate(&mut client, url)?,
             Some(_) => {}

@@ -65,7 +65,12 @@ pub fn run(a: &Args) -> Result<(), CliError> {
             create(&dir, &p, a.force)?;
             Target::Dir(dir)
         }
-        Some(url) => Target::Url(create_in_database(&PgUrl::parse(url)?, &dir, &mut p, a.force)?),
+        Some(url) => Target::Url(create_in_database(
+            &PgUrl::parse(url)?,
+            &dir,
+            &mut p,
+            a.force,
+        )?),
     };
     eprintln!(
         "sweep {}: {} models sampled from {} in {} tries, stored in {target}",
@@ -81,7 +86,12 @@ pub fn run(a: &Args) -> Result<(), CliError> {
 /// Stores the plan as a sweep of a PostgreSQL database (all or nothing),
 /// its work directory `dir` recorded for the workers; returns the URL
 /// naming the sweep.
-fn create_in_database(url: &PgUrl, dir: &Path, p: &mut Plan, force: bool) -> Result<PgUrl, CliError> {
+fn create_in_database(
+    url: &PgUrl,
+    dir: &Path,
+    p: &mut Plan,
+    force: bool,
+) -> Result<PgUrl, CliError> {
     for w in &p.warnings {
         eprintln!("warning: {w}");
     }

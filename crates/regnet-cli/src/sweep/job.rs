@@ -5,12 +5,12 @@
 //! abort ends one attempt, never the sweep. The job resumes from its epoch
 //! checkpoint, so a re-queued job repeats at most the epoch it was in.
 
+use super::location::{job_dir, Target};
 use crate::datasource::DataSource;
 use crate::{session, CliError};
 use regnet_config::Recipe;
 use regnet_engine::train::{checkpoint_epoch, pick_device, train, BatchProgress, EpochLog};
 use regnet_engine::train::{Observer, Status};
-use super::location::{job_dir, Target};
 use regnet_store::{EpochRecord, Job, Lease, Outcome, SweepStore};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -47,8 +47,11 @@ pub struct Args {
 
 /// Runs the job; returns the process exit code.
 pub fn run(a: &Args) -> Result<u8, CliError> {
-    let target = std::env::var(SWEEP_ENV)
-        .map_err(|_| CliError(format!("{SWEEP_ENV} is not set (jobs are started by `regnet sweep run`)")))?;
+    let target = std::env::var(SWEEP_ENV).map_err(|_| {
+        CliError(format!(
+            "{SWEEP_ENV} is not set (jobs are started by `regnet sweep run`)"
+        ))
+    })?;
     let sweep = Target::parse(&target)?.open(Some(&a.dir))?;
     let store = sweep.store.as_ref();
     let lease = Lease {

@@ -61,10 +61,14 @@ pub fn run(a: &Args) -> Result<(), CliError> {
     }
     let target = Target::parse(&a.sweep)?;
     let sweep = target.open(a.dir.as_deref())?;
+    // Jobs of workers that are gone come back first (a cancelled array's):
+    // at once when they ran on this host, else when their lease expires.
+    super::run::requeue_dead(sweep.store.as_ref())?;
+    sweep.store.requeue_expired()?;
     let counts = sweep.store.counts()?;
     if counts.pending == 0 {
         return Err(CliError(format!(
-            "{}: no pending jobs to launch ({})",
+            "{}: no pending jobs to launch ({}; a running job whose worker is gone returns to the queue when its lease expires)",
             sweep.target,
             describe(&counts)
         )));

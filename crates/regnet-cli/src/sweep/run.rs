@@ -94,7 +94,7 @@ pub fn run(a: &Args, mode: Mode) -> Result<(), CliError> {
         devices.join(", ")
     );
     let bar = progress_bar(todo as u64, a.quiet || mode == Mode::Worker);
-    let owner_base = owner_base();
+    let (owner_base, task) = (owner_base(), slurm_task());
     let mut running: Vec<Worker> = Vec::new();
     let mut started = 0usize;
     let renew_every = Duration::from_secs_f64((a.lease_seconds / 6.0).clamp(0.2, 10.0));
@@ -105,7 +105,7 @@ pub fn run(a: &Args, mode: Mode) -> Result<(), CliError> {
             let slot = (0..workers)
                 .find(|s| running.iter().all(|w| w.slot != *s))
                 .unwrap_or(0);
-            let owner = format!("{owner_base}/{slot}");
+            let owner = format!("{owner_base}/{slot}{task}");
             let Some((job, lease)) = store.claim(&owner, lease_duration(a))? else {
                 break;
             };
@@ -140,16 +140,24 @@ pub fn run(a: &Args, mode: Mode) -> Result<(), CliError> {
     summary(store)
 }
 
-/// The lease owner's name: host, scheduler pid and (under Slurm) the task,
-/// so `sweep status` shows which node runs what and a restarted scheduler
-/// on the same host can tell that the owner is gone.
+/// The lease owner's name starts with the host and the scheduler's pid, so
+/// `sweep status` shows which node runs what and a restarted scheduler on
+/// the same host can tell that the owner is gone.
 fn owner_base() -> String {
-    let base = format!("{}/{}", hostname(), std::process::id());
+    format!("{}/{}", hostname(), std::process::id())
+}
+
+/// `/slurm-ARRAY_TASK` (or `/slurm-JOB`) under Slurm: the task to `scancel`.
+fn slurm_task() -> String {
     let var = |k: &str| std::env::var(k).ok();
-    match (var("SLURM_ARRAY_JOB_ID"), var("SLURM_ARRAY_TASK_ID"), var("SLURM_JOB_ID")) {
-        (Some(a), Some(t), _) => format!("{base}/slurm-{a}_{t}"),
-        (_, _, Some(j)) => format!("{base}/slurm-{j}"),
-        _ => base,
+    match (
+        var("SLURM_ARRAY_JOB_ID"),
+        var("SLURM_ARRAY_TASK_ID"),
+        var("SLURM_JOB_ID"),
+    ) {
+        (Some(a), Some(t), _) => format!("/slurm-{a}_{t}"),
+        (_, _, Some(j)) => format!("/slurm-{j}"),
+        _ => String::new(),
     }
 }
 
@@ -201,7 +209,11 @@ fn spawn(
 
 /// Collects finished workers. A worker that died without finishing its job
 /// (killed, crashed, out of memory) fails the attempt here.
-fn reap(store: &dyn SweepStore, running: &mut Vec<Worker>, bar: &ProgressBar) -> Result<(), CliError> {
+fn reap(
+    store: &dyn SweepStore,
+    running: &mut Vec<Worker>,
+    bar: &ProgressBar,
+) -> Result<(), CliError> {
     let mut i = 0;
     while i < running.len() {
         let Some(status) = running[i].child.try_wait()? else {
@@ -298,7 +310,7 @@ fn summary(store: &dyn SweepStore) -> Result<(), CliError> {
 
 /// Re-queues jobs whose lease owner was a process of this machine that no
 /// longer exists (a killed `sweep run`); returns how many.
-fn requeue_dead(store: &dyn SweepStore) -> Result<usize, CliError> {
+pub fn requeue_dead(store: &dyn SweepStore) -> Result<usize, CliError> {
     let host = hostname();
     let mut n = 0;
     let jobs = store.jobs()?;

@@ -1,0 +1,294 @@
+//! Sweeps in a real PostgreSQL server (Debian's package on a loopback port,
+//! started by the test): worker processes sharing a store, SIGKILL, two
+//! sweeps in one database, dropped connections, copies to and from SQLite,
+//! and clear errors for bad URLs, credentials and schema versions.
+
+mod common;
+#[path = "../../regnet-store/tests/support/pg_server.rs"]
+mod pg_server;
+
+use common::{regnet, tmp};
+use serde_json::Value;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const REGNETX: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../configs/sweeps/demo_regnetx.yaml"
+);
+
+fn ok(args: &[&str]) -> String {
+    let o = regnet(args);
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "regnet {args:?}: {err}");
+    String::from_utf8_lossy(&o.stdout).into_owned() + &err
+}
+
+/// The one `error:` line of a command that must fail.
+fn fails(args: &[&str]) -> String {
+    let o = regnet(args);
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(!o.status.success(), "regnet {args:?} should fail");
+    assert!(!err.contains("panicked"), "{err}");
+    err.lines()
+        .find(|l| l.starts_with("error: "))
+        .unwrap_or_else(|| panic!("{err}"))
+        .to_string()
+}
+
+/// A RegNetX sweep of `n` jobs of `epochs` epochs on 300 synthetic images,
+/// stored in `url` as sweep `name`, job files in `work`.
+fn init(url: &str, name: &str, work: &Path, n: usize, epochs: usize) -> String {
+    let sweep = format!("{url}?sweep={name}");
+    ok(&[
+        "sweep",
+        "init",
+        REGNETX,
+        "--store",
+        &sweep,
+        "--dir",
+        work.to_str().unwrap(),
+        "-n",
+        &n.to_string(),
+        "--epochs",
+        &epochs.to_string(),
+        "--data",
+        "synthetic:300",
+    ]);
+    sweep
+}
+
+/// `regnet sweep worker` in its own process group (so SIGKILL takes its jobs too).
+fn worker(sweep: &str) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_regnet"))
+        .args(["sweep", "worker", sweep, "--workers", "1", "--threads", "1"])
+        .args(["--lease-seconds", "10"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap()
+}
+
+fn wait_ok(child: Child) {
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn status(sweep: &str) -> Value {
+    let o = regnet(&["sweep", "status", sweep, "--json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// name → (state, claims, failures, epochs_done) from the CSV export.
+fn jobs(sweep: &str) -> Vec<(String, String, u32, u32, u32)> {
+    let csv = regnet(&["sweep", "export", sweep, "--format", "csv"]);
+    let text = String::from_utf8_lossy(&csv.stdout).into_owned();
+    let mut r = csv::Reader::from_reader(text.as_bytes());
+    r.records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            let n = |i: usize| rec[i].parse::<u32>().unwrap();
+            (rec[0].to_string(), rec[1].to_string(), n(13), n(12), n(6))
+        })
+        .collect()
+}
+
+fn csv(sweep: &str) -> String {
+    let o = regnet(&["sweep", "export", sweep, "--format", "csv"]);
+    assert!(o.status.success());
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn worker_processes_share_a_sweep_and_a_sigkilled_one_loses_no_job() {
+    let server = pg_server::server();
+    let url = server.database("workers");
+    let work = tmp("pg-workers");
+    let a = init(&url, "a", &work.join("a"), 8, 3);
+    let b = init(&url, "b", &work.join("b"), 2, 2);
+    let mut workers: Vec<Child> = (0..4).map(|_| worker(&a)).collect();
+    // Once a job has trained one of its three epochs, SIGKILL the worker
+    // holding it, jobs and all (it has at least an epoch to go).
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let victim = loop {
+        assert!(Instant::now() < deadline, "no job trained an epoch");
+        let s = status(&a);
+        let busy = s["running"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| (1.0..2.0).contains(&r["progress"].as_f64().unwrap()))
+            .cloned();
+        if let Some(r) = busy {
+            break r;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let owner = victim["owner"].as_str().unwrap();
+    let pid: i32 = owner.split('/').nth(1).unwrap().parse().unwrap();
+    assert_eq!(
+        victim["node"].as_str().unwrap(),
+        owner.split('/').next().unwrap()
+    );
+    let i = workers.iter().position(|w| w.id() as i32 == pid).unwrap();
+    let killed = workers.remove(i);
+    kill_group(pid);
+    let _ = killed.wait_with_output();
+    let lost: Vec<Value> = status(&a)["running"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["owner"] == victim["owner"])
+        .cloned()
+        .collect();
+    assert_eq!(lost.len(), 1, "the killed worker held its job: {lost:?}");
+    for w in workers {
+        wait_ok(w);
+    }
+    // The others drained the queue; the killed worker's job waits for its lease.
+    let job = victim["job"].as_str().unwrap().to_string();
+    ok(&["sweep", "run", &a, "--workers", "2", "--quiet"]);
+    let rows = jobs(&a);
+    assert_eq!(rows.len(), 8);
+    for (name, state, claims, failures, epochs) in &rows {
+        assert_eq!(
+            (state.as_str(), *failures, *epochs),
+            ("done", 0, 3),
+            "{name}"
+        );
+        let expect = if *name == job { 2 } else { 1 };
+        assert_eq!(*claims, expect, "{name} claimed {claims} times");
+    }
+    assert!(ok(&["sweep", "check", &a]).contains("sound"));
+    // The other sweep in the database was left alone.
+    assert_eq!(status(&b)["counts"]["pending"], 2);
+    // Copies to SQLite and back into the database keep every result.
+    let dir = work.join("copy");
+    ok(&["sweep", "migrate-store", &a, dir.to_str().unwrap()]);
+    let a2 = format!("{url}?sweep=a2");
+    ok(&["sweep", "migrate-store", dir.to_str().unwrap(), &a2]);
+    let original = csv(&a);
+    assert_eq!(csv(dir.to_str().unwrap()), original);
+    assert_eq!(csv(&a2), original);
+    let e = fails(&["sweep", "migrate-store", &a, dir.to_str().unwrap()]);
+    assert!(
+        e.contains("already holds a sweep") && e.contains("--force"),
+        "{e}"
+    );
+}
+
+/// SIGKILL to a whole process group.
+fn kill_group(pid: i32) {
+    let ok = Command::new("kill")
+        .args(["-9", "--", &format!("-{pid}")])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
+
+#[test]
+fn dropped_connections_mid_job_are_retried_without_losing_results() {
+    let server = pg_server::server();
+    let url = server.database("drops");
+    let work = tmp("pg-drops");
+    let sweep = init(&url, "drops", &work, 4, 2);
+    let workers: Vec<Child> = (0..2).map(|_| worker(&sweep)).collect();
+    let kill = "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity \
+                WHERE datname = 'drops' AND application_name = 'regnet'";
+    let mut dropped = 0;
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(700));
+        dropped += server.psql("postgres", kill).parse::<u32>().unwrap();
+        let done = server.psql(
+            "drops",
+            "SELECT COUNT(*) FROM regnet_jobs WHERE state IN ('done', 'failed')",
+        );
+        if done == "4" {
+            break;
+        }
+    }
+    for w in workers {
+        wait_ok(w);
+    }
+    assert!(dropped >= 5, "only {dropped} connections were dropped");
+    for (name, state, _, failures, epochs) in jobs(&sweep) {
+        assert_eq!((state.as_str(), failures, epochs), ("done", 0, 2), "{name}");
+    }
+    assert!(ok(&["sweep", "check", &sweep]).contains("sound"));
+}
+
+#[test]
+fn bad_urls_credentials_and_schemas_are_one_line_errors_with_nothing_written() {
+    let server = pg_server::server();
+    let url = server.database("bad");
+    let work = tmp("pg-bad");
+    let w = work.join("w");
+    let init_at = |store: &str| {
+        fails(&[
+            "sweep",
+            "init",
+            REGNETX,
+            "--store",
+            store,
+            "--dir",
+            w.to_str().unwrap(),
+            "-n",
+            "2",
+            "--data",
+            "synthetic:100",
+        ])
+    };
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let e = init_at(&format!("postgres://regnet:secret@127.0.0.1:{closed}/bad"));
+    assert!(
+        e.contains("cannot connect to the sweep store postgres://regnet:***@127.0.0.1"),
+        "{e}"
+    );
+    let e = init_at(&url.replace(":secret@", ":nope@"));
+    assert!(
+        e.contains("password authentication failed for user \"regnet\""),
+        "{e}"
+    );
+    assert!(!e.contains("nope"), "{e}");
+    let e = init_at("postgres://regnet@127.0.0.1:port/bad");
+    assert!(e.contains("bad store URL"), "{e}");
+    assert!(!w.exists(), "a failed init leaves no work directory");
+    assert_eq!(
+        server.psql("bad", "SELECT to_regclass('regnet_schema') IS NULL"),
+        "t"
+    );
+    let e = fails(&["sweep", "status", &url]);
+    assert!(e.contains("no regnet sweeps in"), "{e}");
+    // A store written by a newer regnet is refused before anything is written.
+    let sweep = init(&url, "s", &w, 2, 1);
+    server.psql("bad", "INSERT INTO regnet_schema (version) VALUES (99)");
+    let e = fails(&["sweep", "run", &sweep]);
+    assert!(
+        e.contains("schema version 99 is newer than this regnet's"),
+        "{e}"
+    );
+    let e = fails(&[
+        "sweep",
+        "migrate-store",
+        work.join("none").to_str().unwrap(),
+        &sweep,
+    ]);
+    assert!(e.contains("no sweep store"), "{e}");
+    assert_eq!(
+        server.psql("bad", "SELECT COUNT(*) FROM regnet_jobs WHERE claims > 0"),
+        "0"
+    );
+}
