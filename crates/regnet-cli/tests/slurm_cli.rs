@@ -133,6 +133,11 @@ impl Slurm {
         String::from_utf8_lossy(&o.stdout).lines().count()
     }
 
+    fn queued_any(&self) -> usize {
+        let o = self.cmd("squeue").args(["-h", "-r"]).output();
+        o.map_or(0, |o| String::from_utf8_lossy(&o.stdout).lines().count())
+    }
+
     fn wait_for_array(&self, array: &str) {
         let t = Instant::now();
         while self.queued(array) > 0 {
@@ -147,6 +152,12 @@ impl Slurm {
 
 impl Drop for Slurm {
     fn drop(&mut self) {
+        // A failed test may leave tasks running: end them before the daemons.
+        let _ = self.cmd("scancel").args(["--partition", "test"]).status();
+        let t = Instant::now();
+        while self.queued_any() > 0 && t.elapsed() < Duration::from_secs(20) {
+            std::thread::sleep(Duration::from_millis(300));
+        }
         for pid in ["slurmd.pid", "slurmctld.pid", "munge/pid"] {
             if let Ok(p) = std::fs::read_to_string(self.dir.join(pid)) {
                 let _ = Command::new("kill").arg(p.trim()).status();

@@ -663,8 +663,7 @@ impl SweepStore for PgStore {
     }
 
     fn requeue_expired(&self) -> Result<usize> {
-        self.tx(|tx, sweep| requeue_expired(tx, sweep))
-            .map(|n| n as usize)
+        self.tx(requeue_expired).map(|n| n as usize)
     }
 
     fn requeue_owner(&self, owner: &str) -> Result<usize> {

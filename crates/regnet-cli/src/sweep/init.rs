@@ -65,12 +65,12 @@ pub fn run(a: &Args) -> Result<(), CliError> {
             create(&dir, &p, a.force)?;
             Target::Dir(dir)
         }
-        Some(url) => Target::Url(create_in_database(
+        Some(url) => Target::Url(Box::new(create_in_database(
             &PgUrl::parse(url)?,
             &dir,
             &mut p,
             a.force,
-        )?),
+        )?)),
     };
     eprintln!(
         "sweep {}: {} models sampled from {} in {} tries, stored in {target}",

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 #[derive(Clone)]
 pub enum Target {
     Dir(PathBuf),
-    Url(PgUrl),
+    Url(Box<PgUrl>),
 }
 
 /// An opened sweep: its store and its work directory.
@@ -40,7 +40,7 @@ pub const WORK_DIR: &str = "work_dir";
 impl Target {
     pub fn parse(s: &str) -> Result<Target, CliError> {
         if PgUrl::is_url(s) {
-            return Ok(Target::Url(PgUrl::parse(s)?));
+            return Ok(Target::Url(Box::new(PgUrl::parse(s)?)));
         }
         if s.contains("://") {
             return Err(CliError(format!(
@@ -61,7 +61,7 @@ impl Target {
                     None => work_dir(&store)?,
                 };
                 // The URL now names the sweep, for the worker processes.
-                let target = Target::Url(store.url().clone());
+                let target = Target::Url(Box::new(store.url().clone()));
                 return Ok(Sweep {
                     store: Box::new(store),
                     dir: work,

@@ -8,7 +8,7 @@
 use std::io::Write;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{ChildStdin, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -20,6 +20,8 @@ pub struct PgServer {
     bin: PathBuf,
     /// Closing it (at process exit) stops the server.
     _lifeline: Mutex<ChildStdin>,
+    /// The shell holding the server (it outlives the test process by design).
+    _shell: Mutex<Child>,
 }
 
 /// The process's server, started on first use.
@@ -111,6 +113,7 @@ fn start() -> PgServer {
         port,
         bin,
         _lifeline: Mutex::new(lifeline),
+        _shell: Mutex::new(shell),
     }
 }
 
