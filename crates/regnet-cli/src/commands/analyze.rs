@@ -58,7 +58,7 @@ impl ReportArgs {
 
 #[derive(clap::Args)]
 pub struct AnalyzeArgs {
-    /// Sweep directory or pycls sweep.json.
+    /// Sweep directory, store URL (postgres://…?sweep=NAME) or pycls sweep.json.
     source: PathBuf,
     #[command(flatten)]
     report: ReportArgs,
@@ -66,7 +66,7 @@ pub struct AnalyzeArgs {
 
 #[derive(clap::Args)]
 pub struct CompareArgs {
-    /// Two or more sweep directories or pycls sweep.json files.
+    /// Two or more sweep directories, store URLs or pycls sweep.json files.
     #[arg(required = true, num_args = 2..)]
     sources: Vec<PathBuf>,
     /// Names for the populations, in order (default: the sweeps' names).

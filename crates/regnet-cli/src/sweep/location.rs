@@ -53,7 +53,15 @@ impl Target {
     /// Opens the store; `dir` overrides the work directory of a URL sweep.
     pub fn open(&self, dir: Option<&Path>) -> Result<Sweep, CliError> {
         let (store, dir): (Box<dyn SweepStore>, PathBuf) = match self {
-            Target::Dir(d) => (Box::new(SqliteStore::open(&store_path(d))?), d.clone()),
+            Target::Dir(d) => {
+                if dir.is_some_and(|w| w != d) {
+                    return Err(CliError(format!(
+                        "--dir applies to store URLs; the sweep directory {} is its own work directory",
+                        d.display()
+                    )));
+                }
+                (Box::new(SqliteStore::open(&store_path(d))?), d.clone())
+            }
             Target::Url(url) => {
                 let store = PgStore::open(url)?;
                 let work = match dir {
