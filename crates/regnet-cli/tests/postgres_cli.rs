@@ -7,56 +7,19 @@ mod common;
 #[path = "../../regnet-store/tests/support/pg_server.rs"]
 mod pg_server;
 
-use common::{regnet, tmp};
+use common::{fails, ok, regnet, regnetx_init, strs, tmp};
 use serde_json::Value;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const REGNETX: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../configs/sweeps/demo_regnetx.yaml"
-);
-
-fn ok(args: &[&str]) -> String {
-    let o = regnet(args);
-    let err = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert!(o.status.success(), "regnet {args:?}: {err}");
-    String::from_utf8_lossy(&o.stdout).into_owned() + &err
-}
-
-/// The one `error:` line of a command that must fail.
-fn fails(args: &[&str]) -> String {
-    let o = regnet(args);
-    let err = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert!(!o.status.success(), "regnet {args:?} should fail");
-    assert!(!err.contains("panicked"), "{err}");
-    err.lines()
-        .find(|l| l.starts_with("error: "))
-        .unwrap_or_else(|| panic!("{err}"))
-        .to_string()
-}
-
 /// A RegNetX sweep of `n` jobs of `epochs` epochs on 300 synthetic images,
 /// stored in `url` as sweep `name`, job files in `work`.
 fn init(url: &str, name: &str, work: &Path, n: usize, epochs: usize) -> String {
     let sweep = format!("{url}?sweep={name}");
-    ok(&[
-        "sweep",
-        "init",
-        REGNETX,
-        "--store",
-        &sweep,
-        "--dir",
-        work.to_str().unwrap(),
-        "-n",
-        &n.to_string(),
-        "--epochs",
-        &epochs.to_string(),
-        "--data",
-        "synthetic:300",
-    ]);
+    let extra = ["--store", &sweep, "--dir", work.to_str().unwrap()];
+    ok(&strs(&regnetx_init(n, epochs, 300, &extra)));
     sweep
 }
 
@@ -270,25 +233,14 @@ fn bad_urls_credentials_and_schemas_are_one_line_errors_with_nothing_written() {
     let work = tmp("pg-bad");
     let w = work.join("w");
     let init_at = |store: &str| {
-        fails(&[
-            "sweep",
-            "init",
-            REGNETX,
-            "--store",
-            store,
-            "--dir",
-            w.to_str().unwrap(),
-            "-n",
-            "2",
-            "--data",
-            "synthetic:100",
-        ])
+        fails(&strs(&regnetx_init(
+            2,
+            1,
+            100,
+            &["--store", store, "--dir", w.to_str().unwrap()],
+        )))
     };
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let closed = pg_server::free_port();
     let e = init_at(&format!("postgres://regnet:secret@127.0.0.1:{closed}/bad"));
     assert!(
         e.contains("cannot connect to the sweep store postgres://regnet:***@127.0.0.1"),

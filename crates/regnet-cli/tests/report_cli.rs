@@ -2,18 +2,11 @@
 //! and from a pycls sweep.json, clear errors for bad options.
 
 mod common;
-use common::{regnet, tmp};
+use common::{ok, regnet, tmp};
 
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
-
-fn ok(args: &[&str]) -> String {
-    let o = regnet(args);
-    let err = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert!(o.status.success(), "regnet {args:?}: {err}");
-    String::from_utf8_lossy(&o.stdout).into_owned() + &err
-}
 
 /// A small demo: 4 + 4 models, 1 epoch on 200 synthetic images.
 fn small_demo(dir: &Path) -> String {

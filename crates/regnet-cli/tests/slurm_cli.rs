@@ -7,28 +7,15 @@ mod common;
 #[path = "../../regnet-store/tests/support/pg_server.rs"]
 mod pg_server;
 
-use common::tmp;
+use common::{regnetx_init, strs, tmp};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-const REGNETX: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../configs/sweeps/demo_regnetx.yaml"
-);
-
 /// munged, slurmctld and slurmd for one node (this host), stopped on drop.
 struct Slurm {
     dir: PathBuf,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn host() -> String {
@@ -82,8 +69,8 @@ impl Slurm {
              SelectTypeParameters=CR_Core\nReturnToService=2\nMpiDefault=none\nSwitchType=switch/none\n\
              KillWait=5\nNodeName={host} CPUs=2 State=UNKNOWN\n\
              PartitionName=test Nodes={host} Default=YES MaxTime=INFINITE State=UP\n",
-            free_port(),
-            free_port()
+            pg_server::free_port(),
+            pg_server::free_port()
         );
         std::fs::write(dir.join("slurm.conf"), conf).unwrap();
         let s = Slurm { dir };
@@ -188,21 +175,8 @@ fn a_sweep_launched_on_slurm_survives_scancel_and_resubmission() {
     let url = pg_server::server().database("slurm");
     let work = tmp("slurm-sweep");
     let sweep = format!("{url}?sweep=s");
-    slurm.ok(&[
-        "sweep",
-        "init",
-        REGNETX,
-        "--store",
-        &sweep,
-        "--dir",
-        work.to_str().unwrap(),
-        "-n",
-        "4",
-        "--epochs",
-        "3",
-        "--data",
-        "synthetic:300",
-    ]);
+    let extra = ["--store", &sweep, "--dir", work.to_str().unwrap()];
+    slurm.ok(&strs(&regnetx_init(4, 3, 300, &extra)));
     let launch = |extra: &[&str]| {
         let mut args = vec![
             "sweep",

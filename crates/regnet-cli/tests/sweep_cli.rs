@@ -2,7 +2,7 @@
 //! retries, exports, and clear errors for bad inputs.
 
 mod common;
-use common::{regnet, tmp};
+use common::{fails, ok, regnet, regnetx_init, strs, tmp, REGNETX};
 
 use serde_json::Value;
 use std::os::unix::process::CommandExt;
@@ -10,46 +10,14 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const REGNETX: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../configs/sweeps/demo_regnetx.yaml"
-);
-
-fn ok(args: &[&str]) -> String {
-    let o = regnet(args);
-    let err = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert!(o.status.success(), "regnet {args:?}: {err}");
-    String::from_utf8_lossy(&o.stdout).into_owned() + &err
-}
-
-/// An error's message (the command must fail with one `error:` line).
-fn fails(args: &[&str]) -> String {
-    let o = regnet(args);
-    let err = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert!(!o.status.success(), "regnet {args:?} should fail");
-    let line = err
-        .lines()
-        .find(|l| l.starts_with("error: "))
-        .unwrap_or_else(|| panic!("{err}"));
-    assert!(!err.contains("panicked"), "{err}");
-    line.to_string()
-}
-
 /// A small RegNetX sweep: 3 jobs of 3 epochs on 300 synthetic images.
 fn init(dir: &Path) {
-    ok(&[
-        "sweep",
-        "init",
-        REGNETX,
-        "--dir",
-        dir.to_str().unwrap(),
-        "-n",
-        "3",
-        "--epochs",
-        "3",
-        "--data",
-        "synthetic:300",
-    ]);
+    ok(&strs(&regnetx_init(
+        3,
+        3,
+        300,
+        &["--dir", dir.to_str().unwrap()],
+    )));
 }
 
 fn run_args(dir: &Path) -> Vec<String> {

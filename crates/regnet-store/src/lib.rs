@@ -179,6 +179,21 @@ impl Counts {
     pub fn open(&self) -> usize {
         self.pending + self.running
     }
+
+    /// Counts from a store's `(state, count)` rows.
+    fn from_rows(rows: impl IntoIterator<Item = (String, i64)>) -> Result<Self> {
+        let mut c = Counts::default();
+        for (state, n) in rows {
+            let slot = match JobState::parse(&state)? {
+                JobState::Pending => &mut c.pending,
+                JobState::Running => &mut c.running,
+                JobState::Done => &mut c.done,
+                JobState::Failed => &mut c.failed,
+            };
+            *slot = n as usize;
+        }
+        Ok(c)
+    }
 }
 
 /// A sweep's persistent state, shared by the scheduler, its workers, `status`,

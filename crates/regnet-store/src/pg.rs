@@ -17,8 +17,7 @@
 
 use crate::rows::{epoch_gap, job_problems, JobRow};
 use crate::{
-    Counts, EpochRecord, Job, JobRecord, JobState, Lease, Outcome, Result, StoreError, SweepInfo,
-    SweepStore,
+    Counts, EpochRecord, Job, JobRecord, Lease, Outcome, Result, StoreError, SweepInfo, SweepStore,
 };
 use postgres::error::SqlState;
 use postgres::{Client, Config, NoTls, Row, Transaction};
@@ -622,17 +621,7 @@ impl SweepStore for PgStore {
             .map(|r| Ok((r.try_get::<_, String>(0)?, r.try_get::<_, i64>(1)?)))
             .collect::<std::result::Result<Vec<_>, postgres::Error>>()
         })?;
-        let mut c = Counts::default();
-        for (state, n) in rows {
-            let slot = match JobState::parse(&state)? {
-                JobState::Pending => &mut c.pending,
-                JobState::Running => &mut c.running,
-                JobState::Done => &mut c.done,
-                JobState::Failed => &mut c.failed,
-            };
-            *slot = n as usize;
-        }
-        Ok(c)
+        Counts::from_rows(rows)
     }
 
     fn epochs(&self, job_id: i64) -> Result<Vec<EpochRecord>> {

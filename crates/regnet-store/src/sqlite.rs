@@ -3,8 +3,8 @@
 
 use crate::rows::{epoch_gap, job_problems, JobRow};
 use crate::{
-    now, Counts, EpochRecord, Job, JobRecord, JobState, Lease, Outcome, Result, StoreError,
-    SweepInfo, SweepStore,
+    now, Counts, EpochRecord, Job, JobRecord, Lease, Outcome, Result, StoreError, SweepInfo,
+    SweepStore,
 };
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
 use std::cell::RefCell;
@@ -320,19 +320,10 @@ impl SweepStore for SqliteStore {
             .map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+            .map_err(|e| self.err(e))?
+            .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(|e| self.err(e))?;
-        let mut c = Counts::default();
-        for row in rows {
-            let (state, n) = row.map_err(|e| self.err(e))?;
-            let slot = match JobState::parse(&state)? {
-                JobState::Pending => &mut c.pending,
-                JobState::Running => &mut c.running,
-                JobState::Done => &mut c.done,
-                JobState::Failed => &mut c.failed,
-            };
-            *slot = n as usize;
-        }
-        Ok(c)
+        Counts::from_rows(rows)
     }
 
     fn epochs(&self, job_id: i64) -> Result<Vec<EpochRecord>> {

@@ -446,11 +446,7 @@ fn two_sweeps_in_one_database_stay_apart() {
 fn bad_urls_credentials_and_databases_are_one_line_errors() {
     let server = pg_server::server();
     let f = Fixture::postgres();
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let closed = pg_server::free_port();
     let unreachable = format!("postgres://regnet:secret@127.0.0.1:{closed}/x");
     let e = PgStore::open(&PgUrl::parse(&unreachable).unwrap())
         .err()

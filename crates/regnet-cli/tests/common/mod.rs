@@ -23,3 +23,47 @@ pub fn tmp(name: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(&d).unwrap();
     d
 }
+
+/// Runs `regnet`, which must succeed; returns its stdout and stderr.
+pub fn ok(args: &[&str]) -> String {
+    let o = regnet(args);
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "regnet {args:?}: {err}");
+    String::from_utf8_lossy(&o.stdout).into_owned() + &err
+}
+
+/// An error's message (the command must fail with one `error:` line, no panic).
+pub fn fails(args: &[&str]) -> String {
+    let o = regnet(args);
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(!o.status.success(), "regnet {args:?} should fail");
+    assert!(!err.contains("panicked"), "{err}");
+    err.lines()
+        .find(|l| l.starts_with("error: "))
+        .unwrap_or_else(|| panic!("{err}"))
+        .to_string()
+}
+
+/// The demo's RegNetX sweep config.
+pub const REGNETX: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../configs/sweeps/demo_regnetx.yaml"
+);
+
+/// `sweep init` arguments for a small RegNetX sweep: `n` jobs of `epochs`
+/// epochs on `images` synthetic images, then `extra` (--dir, --store...).
+pub fn regnetx_init(n: usize, epochs: usize, images: usize, extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = ["sweep", "init", REGNETX, "-n"].map(String::from).to_vec();
+    args.push(n.to_string());
+    args.push("--epochs".into());
+    args.push(epochs.to_string());
+    args.push("--data".into());
+    args.push(format!("synthetic:{images}"));
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+/// `&[String]` as `Vec<&str>`, for [`regnet`] and [`ok`].
+pub fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
