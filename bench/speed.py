@@ -5,7 +5,8 @@ our engine runs, in NCHW or channels-last.
 MODEL: regnetx200_cifar (RegNetX-200MF widths, CIFAR stem: 3x3 conv stride 1)
        or a torchvision model name (regnet_y_400mf, ...)
 MODE: train (forward, backward, SGD step) or infer (eval-mode forward, no grad)
-LAYOUT: nchw or cl (channels-last model and input)"""
+LAYOUT: nchw or cl (channels-last model and input), either with +amp for
+        training under float16 autocast with a GradScaler (CUDA)"""
 import sys
 import time
 from functools import partial
@@ -17,6 +18,8 @@ from torchvision.ops.misc import Conv2dNormActivation
 
 name, mode, batch, im, steps, layout, device = sys.argv[1:8]
 batch, im, steps = int(batch), int(im), int(steps)
+amp = layout.endswith("+amp")
+layout = layout.split("+")[0]
 torch.manual_seed(0)
 
 
@@ -44,10 +47,15 @@ if mode == "train":
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-5)
     loss_fn = torch.nn.CrossEntropyLoss()
 
+    scaler = torch.amp.GradScaler(device, enabled=amp)
+
     def step():
         opt.zero_grad(set_to_none=False)
-        loss_fn(model(x), y).backward()
-        opt.step()
+        with torch.autocast(device, dtype=torch.float16, enabled=amp):
+            loss = loss_fn(model(x), y)
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
 else:
     model.eval()
 

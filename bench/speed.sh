@@ -50,4 +50,12 @@ ours = max(on, oc, fold)
 print(f"{mode:6s} best: ours {ours:.1f} vs PyTorch {fast:.1f} img/s, ratio {ours / fast:.3f}")
 PY
     unset best
+    # Mixed precision (float16 autocast + loss scaling) is a CUDA feature.
+    if [ "$mode" = train ] && [ "$device" = cuda ]; then
+        for layout in nchw+amp cl+amp; do
+            a=$("$ours" "$ours_model" "$mode" "$batch" "$im" "$steps" "$layout" "$device")
+            b=$(python bench/speed.py "$torch_model" "$mode" "$batch" "$im" "$steps" "$layout" "$device")
+            awk -v l="$layout" -v a="$a" -v b="$b" 'BEGIN { printf "train  %-7s %12.1f %12.1f  ratio %.3f\n", l, a, b, a / b }'
+        done
+    fi
 done

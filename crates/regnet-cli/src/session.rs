@@ -35,6 +35,9 @@ pub fn prepare(
     device: Device,
     skip_bad: bool,
 ) -> Result<Session, CliError> {
+    if recipe.mixed_precision && !device.is_cuda() {
+        eprintln!("note: mixed precision casts to float16 on CUDA only; on {device:?} training stays float32");
+    }
     let data = source.tensors(recipe.seed, im_size, device, skip_bad)?;
     let classes = data.shape.num_classes as u64;
     let spec = if spec.num_classes() != classes {

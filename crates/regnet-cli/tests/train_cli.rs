@@ -96,6 +96,33 @@ fn bad_train_inputs() {
 }
 
 #[test]
+fn amp_on_cpu_says_it_stays_float32_and_trains() {
+    let out = tmp("amp");
+    let o = regnet(&[
+        "train",
+        tiny_path(),
+        "--data",
+        "synthetic:200",
+        "--epochs",
+        "1",
+        "--device",
+        "cpu",
+        "--amp",
+        "--out",
+        out.join("run").to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains(
+            "mixed precision casts to float16 on CUDA only; on Cpu training stays float32"
+        ),
+        "{err}"
+    );
+    assert!(out.join("run/model.safetensors").exists());
+}
+
+#[test]
 fn a_diverging_run_exits_with_code_3() {
     let out = tmp("diverge");
     let o = regnet(&[

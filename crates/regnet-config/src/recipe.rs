@@ -45,6 +45,9 @@ pub struct Recipe {
     pub ema_update_period: usize,
     /// Seed of initialization and shuffles (`RNG_SEED`).
     pub seed: u64,
+    /// Float16 autocast on CUDA with dynamic loss scaling
+    /// (`TRAIN.MIXED_PRECISION`, pycls's `torch.cuda.amp`).
+    pub mixed_precision: bool,
     /// γ = 0 for the last BN of each residual branch (`BN.ZERO_INIT_FINAL_GAMMA`).
     /// On by default, as METHOD.md §3 prescribes (pycls's own default is off).
     pub zero_init_final_gamma: bool,
@@ -71,6 +74,7 @@ impl Default for Recipe {
             ema_alpha: 0.0,
             ema_update_period: 32,
             seed: 1,
+            mixed_precision: false,
             zero_init_final_gamma: true,
         }
     }
@@ -81,7 +85,6 @@ impl Default for Recipe {
 const NOT_YET: &[(&str, &str)] = &[
     ("OPTIM", "DAMPENING"),
     ("TRAIN", "CUTMIX_ALPHA"),
-    ("TRAIN", "MIXED_PRECISION"),
     ("BN", "USE_PRECISE_STATS"),
 ];
 
@@ -144,6 +147,7 @@ impl Recipe {
                 Some(v) => as_u64(v, "RNG_SEED")?,
                 None => d.seed,
             },
+            mixed_precision: train.bool("MIXED_PRECISION", d.mixed_precision)?,
             zero_init_final_gamma: bn.bool("ZERO_INIT_FINAL_GAMMA", d.zero_init_final_gamma)?,
         };
         if !(0.0..1.0).contains(&recipe.label_smoothing) {

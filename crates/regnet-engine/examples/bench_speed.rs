@@ -3,9 +3,13 @@
 //! Usage: bench_speed MODEL MODE BATCH IM_SIZE STEPS LAYOUT DEVICE
 //!   MODEL: zoo name or pycls config; MODE: train | infer;
 //!   LAYOUT: nchw | cl (channels-last weights and input), either with
-//!   `+fold` for inference with every BN folded into its conv; DEVICE: cpu | cuda
+//!   `+fold` for inference with every BN folded into its conv, or `+amp` for
+//!   training in mixed precision (float16 autocast, loss scaling; CUDA);
+//!   DEVICE: cpu | cuda
 use regnet_config::Recipe;
+use regnet_engine::amp::GradScaler;
 use regnet_engine::sgd::Sgd;
+use regnet_engine::train::backward_step;
 use regnet_engine::{channels_last, BuiltModel, InitConfig};
 use tch::nn::ModuleT;
 use tch::{Device, Kind, Reduction, Tensor};
@@ -32,6 +36,7 @@ fn main() {
     );
     let cl = a[6].starts_with("cl");
     let fold = a[6].ends_with("+fold");
+    let amp = a[6].ends_with("+amp");
     let device = if a[7] == "cuda" {
         Device::Cuda(0)
     } else {
@@ -54,21 +59,21 @@ fn main() {
         ..Recipe::default()
     };
     let mut sgd = Sgd::new(&m.vs, &recipe);
+    let mut scaler = amp.then(GradScaler::default);
     let mut step = || {
         if mode == "infer" {
             let _ = tch::no_grad(|| m.model.forward_t(&x, false));
             return;
         }
-        let loss = m.model.forward_t(&x, true).cross_entropy_loss(
+        let logits = tch::autocast(amp, || m.model.forward_t(&x, true));
+        let loss = logits.to_kind(Kind::Float).cross_entropy_loss(
             &y,
             None::<Tensor>,
             Reduction::Mean,
             -100,
             0.0,
         );
-        sgd.zero_grad();
-        loss.backward();
-        sgd.step(0.1);
+        backward_step(&loss, &mut sgd, scaler.as_mut(), 0.1);
     };
     for _ in 0..3 {
         step();

@@ -2,6 +2,7 @@
 //! Upstream crates (spec, config, spaces) never see a tensor; this crate only
 //! reads their resolved [`regnet_spec::Network`].
 
+pub mod amp;
 pub mod data;
 pub mod import;
 pub mod model;

@@ -67,6 +67,15 @@ impl Sgd {
         }
     }
 
+    /// The gradients that exist (for loss scaling to unscale in place).
+    pub fn grads(&self) -> Vec<Tensor> {
+        self.params
+            .iter()
+            .map(|p| p.var.grad())
+            .filter(Tensor::defined)
+            .collect()
+    }
+
     /// Clears every gradient.
     pub fn zero_grad(&mut self) {
         for p in &mut self.params {

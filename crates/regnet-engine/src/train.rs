@@ -1,6 +1,7 @@
 //! The training loop: SGD with momentum, pycls learning-rate schedules,
 //! cross-entropy with label smoothing, top-1/top-5 evaluation.
 
+use crate::amp::GradScaler;
 use crate::data::{prefetched_batches, TensorSet};
 use crate::model::BuiltModel;
 use crate::sgd::Sgd;
@@ -88,8 +89,12 @@ pub fn train(
     if recipe.ema_on() && model.ema.is_none() {
         model.ema = Some(Box::new(model.twin()?));
     }
+    // Loss scaling whenever mixed precision is asked for; float16 autocast
+    // only on CUDA (on CPU the scaling is exact in float32 and changes nothing).
+    let mut scaler = recipe.mixed_precision.then(GradScaler::default);
+    let autocast = scaler.is_some() && train.device().is_cuda();
     let first = match checkpoint {
-        Some(path) if path.exists() => load_checkpoint(path, model, &mut sgd)?,
+        Some(path) if path.exists() => load_checkpoint(path, model, &mut sgd, scaler.as_mut())?,
         _ => 0,
     };
     let mut logs = Vec::with_capacity(recipe.epochs);
@@ -106,7 +111,11 @@ pub fn train(
             let (x, y) = batch?;
             let lr = recipe.lr_at(epoch as f64 + i as f64 / iters);
             let (x, y, targets) = mixup(x, y, recipe, train.num_classes, &mut mix_rng);
-            let logits = model.model.forward_t(&x, true);
+            let logits = tch::autocast(autocast, || model.model.forward_t(&x, true));
+            let logits = match logits.kind() {
+                Kind::Float => logits,
+                _ => logits.to_kind(Kind::Float),
+            };
             let loss = match &targets {
                 Some(t) => soft_cross_entropy(&logits, t),
                 None => logits.cross_entropy_loss(
@@ -121,9 +130,7 @@ pub fn train(
             if !loss_v.is_finite() {
                 return Ok((Status::Diverged, logs));
             }
-            sgd.zero_grad();
-            loss.backward();
-            sgd.step(lr);
+            backward_step(&loss, &mut sgd, scaler.as_mut(), lr);
             if let Some(ema) = &model.ema {
                 if i % recipe.ema_update_period == 0 {
                     update_ema(ema, &model.vs, recipe.ema_rate(epoch));
@@ -162,7 +169,7 @@ pub fn train(
         // done: a crash in between repeats the epoch, never loses its record.
         let flow = observer.epoch(&log);
         if let Some(path) = checkpoint {
-            save_checkpoint(path, model, &sgd, epoch + 1)?;
+            save_checkpoint(path, model, &sgd, scaler.as_ref(), epoch + 1)?;
         }
         logs.push(log);
         if flow.is_break() && epoch + 1 < recipe.epochs {
@@ -170,6 +177,23 @@ pub fn train(
         }
     }
     Ok((Status::Done, logs))
+}
+
+/// Gradients of `loss` and one SGD step; under loss scaling the step is
+/// skipped when a gradient overflowed (and the scale backs off).
+pub fn backward_step(loss: &Tensor, sgd: &mut Sgd, scaler: Option<&mut GradScaler>, lr: f64) {
+    sgd.zero_grad();
+    let Some(s) = scaler else {
+        loss.backward();
+        sgd.step(lr);
+        return;
+    };
+    s.scale_loss(loss).backward();
+    let finite = s.unscale(&sgd.grads());
+    if finite {
+        sgd.step(lr);
+    }
+    s.update(finite);
 }
 
 /// ema ← ema · (1 − rate) + model · rate for every variable (weights and BN
@@ -239,6 +263,7 @@ fn save_checkpoint(
     path: &Path,
     model: &BuiltModel,
     sgd: &Sgd,
+    scaler: Option<&GradScaler>,
     epochs_done: usize,
 ) -> Result<(), TchError> {
     let mut named: Vec<(String, Tensor)> = model
@@ -260,6 +285,7 @@ fn save_checkpoint(
                 .map(|(k, v)| (format!("ema.{k}"), v.to_device(Device::Cpu))),
         );
     }
+    named.extend(scaler.map(GradScaler::state).unwrap_or_default());
     named.push(("epoch".into(), Tensor::from_slice(&[epochs_done as i64])));
     let tmp = path.with_extension("partial");
     Tensor::write_safetensors(&named, &tmp)?;
@@ -282,7 +308,12 @@ pub fn checkpoint_epoch(path: &Path) -> Result<usize, TchError> {
 }
 
 /// Restores a checkpoint; returns the number of epochs it had completed.
-fn load_checkpoint(path: &Path, model: &mut BuiltModel, sgd: &mut Sgd) -> Result<usize, TchError> {
+fn load_checkpoint(
+    path: &Path,
+    model: &mut BuiltModel,
+    sgd: &mut Sgd,
+    scaler: Option<&mut GradScaler>,
+) -> Result<usize, TchError> {
     let named = Tensor::read_safetensors(path)?;
     let vars = model.vs.variables();
     let mismatch = |what: String| TchError::FileFormat(format!("{}: {what}", path.display()));
@@ -331,6 +362,9 @@ fn load_checkpoint(path: &Path, model: &mut BuiltModel, sgd: &mut Sgd) -> Result
         }
     });
     sgd.load_state(&state);
+    if let Some(s) = scaler {
+        s.load_state(&named);
+    }
     epoch.ok_or_else(|| {
         TchError::FileFormat(format!(
             "{}: not a regnet checkpoint (no epoch)",

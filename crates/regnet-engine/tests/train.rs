@@ -39,6 +39,7 @@ fn recipe(epochs: usize) -> Recipe {
         ema_alpha: 0.0,
         ema_update_period: 32,
         seed: 0,
+        mixed_precision: false,
         zero_init_final_gamma: true,
     }
 }
@@ -367,4 +368,81 @@ fn the_weight_ema_is_tracked_evaluated_and_resumed() {
         "EMA resumed exactly"
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn loss_scaling_trains_exactly_like_float32_and_checkpoints_its_scale() {
+    let _rng = serial();
+    tch::set_num_threads(1);
+    let tr = generate(256, 0, Split::Train);
+    let te = generate(64, 0, Split::Test);
+    let (mean, std) = tr.channel_stats();
+    let (tr, te) = (
+        TensorSet::new(&tr, mean, std, Device::Cpu),
+        TensorSet::new(&te, mean, std, Device::Cpu),
+    );
+    let dir = std::env::temp_dir().join(format!("regnet-amp-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut weights = Vec::new();
+    for amp in [false, true] {
+        let mut r = recipe(2);
+        r.batch_size = 32;
+        r.mixed_precision = amp;
+        tch::manual_seed(0);
+        let mut m = BuiltModel::new(&small_net(), Device::Cpu, InitConfig::default());
+        let ckpt = dir.join(format!("amp-{amp}.safetensors"));
+        train(&mut m, &tr, &te, &r, Some(&ckpt), keep_going).unwrap();
+        weights.push(m.vs.variables());
+        let saved = Tensor::read_safetensors(&ckpt).unwrap();
+        let get = |k: &str| {
+            saved
+                .iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, t)| t.double_value(&[0]))
+        };
+        if amp {
+            // No overflow in float32: 2 epochs x 8 batches of finite steps.
+            assert_eq!(
+                (get("amp.scale"), get("amp.growth_tracker")),
+                (Some(65536.0), Some(16.0))
+            );
+        } else {
+            assert_eq!(get("amp.scale"), None);
+        }
+    }
+    // Scaling by a power of two and back is exact in float32.
+    for (k, t) in &weights[0] {
+        assert!(t.equal(&weights[1][k]), "{k} differs with loss scaling");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn an_overflowing_step_is_skipped_and_the_scale_backs_off() {
+    use regnet_engine::amp::GradScaler;
+    use regnet_engine::train::backward_step;
+    let vs = VarStore::new(Device::Cpu);
+    let w = vs.root().var("w", &[3], tch::nn::Init::Const(1.0));
+    let mut sgd = Sgd::new(&vs, &recipe(1));
+    let mut scaler = GradScaler {
+        scale: 1e38,
+        ..GradScaler::default()
+    };
+    let loss = (&w * 10.0).sum(Kind::Float);
+    backward_step(&loss, &mut sgd, Some(&mut scaler), 0.1);
+    assert_eq!(
+        Vec::<f32>::try_from(&w).unwrap(),
+        vec![1.0; 3],
+        "step skipped"
+    );
+    assert_eq!((scaler.scale, scaler.growth_tracker), (5e37, 0));
+    // At a sane scale the same step is taken, with unscaled gradients.
+    scaler.scale = 1024.0;
+    let loss = (&w * 10.0).sum(Kind::Float);
+    backward_step(&loss, &mut sgd, Some(&mut scaler), 0.1);
+    let expect = 1.0 - 0.1 * (10.0 + 0.1); // gradient 10 plus weight decay 0.1 x 1
+    for v in Vec::<f32>::try_from(&w).unwrap() {
+        assert!((v - expect as f32).abs() < 1e-6, "{v} vs {expect}");
+    }
+    assert_eq!((scaler.scale, scaler.growth_tracker), (1024.0, 1));
 }

@@ -45,6 +45,10 @@ pub struct Args {
     /// Seed of initialization and shuffles (RNG_SEED).
     #[arg(long)]
     seed: Option<u64>,
+    /// Mixed precision (TRAIN.MIXED_PRECISION): float16 autocast with loss
+    /// scaling on CUDA.
+    #[arg(long)]
+    amp: bool,
     /// Continue the run in --out from its last epoch checkpoint (same arguments).
     #[arg(long)]
     resume: bool,
@@ -164,6 +168,7 @@ fn apply_overrides(r: &mut Recipe, a: &Args) -> Result<(), CliError> {
     if let Some(s) = a.seed {
         r.seed = s;
     }
+    r.mixed_precision |= a.amp;
     if r.epochs == 0 || r.batch_size == 0 {
         return Err(CliError(
             "--epochs and --batch-size must be at least 1".into(),
