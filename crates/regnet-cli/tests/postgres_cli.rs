@@ -75,11 +75,12 @@ fn worker_processes_share_a_sweep_and_a_sigkilled_one_loses_no_job() {
     let server = pg_server::server();
     let url = server.database("workers");
     let work = tmp("pg-workers");
-    let a = init(&url, "a", &work.join("a"), 8, 3);
+    let a = init(&url, "a", &work.join("a"), 8, 4);
     let b = init(&url, "b", &work.join("b"), 2, 2);
     let mut workers: Vec<Child> = (0..4).map(|_| worker(&a)).collect();
-    // Once a job has trained one of its three epochs, SIGKILL the worker
-    // holding it, jobs and all (it has at least an epoch to go).
+    // Once a job has trained one of its four epochs, SIGKILL the worker
+    // holding it, jobs and all (it has two epochs to go, more than the age
+    // of the progress shown: one heartbeat).
     let deadline = Instant::now() + Duration::from_secs(300);
     let victim = loop {
         assert!(Instant::now() < deadline, "no job trained an epoch");
@@ -124,7 +125,7 @@ fn worker_processes_share_a_sweep_and_a_sigkilled_one_loses_no_job() {
     for (name, state, claims, failures, epochs) in &rows {
         assert_eq!(
             (state.as_str(), *failures, *epochs),
-            ("done", 0, 3),
+            ("done", 0, 4),
             "{name}"
         );
         let expect = if *name == job { 2 } else { 1 };

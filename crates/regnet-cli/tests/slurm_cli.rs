@@ -176,7 +176,7 @@ fn a_sweep_launched_on_slurm_survives_scancel_and_resubmission() {
     let work = tmp("slurm-sweep");
     let sweep = format!("{url}?sweep=s");
     let extra = ["--store", &sweep, "--dir", work.to_str().unwrap()];
-    slurm.ok(&strs(&regnetx_init(4, 3, 300, &extra)));
+    slurm.ok(&strs(&regnetx_init(4, 6, 300, &extra)));
     let launch = |extra: &[&str]| {
         let mut args = vec![
             "sweep",
@@ -190,7 +190,7 @@ fn a_sweep_launched_on_slurm_survives_scancel_and_resubmission() {
             "--time-limit",
             "15",
             "--lease-seconds",
-            "10",
+            "120",
         ];
         args.extend_from_slice(extra);
         slurm.ok(&args)
@@ -200,7 +200,8 @@ fn a_sweep_launched_on_slurm_survives_scancel_and_resubmission() {
     assert!(script.contains("#SBATCH --requeue\n"), "{script}");
     assert!(script.contains(" sweep worker "), "{script}");
     let array = array_id(&launch(&[]));
-    // Cancel the task that runs a job with an epoch behind it and one to go.
+    // Cancel the task that runs a job with an epoch behind it and four to go
+    // (progress is at most one heartbeat, 2 s, old).
     let t = Instant::now();
     let (job, task, node) = loop {
         assert!(
@@ -230,10 +231,22 @@ fn a_sweep_launched_on_slurm_survives_scancel_and_resubmission() {
     // its dead worker (for 120 s). Launching again finds the worker gone
     // from this host and re-queues the job at once.
     let s = status(&slurm, &sweep);
+    let logs = || {
+        let mut text = String::new();
+        for d in [work.join("slurm"), work.join("jobs").join(&job)] {
+            for e in std::fs::read_dir(d).unwrap() {
+                let p = e.unwrap().path();
+                let body = std::fs::read_to_string(&p).unwrap_or_default();
+                text += &format!("== {}\n{body}\n", p.display());
+            }
+        }
+        text
+    };
     assert_eq!(
         (&s["counts"]["done"], &s["counts"]["running"]),
         (&3.into(), &1.into()),
-        "{s}"
+        "{s}\ncancelled {task} running {job}\n{}",
+        logs()
     );
     let again = array_id(&launch(&[]));
     slurm.wait_for_array(&again);
@@ -244,7 +257,7 @@ fn a_sweep_launched_on_slurm_survives_scancel_and_resubmission() {
     for rec in r.records() {
         let rec = rec.unwrap();
         let (name, epochs, failures, claims) = (&rec[0], &rec[6], &rec[12], &rec[13]);
-        assert_eq!((epochs, failures), ("3", "0"), "{name}");
+        assert_eq!((epochs, failures), ("6", "0"), "{name}");
         let expect = if name == job { "2" } else { "1" };
         assert_eq!(claims, expect, "{name}");
     }

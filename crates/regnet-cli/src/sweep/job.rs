@@ -118,7 +118,8 @@ fn attempt(
         store,
         lease,
         duration: Duration::from_secs_f64(a.lease_seconds),
-        every: Duration::from_secs_f64((a.lease_seconds / 6.0).clamp(0.2, 10.0)),
+        // Often enough that `sweep status` shows fresh progress.
+        every: Duration::from_secs_f64((a.lease_seconds / 6.0).clamp(0.2, 2.0)),
         last: Instant::now(),
         parent: std::os::unix::process::parent_id(),
     };
