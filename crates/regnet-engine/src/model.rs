@@ -37,6 +37,9 @@ pub struct Model {
     head: HeadT,
     act: Activation,
     drop_connect: f64,
+    /// Inputs are given channels-last strides to match the weights
+    /// ([`BuiltModel::to_channels_last`]).
+    channels_last: bool,
 }
 
 impl Model {
@@ -62,6 +65,7 @@ impl Model {
             head: HeadT::new(&(root / "head"), &net.head, is_effnet(net)),
             act: net.activation,
             drop_connect: net.drop_connect,
+            channels_last: false,
         }
     }
 }
@@ -80,7 +84,11 @@ impl Model {
 
 impl ModuleT for Model {
     fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
-        let mut x = self.stem.forward_t(xs, train, self.act);
+        let xs = match self.channels_last && xs.dim() == 4 {
+            true => channels_last(xs),
+            false => xs.shallow_clone(),
+        };
+        let mut x = self.stem.forward_t(&xs, train, self.act);
         for stage in &self.stages {
             for block in stage {
                 x = block.forward_t(&x, train, self.act, self.drop_connect);
@@ -495,9 +503,10 @@ impl BuiltModel {
     }
 
     /// Stores every 4-D weight channels-last (NHWC strides), so libtorch
-    /// picks its channels-last convolution kernels (faster on CPUs with
-    /// oneDNN); feed inputs made with [`channels_last`] too.
-    pub fn to_channels_last(&self) {
+    /// picks its channels-last convolution kernels (on CPUs with oneDNN they
+    /// train small RegNets 1.4-1.8x faster, bench/RESULTS.md); inputs get
+    /// the same strides in `forward_t`, and the EMA model follows.
+    pub fn to_channels_last(&mut self) {
         tch::no_grad(|| {
             for (_, mut v) in self.vs.variables() {
                 if v.dim() == 4 {
@@ -506,6 +515,22 @@ impl BuiltModel {
                 }
             }
         });
+        self.model.channels_last = true;
+        if let Some(ema) = &mut self.ema {
+            ema.to_channels_last();
+        }
+    }
+
+    /// Writes the weights and BN statistics as safetensors (pycls names),
+    /// in standard layout whatever the layout in memory.
+    pub fn save(&self, path: &std::path::Path) -> Result<(), tch::TchError> {
+        let named: Vec<(String, Tensor)> = self
+            .vs
+            .variables()
+            .into_iter()
+            .map(|(k, v)| (k, v.to_device(Device::Cpu).contiguous()))
+            .collect();
+        Tensor::write_safetensors(&named, path)
     }
 
     /// Folds every BN into the conv before it, for inference: eval-mode
@@ -525,6 +550,9 @@ impl BuiltModel {
     pub fn twin(&self) -> Result<Self, tch::TchError> {
         let mut t = BuiltModel::new(&self.net, self.vs.device(), InitConfig::default());
         t.vs.copy(&self.vs)?;
+        if self.model.channels_last {
+            t.to_channels_last();
+        }
         Ok(t)
     }
 

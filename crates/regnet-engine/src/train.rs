@@ -270,7 +270,7 @@ fn save_checkpoint(
         .vs
         .variables()
         .into_iter()
-        .map(|(k, v)| (format!("model.{k}"), v.to_device(Device::Cpu)))
+        .map(|(k, v)| (format!("model.{k}"), v.to_device(Device::Cpu).contiguous()))
         .collect();
     named.extend(
         sgd.state()
@@ -282,7 +282,7 @@ fn save_checkpoint(
             ema.vs
                 .variables()
                 .into_iter()
-                .map(|(k, v)| (format!("ema.{k}"), v.to_device(Device::Cpu))),
+                .map(|(k, v)| (format!("ema.{k}"), v.to_device(Device::Cpu).contiguous())),
         );
     }
     named.extend(scaler.map(GradScaler::state).unwrap_or_default());

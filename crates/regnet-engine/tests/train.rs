@@ -446,3 +446,53 @@ fn an_overflowing_step_is_skipped_and_the_scale_backs_off() {
     }
     assert_eq!((scaler.scale, scaler.growth_tracker), (1024.0, 1));
 }
+
+#[test]
+fn a_channels_last_model_trains_like_nchw_and_saves_standard_weights() {
+    let _rng = serial();
+    tch::set_num_threads(1);
+    let tr = generate(256, 0, Split::Train);
+    let te = generate(64, 0, Split::Test);
+    let (mean, std) = tr.channel_stats();
+    let (tr, te) = (
+        TensorSet::new(&tr, mean, std, Device::Cpu),
+        TensorSet::new(&te, mean, std, Device::Cpu),
+    );
+    let mut r = recipe(1);
+    r.batch_size = 32;
+    r.weight_decay = 5e-4;
+    let mut models = Vec::new();
+    for cl in [false, true] {
+        tch::manual_seed(0);
+        let mut m = BuiltModel::new(&small_net(), Device::Cpu, InitConfig::default());
+        if cl {
+            m.to_channels_last();
+        }
+        let (_, logs) = train(&mut m, &tr, &te, &r, None, keep_going).unwrap();
+        models.push((m, logs[0].train_loss));
+    }
+    let ((nchw, loss_a), (cl, loss_b)) = (&models[0], &models[1]);
+    assert!(
+        (loss_a - loss_b).abs() < 1e-4 * loss_a,
+        "{loss_a} vs {loss_b}"
+    );
+    let (va, vb) = (nchw.vs.variables(), cl.vs.variables());
+    for (k, t) in &va {
+        let d = (t - &vb[k]).abs().max().double_value(&[]);
+        assert!(d < 1e-3, "{k}: {d}");
+    }
+    // Saved in standard layout: a plain NCHW model loads it and agrees.
+    let path = std::env::temp_dir().join(format!("regnet-cl-{}.safetensors", std::process::id()));
+    cl.save(&path).unwrap();
+    let mut back = BuiltModel::new(&small_net(), Device::Cpu, InitConfig::default());
+    back.vs.load(&path).unwrap();
+    let x = Tensor::randn([4, 3, 32, 32], (Kind::Float, Device::Cpu));
+    use tch::nn::ModuleT;
+    let (y1, y2) = (
+        cl.model.forward_t(&x, false),
+        back.model.forward_t(&x, false),
+    );
+    let d = (&y1 - &y2).abs().max().double_value(&[]);
+    assert!(d < 1e-4, "reloaded outputs differ by {d}");
+    std::fs::remove_file(&path).unwrap();
+}

@@ -131,9 +131,9 @@ pub fn run(args: &Args) -> Result<bool, CliError> {
     };
     let (status, logs) = train(&mut model, &tr, &te, &recipe, Some(&checkpoint), observer)?;
     bar.finish_and_clear();
-    model.vs.save(out.join("model.safetensors"))?;
+    model.save(&out.join("model.safetensors"))?;
     if let Some(ema) = &model.ema {
-        ema.vs.save(out.join("model_ema.safetensors"))?;
+        ema.save(&out.join("model_ema.safetensors"))?;
     }
     let last: Option<&EpochLog> = logs.last();
     let metrics = json!({

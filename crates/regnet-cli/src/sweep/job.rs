@@ -133,9 +133,9 @@ fn attempt(
     )?;
     match status {
         Status::Done => {
-            s.model.vs.save(dir.join("model.safetensors"))?;
+            s.model.save(&dir.join("model.safetensors"))?;
             if let Some(ema) = &s.model.ema {
-                ema.vs.save(dir.join("model_ema.safetensors"))?;
+                ema.save(&dir.join("model_ema.safetensors"))?;
             }
             let finished = store.finish(lease, &Outcome::Done)?;
             let _ = std::fs::remove_file(&checkpoint);
