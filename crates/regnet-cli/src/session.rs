@@ -58,7 +58,7 @@ pub fn prepare(
     };
     let mut model = BuiltModel::new(&net, device, init);
     if device == Device::Cpu {
-        // oneDNN's channels-last kernels train these models 1.4-1.8x faster
+        // oneDNN's channels-last kernels train these models about 1.4-1.5x faster
         // (bench/RESULTS.md); on CUDA the layout is not measured yet.
         model.to_channels_last();
     }

@@ -504,7 +504,7 @@ impl BuiltModel {
 
     /// Stores every 4-D weight channels-last (NHWC strides), so libtorch
     /// picks its channels-last convolution kernels (on CPUs with oneDNN they
-    /// train small RegNets 1.4-1.8x faster, bench/RESULTS.md); inputs get
+    /// train small RegNets about 1.4-1.5x faster, bench/RESULTS.md); inputs get
     /// the same strides in `forward_t`, and the EMA model follows.
     pub fn to_channels_last(&mut self) {
         tch::no_grad(|| {

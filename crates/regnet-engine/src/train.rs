@@ -270,23 +270,28 @@ fn save_checkpoint(
         .vs
         .variables()
         .into_iter()
-        .map(|(k, v)| (format!("model.{k}"), v.to_device(Device::Cpu).contiguous()))
+        .map(|(k, v)| (format!("model.{k}"), v))
         .collect();
     named.extend(
         sgd.state()
             .into_iter()
-            .map(|(k, v)| (format!("optim.{k}"), v.to_device(Device::Cpu))),
+            .map(|(k, v)| (format!("optim.{k}"), v)),
     );
     if let Some(ema) = &model.ema {
         named.extend(
             ema.vs
                 .variables()
                 .into_iter()
-                .map(|(k, v)| (format!("ema.{k}"), v.to_device(Device::Cpu).contiguous())),
+                .map(|(k, v)| (format!("ema.{k}"), v)),
         );
     }
     named.extend(scaler.map(GradScaler::state).unwrap_or_default());
     named.push(("epoch".into(), Tensor::from_slice(&[epochs_done as i64])));
+    // Standard layout on the host, whatever the layout in memory (channels-last).
+    let named: Vec<(String, Tensor)> = named
+        .into_iter()
+        .map(|(k, v)| (k, v.to_device(Device::Cpu).contiguous()))
+        .collect();
     let tmp = path.with_extension("partial");
     Tensor::write_safetensors(&named, &tmp)?;
     std::fs::rename(&tmp, path)

@@ -462,13 +462,16 @@ fn a_channels_last_model_trains_like_nchw_and_saves_standard_weights() {
     r.batch_size = 32;
     r.weight_decay = 5e-4;
     let mut models = Vec::new();
+    let dir = std::env::temp_dir().join(format!("regnet-cl-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
     for cl in [false, true] {
         tch::manual_seed(0);
         let mut m = BuiltModel::new(&small_net(), Device::Cpu, InitConfig::default());
         if cl {
             m.to_channels_last();
         }
-        let (_, logs) = train(&mut m, &tr, &te, &r, None, keep_going).unwrap();
+        let ckpt = dir.join(format!("{cl}.safetensors"));
+        let (_, logs) = train(&mut m, &tr, &te, &r, Some(&ckpt), keep_going).unwrap();
         models.push((m, logs[0].train_loss));
     }
     let ((nchw, loss_a), (cl, loss_b)) = (&models[0], &models[1]);
@@ -482,7 +485,7 @@ fn a_channels_last_model_trains_like_nchw_and_saves_standard_weights() {
         assert!(d < 1e-3, "{k}: {d}");
     }
     // Saved in standard layout: a plain NCHW model loads it and agrees.
-    let path = std::env::temp_dir().join(format!("regnet-cl-{}.safetensors", std::process::id()));
+    let path = dir.join("weights.safetensors");
     cl.save(&path).unwrap();
     let mut back = BuiltModel::new(&small_net(), Device::Cpu, InitConfig::default());
     back.vs.load(&path).unwrap();
@@ -494,5 +497,5 @@ fn a_channels_last_model_trains_like_nchw_and_saves_standard_weights() {
     );
     let d = (&y1 - &y2).abs().max().double_value(&[]);
     assert!(d < 1e-4, "reloaded outputs differ by {d}");
-    std::fs::remove_file(&path).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
 }
