@@ -148,23 +148,23 @@ fn sigkill_of_the_whole_run_at_random_points_loses_and_repeats_nothing() {
     assert!(claims > 3, "no job was interrupted and resumed");
 }
 
-#[test]
-fn a_killed_worker_fails_one_attempt_and_the_retry_resumes_it() {
-    let d = tmp("sweep-worker-kill").join("s");
+/// Runs a small sweep (with `extra` run options) and, once a job has
+/// recorded an epoch, sends `signal` to the oldest job process; returns the
+/// scheduler's stderr after checking that the sweep still ends with the
+/// results of an uninterrupted run.
+fn interrupt_a_job(name: &str, signal: &str, extra: &[&str]) -> String {
+    let d = tmp(&format!("sweep-{name}")).join("s");
     init(&d);
-    let clean = tmp("sweep-worker-clean").join("s");
+    let clean = tmp(&format!("sweep-{name}-clean")).join("s");
     init(&clean);
-    ok(&run_args(&clean)
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>());
+    ok(&strs(&run_args(&clean)));
     let run = Command::new(env!("CARGO_BIN_EXE_regnet"))
         .args(run_args(&d))
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait for a job to have recorded an epoch, then kill its worker.
     let pattern = format!("sweep job --dir {}", d.display());
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
@@ -181,21 +181,41 @@ fn a_killed_worker_fails_one_attempt_and_the_retry_resumes_it() {
         std::thread::sleep(Duration::from_millis(100));
     }
     let k = Command::new("pkill")
-        .args(["-9", "-o", "-f", &pattern])
+        .args([signal, "-o", "-f", &pattern])
         .status()
         .unwrap();
-    assert!(k.success(), "no worker to kill");
+    assert!(k.success(), "no job process to signal");
     let out = run.wait_with_output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "{err}");
-    assert!(
-        err.contains("will be retried (failure 1): worker killed"),
-        "{err}"
-    );
     let s = status(&d);
     assert_eq!(s["counts"]["done"], 3, "{s}");
     assert_same_results(&series(&d), &series(&clean));
     assert!(ok(&["sweep", "check", d.to_str().unwrap()]).contains("sound"));
+    err
+}
+
+#[test]
+fn a_killed_worker_fails_one_attempt_and_the_retry_resumes_it() {
+    let err = interrupt_a_job("worker-kill", "-KILL", &[]);
+    assert!(
+        err.contains("will be retried (failure 1): worker killed"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_hung_worker_is_killed_by_the_stall_watchdog_and_retried() {
+    // SIGSTOP: the process lives on (its lease is renewed) but makes no progress.
+    let err = interrupt_a_job("worker-hang", "-STOP", &["--stall-minutes", "0.15"]);
+    assert!(
+        err.contains("no progress for 9 s; killing its worker"),
+        "{err}"
+    );
+    assert!(
+        err.contains("will be retried (failure 1): stalled: no progress for"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -86,6 +86,7 @@ pub fn run(a: &Args) -> Result<(), CliError> {
         device: a.run.device.clone(),
         max_jobs: None,
         lease_seconds: 60.0,
+        stall_minutes: 60.0,
         quiet: false,
     };
     for dir in &dirs {

@@ -40,6 +40,11 @@ pub struct Args {
     /// Seconds a worker's lease lasts without a heartbeat.
     #[arg(long, default_value_t = 60.0, hide = true)]
     pub lease_seconds: f64,
+    /// Kill a worker whose job has shown no progress for this many minutes
+    /// (hung: alive but stuck); the attempt fails and is retried. Progress
+    /// moves every few seconds while training; an evaluation pass must fit.
+    #[arg(long, value_name = "M", default_value_t = 60.0)]
+    pub stall_minutes: f64,
     /// No progress bar (one line per finished job).
     #[arg(long)]
     pub quiet: bool,
@@ -54,6 +59,11 @@ struct Worker {
     started: Instant,
     /// Its standard error, named when it dies.
     log: PathBuf,
+    /// The job's progress as last seen, and since when.
+    progress: f64,
+    progress_at: Instant,
+    /// Killed by the stall watchdog.
+    stalled: bool,
 }
 
 /// How the scheduler ends.
@@ -69,6 +79,8 @@ pub enum Mode {
 
 /// Runs pending jobs until none is left (or `--max-jobs` were started).
 pub fn run(a: &Args, mode: Mode) -> Result<(), CliError> {
+    let stall = positive_seconds("--stall-minutes", a.stall_minutes, 60.0)?;
+    positive_seconds("--lease-seconds", a.lease_seconds, 1.0)?;
     let sweep = Target::parse(&a.sweep)?.open(a.dir.as_deref())?;
     let store = sweep.store.as_ref();
     let devices = worker_devices(&a.device)?;
@@ -130,9 +142,11 @@ pub fn run(a: &Args, mode: Mode) -> Result<(), CliError> {
             last_renew = Instant::now();
         }
         reap(store, &mut running, &bar)?;
-        // The display reads every job: once a second is enough.
+        // The watchdog and the display read every job: once a second is enough.
         if last_show.elapsed() >= Duration::from_secs(1) {
-            show(store, &running, &bar)?;
+            let jobs = store.jobs()?;
+            kill_stalled(&jobs, &mut running, stall, &bar);
+            show(&jobs, &running, &bar);
             last_show = Instant::now();
         }
     }
@@ -159,6 +173,15 @@ fn slurm_task() -> String {
         (_, _, Some(j)) => format!("/slurm-{j}"),
         _ => String::new(),
     }
+}
+
+/// `value` × `unit` seconds, or an error naming `flag` unless it is a
+/// positive, finite duration.
+fn positive_seconds(flag: &str, value: f64, unit: f64) -> Result<Duration, CliError> {
+    Duration::try_from_secs_f64(value * unit)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| CliError(format!("{flag} must be a positive number (got {value})")))
 }
 
 fn lease_duration(a: &Args) -> Duration {
@@ -204,6 +227,9 @@ fn spawn(
         slot,
         started: Instant::now(),
         log: dir.join("stderr.log"),
+        progress: job.progress,
+        progress_at: Instant::now(),
+        stalled: false,
     })
 }
 
@@ -225,6 +251,13 @@ fn reap(
             let why = match status.code() {
                 Some(c) => format!("worker exited with code {c}"),
                 None => format!("worker killed ({status})"),
+            };
+            let why = match w.stalled {
+                true => format!(
+                    "stalled: no progress for {:.0} s, killed",
+                    w.progress_at.elapsed().as_secs_f64()
+                ),
+                false => why,
             };
             let msg = format!("{why}; see {}", w.log.display());
             store.finish(&w.lease, &Outcome::Failed(msg))?;
@@ -281,19 +314,42 @@ fn progress_bar(len: u64, quiet: bool) -> ProgressBar {
     )
 }
 
-/// The running jobs and their epochs, in the bar's message.
-fn show(store: &dyn SweepStore, running: &[Worker], bar: &ProgressBar) -> Result<(), CliError> {
-    if bar.is_hidden() {
-        return Ok(());
+/// Kills the workers whose job's progress has not moved for `stall` (a
+/// hang the lease cannot see: the scheduler renews live workers' leases).
+fn kill_stalled(jobs: &[Job], running: &mut [Worker], stall: Duration, bar: &ProgressBar) {
+    for w in running.iter_mut().filter(|w| !w.stalled) {
+        let Some(job) = jobs.iter().find(|j| j.id == w.lease.job_id) else {
+            continue;
+        };
+        if job.progress != w.progress {
+            w.progress = job.progress;
+            w.progress_at = Instant::now();
+        } else if w.progress_at.elapsed() >= stall {
+            say(
+                bar,
+                &format!(
+                    "{}: no progress for {:.0} s; killing its worker",
+                    job.spec.name,
+                    stall.as_secs_f64()
+                ),
+            );
+            w.stalled = true;
+            let _ = w.child.kill();
+        }
     }
-    let jobs = store.jobs()?;
+}
+
+/// The running jobs and their epochs, in the bar's message.
+fn show(jobs: &[Job], running: &[Worker], bar: &ProgressBar) {
+    if bar.is_hidden() {
+        return;
+    }
     let parts: Vec<String> = running
         .iter()
         .filter_map(|w| jobs.iter().find(|j| j.id == w.lease.job_id))
         .map(|j| format!("{} {:.1}/{}", j.spec.name, j.progress, j.spec.epochs))
         .collect();
     bar.set_message(parts.join("  "));
-    Ok(())
 }
 
 fn summary(store: &dyn SweepStore) -> Result<(), CliError> {
