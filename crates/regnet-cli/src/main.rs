@@ -39,7 +39,7 @@ enum Command {
     Eval(commands::eval::EvalArgs),
     /// Eval-mode logits of weights for an N x 3 x H x W .npy array.
     Predict(commands::eval::PredictArgs),
-    /// Population studies: init, run, status, export, retry-failed.
+    /// Population studies: init, run (here, on many machines or on Slurm), status, export, analyze.
     Sweep(sweep::Args),
     /// Convert weights (e.g. torchvision's) to safetensors in our (pycls) names.
     Export(commands::eval::ExportArgs),

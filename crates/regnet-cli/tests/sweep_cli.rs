@@ -180,11 +180,7 @@ fn interrupt_a_job(name: &str, signal: &str, extra: &[&str]) -> String {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    let k = Command::new("pkill")
-        .args([signal, "-o", "-f", &pattern])
-        .status()
-        .unwrap();
-    assert!(k.success(), "no job process to signal");
+    signal_job(signal, &pattern, &d.join("sweep.db"));
     let out = run.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "{err}");
@@ -193,6 +189,34 @@ fn interrupt_a_job(name: &str, signal: &str, extra: &[&str]) -> String {
     assert_same_results(&series(&d), &series(&clean));
     assert!(ok(&["sweep", "check", d.to_str().unwrap()]).contains("sound"));
     err
+}
+
+/// Sends `signal` to the oldest process matching `pattern`. A process stopped
+/// inside a store write would hold SQLite's write lock (blocking everyone,
+/// scheduler included, until it dies): a stop that lands there is undone and
+/// tried again, so the test stops a hang in training, the case it is about.
+fn signal_job(signal: &str, pattern: &str, db: &Path) {
+    let send = |sig: &str| {
+        let k = Command::new("pkill")
+            .args([sig, "-o", "-f", pattern])
+            .status()
+            .unwrap();
+        assert!(k.success(), "no job process to signal");
+    };
+    loop {
+        send(signal);
+        if signal != "-STOP" || store_writable(db) {
+            return;
+        }
+        send("-CONT");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn store_writable(db: &Path) -> bool {
+    let c = rusqlite::Connection::open(db).unwrap();
+    c.busy_timeout(Duration::from_millis(300)).unwrap();
+    c.execute_batch("BEGIN IMMEDIATE; ROLLBACK;").is_ok()
 }
 
 #[test]

@@ -144,6 +144,13 @@ impl PgUrl {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
         }
+        if config.get_options().is_none() {
+            // A worker frozen inside a transaction (stopped, partitioned)
+            // must not hold its row locks forever: the server ends such a
+            // session after a minute, and a waiter gives up after 30 s
+            // (then retries, like a dropped connection).
+            config.options("-c idle_in_transaction_session_timeout=60000 -c lock_timeout=30000");
+        }
         if sweep.as_deref() == Some("") {
             return Err(StoreError(format!("store URL '{shown}': empty sweep name")));
         }
@@ -226,6 +233,8 @@ fn transient(e: &postgres::Error) -> bool {
                 SqlState::CANNOT_CONNECT_NOW,
                 SqlState::T_R_SERIALIZATION_FAILURE,
                 SqlState::T_R_DEADLOCK_DETECTED,
+                SqlState::LOCK_NOT_AVAILABLE,
+                SqlState::IDLE_IN_TRANSACTION_SESSION_TIMEOUT,
             ]
             .contains(code);
     }

@@ -31,7 +31,7 @@ pub struct Args {
     /// CPU cores per array task.
     #[arg(long, default_value_t = 1)]
     cpus_per_job: usize,
-    /// Array tasks (workers) at once (default: one per open job, at most 64).
+    /// Array tasks (workers) at once (default: one per pending job, at most 64).
     #[arg(long, value_name = "K")]
     parallel_jobs: Option<usize>,
     /// Time limit per task, in minutes.
