@@ -83,16 +83,22 @@ fn small_net() -> regnet_spec::Network {
     cfg.model.build().unwrap()
 }
 
+/// `train` and `test` synthetic images as tensors, normalized by the
+/// training set's channel statistics.
+fn synthetic_sets(train: usize, test: usize) -> (TensorSet, TensorSet) {
+    let tr = generate(train, 0, Split::Train);
+    let te = generate(test, 0, Split::Test);
+    let (mean, std) = tr.channel_stats();
+    (
+        TensorSet::new(&tr, mean, std, Device::Cpu),
+        TensorSet::new(&te, mean, std, Device::Cpu),
+    )
+}
+
 fn run(seed: u64, epochs: usize) -> (Status, Vec<EpochLog>) {
     tch::set_num_threads(1);
     tch::manual_seed(seed as i64);
-    let tr = generate(2000, 0, Split::Train);
-    let te = generate(500, 0, Split::Test);
-    let (mean, std) = tr.channel_stats();
-    let (tr, te) = (
-        TensorSet::new(&tr, mean, std, Device::Cpu),
-        TensorSet::new(&te, mean, std, Device::Cpu),
-    );
+    let (tr, te) = synthetic_sets(2000, 500);
     let mut model = BuiltModel::new(&small_net(), Device::Cpu, InitConfig::default());
     let mut r = recipe(epochs);
     r.batch_size = 32;
@@ -141,13 +147,7 @@ fn a_diverging_run_is_reported() {
 fn a_resumed_run_ends_where_an_uninterrupted_one_does() {
     let _rng = serial();
     tch::set_num_threads(1);
-    let tr = generate(300, 0, Split::Train);
-    let te = generate(100, 0, Split::Test);
-    let (mean, std) = tr.channel_stats();
-    let (tr, te) = (
-        TensorSet::new(&tr, mean, std, Device::Cpu),
-        TensorSet::new(&te, mean, std, Device::Cpu),
-    );
+    let (tr, te) = synthetic_sets(300, 100);
     let mut r = recipe(3);
     r.batch_size = 32;
     r.weight_decay = 5e-4;
@@ -374,13 +374,7 @@ fn the_weight_ema_is_tracked_evaluated_and_resumed() {
 fn loss_scaling_trains_exactly_like_float32_and_checkpoints_its_scale() {
     let _rng = serial();
     tch::set_num_threads(1);
-    let tr = generate(256, 0, Split::Train);
-    let te = generate(64, 0, Split::Test);
-    let (mean, std) = tr.channel_stats();
-    let (tr, te) = (
-        TensorSet::new(&tr, mean, std, Device::Cpu),
-        TensorSet::new(&te, mean, std, Device::Cpu),
-    );
+    let (tr, te) = synthetic_sets(256, 64);
     let dir = std::env::temp_dir().join(format!("regnet-amp-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let mut weights = Vec::new();
@@ -451,13 +445,7 @@ fn an_overflowing_step_is_skipped_and_the_scale_backs_off() {
 fn a_channels_last_model_trains_like_nchw_and_saves_standard_weights() {
     let _rng = serial();
     tch::set_num_threads(1);
-    let tr = generate(256, 0, Split::Train);
-    let te = generate(64, 0, Split::Test);
-    let (mean, std) = tr.channel_stats();
-    let (tr, te) = (
-        TensorSet::new(&tr, mean, std, Device::Cpu),
-        TensorSet::new(&te, mean, std, Device::Cpu),
-    );
+    let (tr, te) = synthetic_sets(256, 64);
     let mut r = recipe(1);
     r.batch_size = 32;
     r.weight_decay = 5e-4;
