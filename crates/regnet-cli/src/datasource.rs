@@ -1,6 +1,7 @@
 //! `--data`: where images come from, shared by `train`, `eval` and sweeps.
 
 use crate::CliError;
+use regnet_config::Recipe;
 use regnet_data::cifar::{self, Cifar};
 use regnet_data::imagefolder::{ImageFolder, View};
 use regnet_data::synthetic;
@@ -22,6 +23,33 @@ pub struct DataShape {
     pub num_classes: usize,
     /// Square input side.
     pub size: usize,
+}
+
+/// How a dataset is read for one run.
+pub struct DataOptions {
+    /// Seed of generated data (the synthetic set).
+    pub seed: u64,
+    /// Model resolution: image folders are viewed at it; in-memory sets keep theirs.
+    pub im_size: u64,
+    /// Shorter side of image-folder test views before the centre crop (`TEST.IM_SIZE`).
+    pub test_im_size: u64,
+    /// PCA lighting std of image-folder training views (`TRAIN.PCA_STD`).
+    pub pca_std: f64,
+    /// Leave out (and report) folder images that cannot be decoded.
+    pub skip_bad: bool,
+}
+
+impl DataOptions {
+    /// The options a recipe asks for, at resolution `im_size`.
+    pub fn of(recipe: &Recipe, im_size: u64, skip_bad: bool) -> Self {
+        DataOptions {
+            seed: recipe.seed,
+            im_size,
+            test_im_size: recipe.test_im_size,
+            pca_std: recipe.pca_std,
+            skip_bad,
+        }
+    }
 }
 
 /// Train and test sets ready for the engine.
@@ -89,17 +117,10 @@ impl DataSource {
 
     /// The train and test sets as tensors on `device`. In-memory sets are
     /// normalized with the training set's channel statistics; folders with
-    /// ImageNet's, viewed at `im_size`. `skip_bad` leaves out (and reports)
-    /// folder images that cannot be decoded instead of failing on them.
-    pub fn tensors(
-        &self,
-        seed: u64,
-        im_size: u64,
-        device: Device,
-        skip_bad: bool,
-    ) -> Result<Tensors, CliError> {
+    /// ImageNet's, viewed as `o` says.
+    pub fn tensors(&self, o: &DataOptions, device: Device) -> Result<Tensors, CliError> {
         let DataSource::ImageFolder(dir) = self else {
-            let (train, test) = self.load_sets(seed)?;
+            let (train, test) = self.load_sets(o.seed)?;
             let (mean, std) = train.channel_stats();
             return Ok(Tensors {
                 shape: DataShape {
@@ -122,7 +143,7 @@ impl DataSource {
                 test.classes.len()
             )));
         }
-        if skip_bad {
+        if o.skip_bad {
             for (name, f) in [("train", &mut train), ("val", &mut test)] {
                 f.drop_unreadable();
                 if let Some((path, why)) = f.skipped.first() {
@@ -134,16 +155,23 @@ impl DataSource {
                 }
             }
         }
-        let size = im_size as u32;
+        let size = o.im_size as u32;
+        if o.test_im_size < o.im_size {
+            return Err(CliError(format!(
+                "TEST.IM_SIZE {} is smaller than TRAIN.IM_SIZE {}: test views resize the shorter side to TEST.IM_SIZE, then crop TRAIN.IM_SIZE",
+                o.test_im_size, o.im_size
+            )));
+        }
+        let resize = o.test_im_size as u32;
         Ok(Tensors {
             shape: DataShape {
                 num_classes: train.classes.len(),
-                size: im_size as usize,
+                size: o.im_size as usize,
             },
             train_len: train.len(),
             test_len: test.len(),
-            train: TensorSet::folder(train, View::Train { size }, device),
-            test: TensorSet::folder(test, View::Test { size }, device),
+            train: TensorSet::folder(train, View::Train { size }, o.pca_std, device),
+            test: TensorSet::folder(test, View::Test { resize, size }, 0.0, device),
         })
     }
 

@@ -1,7 +1,7 @@
 //! What every training run sets up the same way, whether `regnet train` or a
 //! sweep job: the dataset as tensors, the spec fitted to it, the network.
 
-use crate::datasource::DataSource;
+use crate::datasource::{DataOptions, DataSource};
 use crate::CliError;
 use regnet_config::Recipe;
 use regnet_engine::data::TensorSet;
@@ -38,7 +38,14 @@ pub fn prepare(
     if recipe.mixed_precision && !device.is_cuda() {
         eprintln!("note: mixed precision casts to float16 on CUDA only; on {device:?} training stays float32");
     }
-    let data = source.tensors(recipe.seed, im_size, device, skip_bad)?;
+    let data = source.tensors(&DataOptions::of(recipe, im_size, skip_bad), device)?;
+    let batches = data.train_len / recipe.batch_size;
+    if batches == 0 {
+        return Err(CliError(format!(
+            "the training set has {} images, fewer than TRAIN.BATCH_SIZE {}: as in pycls, the last partial batch of an epoch is dropped, so nothing would be trained",
+            data.train_len, recipe.batch_size
+        )));
+    }
     let classes = data.shape.num_classes as u64;
     let spec = if spec.num_classes() != classes {
         eprintln!(
@@ -52,11 +59,11 @@ pub fn prepare(
     let net = spec.build()?;
     let im_size = data.shape.size as u64;
     let cx = net.complexity(im_size)?;
+    if let Some(note) = net.small_input_note(im_size) {
+        eprintln!("note: {note}");
+    }
     regnet_engine::seed(recipe.seed);
-    let init = InitConfig {
-        zero_init_final_gamma: recipe.zero_init_final_gamma,
-    };
-    let mut model = BuiltModel::new(&net, device, init);
+    let mut model = BuiltModel::new(&net, device, InitConfig::of(recipe));
     if device == Device::Cpu {
         // oneDNN's channels-last kernels train these models about 1.4-1.5x faster
         // (bench/RESULTS.md); on CUDA the layout is not measured yet.

@@ -23,7 +23,7 @@ fn trains_and_writes_log_metrics_weights_and_config() {
     assert!(o.status.success(), "{err}");
     // The unsupported option is reported, not dropped silently.
     assert!(
-        err.contains("warning: OPTIM.DAMPENING is set but not supported yet"),
+        err.contains("warning: TRAIN.CUTMIX_ALPHA is set but not supported yet"),
         "{err}"
     );
     // OPTIM.EMA_ALPHA keeps a weight EMA, evaluated every epoch and saved.
@@ -40,6 +40,7 @@ fn trains_and_writes_log_metrics_weights_and_config() {
         assert_eq!(e["epoch"], i as u64 + 1);
         for k in [
             "lr",
+            "lr_end",
             "train_loss",
             "train_top1_err",
             "test_top1_err",
@@ -325,4 +326,103 @@ fn trains_on_an_image_folder_and_names_or_skips_bad_files() {
         "{err}"
     );
     std::fs::remove_dir_all(&d).unwrap();
+}
+
+/// pycls's `get_epoch_lr` (pycls/core/optimizer.py), written out here for the
+/// test: BASE_LR 0.4, MAX_EPOCH 5, WARMUP_EPOCHS 2, WARMUP_FACTOR 0.1,
+/// MIN_LR 0.05, STEPS [0, 2, 4] with LR_MULT 0.5.
+fn pycls_epoch_lr(policy: &str, epoch: usize) -> f64 {
+    let (e, max, min_lr) = (epoch as f64, 5.0, 0.05);
+    let f = match policy {
+        "cos" => (1.0 - min_lr) * 0.5 * (1.0 + (std::f64::consts::PI * e / max).cos()) + min_lr,
+        "lin" => (1.0 - min_lr) * (1.0 - e / max) + min_lr,
+        "exp" => f64::powf(min_lr, e / max),
+        _ => 0.5f64.powi([0.0, 2.0, 4.0].iter().filter(|&&s| e >= s).count() as i32 - 1),
+    };
+    let warm = if e < 2.0 {
+        0.1 * (1.0 - e / 2.0) + e / 2.0
+    } else {
+        1.0
+    };
+    0.4 * f * warm
+}
+
+fn log_of(dir: &std::path::Path) -> Vec<Value> {
+    std::fs::read_to_string(dir.join("log.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn the_lr_follows_pycls_get_epoch_lr_for_every_policy() {
+    let dir = tmp("lr-policies");
+    for policy in ["cos", "exp", "lin", "steps"] {
+        let cfg = dir.join(format!("{policy}.yaml"));
+        std::fs::write(
+            &cfg,
+            format!(
+                "MODEL: {{TYPE: anynet, NUM_CLASSES: 10}}\n\
+                 ANYNET: {{STEM_TYPE: res_stem_cifar, STEM_W: 8, BLOCK_TYPE: res_basic_block,\n\
+                   DEPTHS: [1], WIDTHS: [8], STRIDES: [1]}}\n\
+                 OPTIM: {{LR_POLICY: {policy}, BASE_LR: 0.4, MAX_EPOCH: 5, WARMUP_EPOCHS: 2,\n\
+                   MIN_LR: 0.05, STEPS: [0, 2, 4], LR_MULT: 0.5}}\n\
+                 TRAIN: {{BATCH_SIZE: 16, IM_SIZE: 32}}\nBN: {{USE_PRECISE_STATS: False}}\n"
+            ),
+        )
+        .unwrap();
+        let out = dir.join(policy);
+        let args = [
+            "train",
+            cfg.to_str().unwrap(),
+            "--data",
+            "synthetic:40",
+            "--out",
+            out.to_str().unwrap(),
+            "--threads",
+            "1",
+            "--device",
+            "cpu",
+        ];
+        let o = regnet(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        for (i, e) in log_of(&out).iter().enumerate() {
+            let want = pycls_epoch_lr(policy, i);
+            let (lr, end) = (e["lr"].as_f64().unwrap(), e["lr_end"].as_f64().unwrap());
+            assert!(
+                (lr - want).abs() < 1e-12,
+                "{policy} epoch {i}: {lr} vs {want}"
+            );
+            assert_eq!(lr, end, "{policy} epoch {i}: set once per epoch");
+        }
+        if policy != "cos" {
+            continue;
+        }
+        // --lr-update iter: each epoch starts at the same value, and its last
+        // batch (the second of two) uses the schedule at epoch + 1/2.
+        let per_iter = dir.join("cos-iter");
+        let mut args = args.to_vec();
+        args[5] = per_iter.to_str().unwrap();
+        args.extend(["--lr-update", "iter"]);
+        let o = regnet(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        for (i, e) in log_of(&per_iter).iter().enumerate() {
+            let (lr, end) = (e["lr"].as_f64().unwrap(), e["lr_end"].as_f64().unwrap());
+            assert!((lr - pycls_epoch_lr("cos", i)).abs() < 1e-12);
+            let mid = i as f64 + 0.5;
+            let f = 0.95 * 0.5 * (1.0 + (std::f64::consts::PI * mid / 5.0).cos()) + 0.05;
+            let warm = if mid < 2.0 {
+                0.1 * (1.0 - mid / 2.0) + mid / 2.0
+            } else {
+                1.0
+            };
+            assert!((end - 0.4 * f * warm).abs() < 1e-12, "epoch {i}: {end}");
+        }
+        let m: Value =
+            serde_json::from_str(&std::fs::read_to_string(per_iter.join("metrics.json")).unwrap())
+                .unwrap();
+        assert_eq!(m["lr_update"], "iter");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }

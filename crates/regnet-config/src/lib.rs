@@ -14,7 +14,7 @@ pub mod section;
 mod write;
 
 pub use read::{from_value, load, parse_str, PyclsConfig};
-pub use recipe::{LrPolicy, Recipe};
+pub use recipe::{LrPolicy, LrUpdate, Recipe};
 pub use write::to_value;
 
 /// A config that cannot be used, with a one-line message naming the key.

@@ -114,14 +114,15 @@ fn read_dir(dir: &Path) -> Result<Vec<PathBuf>, DataError> {
 pub enum View {
     /// Random-resized crop and random horizontal flip.
     Train { size: u32 },
-    /// Shorter side resized to round(size · 256 / 224), centre crop.
-    Test { size: u32 },
+    /// Shorter side resized to `resize` (pycls `TEST.IM_SIZE`, 256 for
+    /// ImageNet), then the centre `size` × `size` crop (`TRAIN.IM_SIZE`).
+    Test { resize: u32, size: u32 },
 }
 
 impl View {
     pub fn size(self) -> u32 {
         match self {
-            View::Train { size } | View::Test { size } => size,
+            View::Train { size } | View::Test { size, .. } => size,
         }
     }
 }
@@ -169,22 +170,27 @@ pub fn apply(img: &RgbImage, view: View, rng: &mut ChaCha8Rng) -> RgbImage {
                 out
             }
         }
-        View::Test { size } => {
-            let short = (size as f64 * 256.0 / 224.0).round() as u32;
+        View::Test { resize, size } => {
+            // pycls `scale_and_center_crop`: the long side scales by truncation,
+            // the crop offsets round up.
             let (w, h) = (img.width(), img.height());
-            let (nw, nh) = if w <= h {
+            let (nw, nh) = if w < h {
                 (
-                    short,
-                    ((h as f64 * short as f64 / w as f64).round() as u32).max(short),
+                    resize,
+                    ((h as f64 / w as f64 * resize as f64) as u32).max(resize),
                 )
             } else {
                 (
-                    ((w as f64 * short as f64 / h as f64).round() as u32).max(short),
-                    short,
+                    ((w as f64 / h as f64 * resize as f64) as u32).max(resize),
+                    resize,
                 )
             };
-            let resized = imageops::resize(img, nw, nh, FilterType::Triangle);
-            let (x, y) = ((nw - size) / 2, (nh - size) / 2);
+            let resized = if (nw, nh) == (w, h) {
+                img.clone()
+            } else {
+                imageops::resize(img, nw, nh, FilterType::Triangle)
+            };
+            let (x, y) = ((nw - size).div_ceil(2), (nh - size).div_ceil(2));
             imageops::crop_imm(&resized, x, y, size, size).to_image()
         }
     }

@@ -133,7 +133,10 @@ fn the_test_view_resizes_the_short_side_to_256_224ths_and_centre_crops() {
     }
     let out = apply(
         &img,
-        View::Test { size: 224 },
+        View::Test {
+            resize: 256,
+            size: 224,
+        },
         &mut ChaCha8Rng::seed_from_u64(0),
     );
     assert_eq!(out.dimensions(), (224, 224));
@@ -150,7 +153,10 @@ fn the_test_view_resizes_the_short_side_to_256_224ths_and_centre_crops() {
     // A 150 x 150 image is scaled up: short side 256, crop 224.
     let small = apply(
         &picture(150, 150, [9, 9, 9]),
-        View::Test { size: 224 },
+        View::Test {
+            resize: 256,
+            size: 224,
+        },
         &mut ChaCha8Rng::seed_from_u64(0),
     );
     assert_eq!(small.dimensions(), (224, 224));

@@ -84,15 +84,16 @@ impl Source {
 }
 
 /// Training-time augmentation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Augment {
     None,
     /// CIFAR's: random horizontal flip, then a random 32×32 crop of the
     /// image zero-padded by 4 (after normalization, as pycls does).
     FlipPadCrop,
-    /// AlexNet-style PCA colour lighting (std 0.1) after normalization, as
-    /// pycls trains on ImageNet (crop and flip come from the folder view).
-    Lighting,
+    /// AlexNet-style PCA colour lighting of std `TRAIN.PCA_STD` after
+    /// normalization, as pycls trains on ImageNet (crop and flip come from
+    /// the folder view).
+    Lighting(f64),
 }
 
 /// ImageNet's per-channel mean and std (RGB, [0, 1] units), which pycls and
@@ -123,12 +124,12 @@ impl TensorSet {
     }
 
     /// An image folder under `view`, normalized with ImageNet's statistics;
-    /// training views add PCA lighting.
-    pub fn folder(folder: ImageFolder, view: View, device: Device) -> Self {
+    /// training views add PCA lighting of std `pca_std` (none when 0).
+    pub fn folder(folder: ImageFolder, view: View, pca_std: f64, device: Device) -> Self {
         let ls: Vec<u32> = folder.items.iter().map(|i| i.1).collect();
         let augment = match view {
-            View::Train { .. } => Augment::Lighting,
-            View::Test { .. } => Augment::None,
+            View::Train { .. } if pca_std > 0.0 => Augment::Lighting(pca_std),
+            _ => Augment::None,
         };
         TensorSet {
             labels: labels(&ls, device),
@@ -193,7 +194,7 @@ fn labels(ls: &[u32], device: Device) -> Tensor {
 pub fn augment(x: &Tensor, a: Augment, rng: &mut ChaCha8Rng) -> Tensor {
     match a {
         Augment::None => x.shallow_clone(),
-        Augment::Lighting => lighting(x, rng),
+        Augment::Lighting(std) => lighting(x, std, rng),
         Augment::FlipPadCrop => {
             let size = x.size();
             let (n, h, w) = (size[0], size[2], size[3]);
@@ -215,8 +216,8 @@ pub fn augment(x: &Tensor, a: Augment, rng: &mut ChaCha8Rng) -> Tensor {
 }
 
 /// PCA lighting (Krizhevsky et al.; pycls `lighting`): each image gets
-/// V (α ⊙ λ) added to its channels, α ~ N(0, 0.1²) per image.
-fn lighting(x: &Tensor, rng: &mut ChaCha8Rng) -> Tensor {
+/// V (α ⊙ λ) added to its channels, α ~ N(0, std²) per image.
+fn lighting(x: &Tensor, std: f64, rng: &mut ChaCha8Rng) -> Tensor {
     const EIGVALS: [f64; 3] = [0.2175, 0.0188, 0.0045];
     const EIGVECS: [[f64; 3]; 3] = [
         [-0.5675, 0.7192, 0.4009],
@@ -226,7 +227,7 @@ fn lighting(x: &Tensor, rng: &mut ChaCha8Rng) -> Tensor {
     let n = x.size()[0];
     let mut shifts = Vec::with_capacity(3 * n as usize);
     for _ in 0..n {
-        let alpha: Vec<f64> = (0..3).map(|_| 0.1 * normal(rng)).collect();
+        let alpha: Vec<f64> = (0..3).map(|_| std * normal(rng)).collect();
         for row in EIGVECS {
             shifts.push((0..3).map(|j| row[j] * alpha[j] * EIGVALS[j]).sum::<f64>() as f32);
         }

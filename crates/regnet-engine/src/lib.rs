@@ -6,6 +6,7 @@ pub mod amp;
 pub mod data;
 pub mod import;
 pub mod model;
+pub mod precise_bn;
 pub mod pth;
 pub mod sgd;
 pub mod train;

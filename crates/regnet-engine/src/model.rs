@@ -14,17 +14,44 @@ use regnet_spec::{Activation, Network, StageParams};
 use tch::nn::{self, Module, ModuleT};
 use tch::{Device, Tensor};
 
-/// pycls weight initialization (METHOD.md §3).
+/// How a network's layers are set up beyond its spec: pycls's weight
+/// initialization switch and BN hyper-parameters (`BN.*` of a config).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct InitConfig {
     /// γ = 0 for the last BN of each residual branch ("zero-init residual").
     pub zero_init_final_gamma: bool,
+    /// BN epsilon (`BN.EPS`).
+    pub bn_eps: f64,
+    /// BN running-statistics momentum (`BN.MOM`, PyTorch's convention).
+    pub bn_momentum: f64,
 }
 
 impl Default for InitConfig {
+    /// pycls's defaults: no zero-init, eps 1e-5, momentum 0.1.
     fn default() -> Self {
         InitConfig {
-            zero_init_final_gamma: true,
+            zero_init_final_gamma: false,
+            bn_eps: 1e-5,
+            bn_momentum: 0.1,
+        }
+    }
+}
+
+impl InitConfig {
+    /// The settings a training recipe asks for.
+    pub fn of(recipe: &regnet_config::Recipe) -> Self {
+        InitConfig {
+            zero_init_final_gamma: recipe.zero_init_final_gamma,
+            bn_eps: recipe.bn_eps,
+            bn_momentum: recipe.bn_momentum,
+        }
+    }
+
+    fn final_gamma(&self) -> f64 {
+        if self.zero_init_final_gamma {
+            0.0
+        } else {
+            1.0
         }
     }
 }
@@ -60,9 +87,9 @@ impl Model {
             })
             .collect();
         Model {
-            stem: StemT::new(&(root / "stem"), &net.stem),
+            stem: StemT::new(&(root / "stem"), &net.stem, init),
             stages,
-            head: HeadT::new(&(root / "head"), &net.head, is_effnet(net)),
+            head: HeadT::new(&(root / "head"), &net.head, is_effnet(net), init),
             act: net.activation,
             drop_connect: net.drop_connect,
             channels_last: false,
@@ -72,7 +99,7 @@ impl Model {
 
 impl Model {
     /// Every conv + BN pair of the network.
-    fn conv_bns(&mut self) -> Vec<&mut ConvBnT> {
+    pub(crate) fn conv_bns(&mut self) -> Vec<&mut ConvBnT> {
         let mut out = vec![&mut self.stem.conv];
         for block in self.stages.iter_mut().flatten() {
             out.extend(block.conv_bns());
@@ -133,14 +160,11 @@ fn conv(p: &nn::Path, c: &Conv2d) -> nn::Conv2D {
     nn::conv2d(p, c.w_in as i64, c.w_out as i64, c.k as i64, cfg)
 }
 
-/// pycls's BN epsilon (`BN.EPS`).
-const BN_EPS: f64 = 1e-5;
-
 /// BN with γ = 1 (or 0 when it closes a residual branch and zero-init is on), β = 0.
-fn bn(p: &nn::Path, w: u64, gamma: f64) -> nn::BatchNorm {
+fn bn(p: &nn::Path, w: u64, gamma: f64, init: InitConfig) -> nn::BatchNorm {
     let cfg = nn::BatchNormConfig {
-        eps: BN_EPS,
-        momentum: 0.1,
+        eps: init.bn_eps,
+        momentum: init.bn_momentum,
         ws_init: nn::Init::Const(gamma),
         bs_init: nn::Init::Const(0.0),
         ..Default::default()
@@ -150,26 +174,38 @@ fn bn(p: &nn::Path, w: u64, gamma: f64) -> nn::BatchNorm {
 
 /// Conv + BN named like pycls siblings (`a` / `a_bn`, `proj` / `bn`, ...).
 #[derive(Debug)]
-struct ConvBnT {
+pub(crate) struct ConvBnT {
     conv: nn::Conv2D,
-    bn: nn::BatchNorm,
+    pub(crate) bn: nn::BatchNorm,
     /// Stride, padding and groups of the conv, for the folded conv.
     geometry: [i64; 3],
     /// The BN folded into the conv (weight, bias), for inference only.
     folded: Option<(Tensor, Tensor)>,
+    eps: f64,
+    /// Running-statistics momentum of train-mode forwards; 1 while precise
+    /// statistics are gathered (each batch's own statistics then).
+    pub(crate) momentum: f64,
 }
 
 impl ConvBnT {
-    fn new(p: &nn::Path, conv_name: &str, bn_name: &str, c: &ConvBn, gamma: f64) -> Self {
+    fn new(
+        p: &nn::Path,
+        (conv_name, bn_name): (&str, &str),
+        c: &ConvBn,
+        gamma: f64,
+        init: InitConfig,
+    ) -> Self {
         ConvBnT {
             conv: conv(&(p / conv_name), &c.conv),
-            bn: bn(&(p / bn_name), c.bn.w, gamma),
+            bn: bn(&(p / bn_name), c.bn.w, gamma, init),
             geometry: [
                 c.conv.stride as i64,
                 c.conv.padding() as i64,
                 c.conv.groups as i64,
             ],
             folded: None,
+            eps: init.bn_eps,
+            momentum: init.bn_momentum,
         }
     }
 
@@ -186,7 +222,20 @@ impl ConvBnT {
                     groups,
                 )
             }
-            _ => self.conv.forward(x).apply_t(&self.bn, train),
+            _ => {
+                let bn = &self.bn;
+                Tensor::batch_norm(
+                    &self.conv.forward(x),
+                    bn.ws.as_ref(),
+                    bn.bs.as_ref(),
+                    Some(&bn.running_mean),
+                    Some(&bn.running_var),
+                    train,
+                    self.momentum,
+                    self.eps,
+                    true,
+                )
+            }
         }
     }
 
@@ -198,7 +247,7 @@ impl ConvBnT {
         let (Some(gamma), Some(beta)) = (&bn.ws, &bn.bs) else {
             return;
         };
-        let scale = gamma / (&bn.running_var + BN_EPS).sqrt();
+        let scale = gamma / (&bn.running_var + self.eps).sqrt();
         let w = &self.conv.ws * scale.view([-1, 1, 1, 1]);
         let b = beta - &bn.running_mean * &scale;
         self.folded = Some((w.detach(), b.detach()));
@@ -212,9 +261,9 @@ struct StemT {
 }
 
 impl StemT {
-    fn new(p: &nn::Path, s: &Stem) -> Self {
+    fn new(p: &nn::Path, s: &Stem, init: InitConfig) -> Self {
         StemT {
-            conv: ConvBnT::new(p, "conv", "bn", &s.conv, 1.0),
+            conv: ConvBnT::new(p, ("conv", "bn"), &s.conv, 1.0, init),
             pool: s.pool.map(|pl| (pl.k as i64, pl.stride as i64)),
         }
     }
@@ -292,10 +341,10 @@ impl Transform {
         v
     }
 
-    fn basic(p: &nn::Path, v: &VanillaBlock, final_gamma: f64) -> Self {
+    fn basic(p: &nn::Path, v: &VanillaBlock, init: InitConfig) -> Self {
         Transform {
-            a: ConvBnT::new(p, "a", "a_bn", &v.a, 1.0),
-            b: ConvBnT::new(p, "b", "b_bn", &v.b, final_gamma),
+            a: ConvBnT::new(p, ("a", "a_bn"), &v.a, 1.0, init),
+            b: ConvBnT::new(p, ("b", "b_bn"), &v.b, init.final_gamma(), init),
             se: None,
             c: None,
         }
@@ -304,13 +353,19 @@ impl Transform {
     fn bottleneck(
         p: &nn::Path,
         t: &regnet_spec::blocks::BottleneckTransform,
-        final_gamma: f64,
+        init: InitConfig,
     ) -> Self {
         Transform {
-            a: ConvBnT::new(p, "a", "a_bn", &t.a, 1.0),
-            b: ConvBnT::new(p, "b", "b_bn", &t.b, 1.0),
+            a: ConvBnT::new(p, ("a", "a_bn"), &t.a, 1.0, init),
+            b: ConvBnT::new(p, ("b", "b_bn"), &t.b, 1.0, init),
             se: t.se.as_ref().map(|se| SeT::new(&(p / "se"), se)),
-            c: Some(ConvBnT::new(p, "c", "c_bn", &t.c, final_gamma)),
+            c: Some(ConvBnT::new(
+                p,
+                ("c", "c_bn"),
+                &t.c,
+                init.final_gamma(),
+                init,
+            )),
         }
     }
 
@@ -330,38 +385,40 @@ impl Transform {
 
 impl BlockT {
     fn new(p: &nn::Path, block: &Block, init: InitConfig) -> Self {
-        let final_gamma = if init.zero_init_final_gamma { 0.0 } else { 1.0 };
-        let proj = |c: &Option<ConvBn>| c.as_ref().map(|c| ConvBnT::new(p, "proj", "bn", c, 1.0));
+        let proj = |c: &Option<ConvBn>| {
+            c.as_ref()
+                .map(|c| ConvBnT::new(p, ("proj", "bn"), c, 1.0, init))
+        };
         match block {
             Block::Vanilla(v) => BlockT::Vanilla {
-                a: ConvBnT::new(p, "a", "a_bn", &v.a, 1.0),
-                b: ConvBnT::new(p, "b", "b_bn", &v.b, 1.0),
+                a: ConvBnT::new(p, ("a", "a_bn"), &v.a, 1.0, init),
+                b: ConvBnT::new(p, ("b", "b_bn"), &v.b, 1.0, init),
             },
             Block::ResBasic(b) => BlockT::Residual {
                 proj: proj(&b.proj),
-                f: Transform::basic(&(p / "f"), &b.f, final_gamma),
+                f: Transform::basic(&(p / "f"), &b.f, init),
             },
             Block::ResBottleneck(b) => BlockT::Residual {
                 proj: proj(&b.proj),
-                f: Transform::bottleneck(&(p / "f"), &b.f, final_gamma),
+                f: Transform::bottleneck(&(p / "f"), &b.f, init),
             },
             Block::ResBottleneckLinear(b) => BlockT::Linear {
                 skip: b.has_skip,
-                f: Transform::bottleneck(&(p / "f"), &b.f, final_gamma),
+                f: Transform::bottleneck(&(p / "f"), &b.f, init),
             },
-            Block::MbConv(m) => Self::mbconv(p, m),
+            Block::MbConv(m) => Self::mbconv(p, m, init),
         }
     }
 
-    fn mbconv(p: &nn::Path, m: &MbConv) -> Self {
+    fn mbconv(p: &nn::Path, m: &MbConv, init: InitConfig) -> Self {
         BlockT::MbConv {
             exp: m
                 .exp
                 .as_ref()
-                .map(|c| ConvBnT::new(p, "exp", "exp_bn", c, 1.0)),
-            dwise: ConvBnT::new(p, "dwise", "dwise_bn", &m.dwise, 1.0),
+                .map(|c| ConvBnT::new(p, ("exp", "exp_bn"), c, 1.0, init)),
+            dwise: ConvBnT::new(p, ("dwise", "dwise_bn"), &m.dwise, 1.0, init),
             se: SeT::new(&(p / "se"), &m.se),
-            lin_proj: ConvBnT::new(p, "lin_proj", "lin_proj_bn", &m.lin_proj, 1.0),
+            lin_proj: ConvBnT::new(p, ("lin_proj", "lin_proj_bn"), &m.lin_proj, 1.0, init),
             skip: m.has_skip,
         }
     }
@@ -444,7 +501,7 @@ struct HeadT {
 }
 
 impl HeadT {
-    fn new(p: &nn::Path, h: &Head, effnet: bool) -> Self {
+    fn new(p: &nn::Path, h: &Head, effnet: bool, init: InitConfig) -> Self {
         let bn_name = if effnet { "conv_bn" } else { "bn" };
         let fc = nn::linear(
             p / "fc",
@@ -463,7 +520,7 @@ impl HeadT {
             conv: h
                 .conv
                 .as_ref()
-                .map(|c| ConvBnT::new(p, "conv", bn_name, c, 1.0)),
+                .map(|c| ConvBnT::new(p, ("conv", bn_name), c, 1.0, init)),
             fc,
             dropout: h.dropout,
         }
@@ -487,6 +544,7 @@ pub struct BuiltModel {
     /// one (pycls `OPTIM.EMA_ALPHA`); made by the first training epoch.
     pub ema: Option<Box<BuiltModel>>,
     net: Network,
+    init: InitConfig,
 }
 
 impl BuiltModel {
@@ -499,6 +557,7 @@ impl BuiltModel {
             model,
             ema: None,
             net: net.clone(),
+            init,
         }
     }
 
@@ -548,7 +607,7 @@ impl BuiltModel {
     /// A second model of the same network holding a copy of this one's
     /// weights and BN statistics (for the weight EMA).
     pub fn twin(&self) -> Result<Self, tch::TchError> {
-        let mut t = BuiltModel::new(&self.net, self.vs.device(), InitConfig::default());
+        let mut t = BuiltModel::new(&self.net, self.vs.device(), self.init);
         t.vs.copy(&self.vs)?;
         if self.model.channels_last {
             t.to_channels_last();

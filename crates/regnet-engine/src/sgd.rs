@@ -1,4 +1,5 @@
-//! SGD with momentum, Nesterov and decoupled BN weight decay, as PyTorch's
+//! SGD with momentum, dampening, Nesterov and per-group weight decay (BN
+//! parameters and biases may have their own, as in pycls), as PyTorch's
 //! `torch.optim.SGD` computes it. Written out so its state (the momentum
 //! buffers) can be checkpointed and resumed exactly.
 
@@ -18,6 +19,7 @@ struct Param {
 pub struct Sgd {
     params: Vec<Param>,
     momentum: f64,
+    dampening: f64,
     nesterov: bool,
 }
 
@@ -33,10 +35,7 @@ impl Sgd {
         let params = named
             .into_iter()
             .map(|(name, var)| Param {
-                weight_decay: match r.bn_weight_decay {
-                    Some(wd) if is_bn(&name) => wd,
-                    _ => r.weight_decay,
-                },
+                weight_decay: weight_decay(&name, r),
                 name,
                 var,
                 buf: None,
@@ -45,6 +44,7 @@ impl Sgd {
         Sgd {
             params,
             momentum: r.momentum,
+            dampening: r.dampening,
             nesterov: r.nesterov,
         }
     }
@@ -86,10 +86,11 @@ impl Sgd {
         }
     }
 
-    /// One update with learning rate `lr`:
-    /// d = g + wd·p; buf = m·buf + d; p -= lr·(nesterov ? d + m·buf : buf).
+    /// One update with learning rate `lr`: d = g + wd·p;
+    /// buf = m·buf + (1 − dampening)·d (buf = d at the first step);
+    /// p -= lr·(nesterov ? d + m·buf : buf).
     pub fn step(&mut self, lr: f64) {
-        let (m, nesterov) = (self.momentum, self.nesterov);
+        let (m, nesterov, damp) = (self.momentum, self.nesterov, self.dampening);
         tch::no_grad(|| {
             for p in &mut self.params {
                 let g = p.var.grad();
@@ -108,7 +109,12 @@ impl Sgd {
                     let buf = match &mut p.buf {
                         Some(b) => {
                             let _ = b.f_mul_scalar_(m).expect("momentum decay");
-                            let _ = b.f_add_(&d).expect("momentum update");
+                            let upd = if damp != 0.0 {
+                                &d * (1.0 - damp)
+                            } else {
+                                d.shallow_clone()
+                            };
+                            let _ = b.f_add_(&upd).expect("momentum update");
                             b.shallow_clone()
                         }
                         None => {
@@ -126,6 +132,16 @@ impl Sgd {
                 let _ = p.var.f_sub_(&(step * lr)).expect("parameter update");
             }
         });
+    }
+}
+
+/// pycls's weight decay groups: BN affine parameters and other biases may
+/// each have a custom decay; every other parameter takes `WEIGHT_DECAY`.
+fn weight_decay(name: &str, r: &Recipe) -> f64 {
+    match (r.bn_weight_decay, r.bias_weight_decay) {
+        (Some(wd), _) if is_bn(name) => wd,
+        (_, Some(wd)) if !is_bn(name) && name.ends_with(".bias") => wd,
+        _ => r.weight_decay,
     }
 }
 

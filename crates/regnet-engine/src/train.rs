@@ -4,6 +4,7 @@
 use crate::amp::GradScaler;
 use crate::data::{prefetched_batches, TensorSet};
 use crate::model::BuiltModel;
+use crate::precise_bn::{precise_bn, precise_bn_iters};
 use crate::sgd::Sgd;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -21,8 +22,11 @@ use tch::{Device, Kind, Reduction, TchError, Tensor};
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EpochLog {
     pub epoch: usize,
-    /// Learning rate at the start of the epoch.
+    /// Learning rate of the epoch's first mini-batch.
     pub lr: f64,
+    /// Learning rate of its last mini-batch: the same as `lr` when the lr is
+    /// set once per epoch (pycls), lower under a decaying per-iteration schedule.
+    pub lr_end: f64,
     pub train_loss: f64,
     /// Train top-1 error in percent, over the epoch's mini-batches.
     pub train_top1_err: f64,
@@ -98,18 +102,27 @@ pub fn train(
         _ => 0,
     };
     let mut logs = Vec::with_capacity(recipe.epochs);
-    let iters = train.len().div_ceil(recipe.batch_size) as f64;
+    // pycls's train loader drops the last partial batch (drop_last=True).
+    let iters = train.len() / recipe.batch_size;
+    if iters == 0 {
+        return Err(TchError::Io(std::io::Error::other(format!(
+            "the training set ({} images) is smaller than TRAIN.BATCH_SIZE {}: as in pycls the last partial batch is dropped, so no step would be taken",
+            train.len(),
+            recipe.batch_size
+        ))));
+    }
+    let bn_iters = precise_bn_iters(recipe.precise_bn_samples, recipe.batch_size, train.len());
     for epoch in first..recipe.epochs {
         let start = Instant::now();
         tch::manual_seed(recipe.seed as i64 + epoch as i64);
         let order = Tensor::randperm(train.len() as i64, (Kind::Int64, train.device()));
         let (mut loss_sum, mut wrong, mut seen) = (0.0, 0.0, 0usize);
         let aug_seed = recipe.seed ^ ((epoch as u64) << 32);
-        let batches = prefetched_batches(train, &order, recipe.batch_size, aug_seed);
+        let batches = prefetched_batches(train, &order, recipe.batch_size, aug_seed).take(iters);
         let mut mix_rng = ChaCha8Rng::seed_from_u64(aug_seed ^ MIXUP_STREAM);
         for (i, batch) in batches.enumerate() {
             let (x, y) = batch?;
-            let lr = recipe.lr_at(epoch as f64 + i as f64 / iters);
+            let lr = recipe.lr_for(epoch, i, iters);
             let (x, y, targets) = mixup(x, y, recipe, train.num_classes, &mut mix_rng);
             let logits = tch::autocast(autocast, || model.model.forward_t(&x, true));
             let logits = match logits.kind() {
@@ -143,9 +156,14 @@ pub fn train(
             observer.batch(BatchProgress {
                 epoch,
                 done: i + 1,
-                total: iters as usize,
+                total: iters,
                 loss: loss_sum / seen as f64,
             });
+        }
+        let bn_seed = aug_seed ^ PRECISE_BN_STREAM;
+        precise_bn(model, train, recipe.batch_size, bn_iters, bn_seed)?;
+        if let Some(ema) = model.ema.as_deref_mut() {
+            precise_bn(ema, train, recipe.batch_size, bn_iters, bn_seed)?;
         }
         let (top1, top5) = evaluate(model, test, recipe.test_batch_size)?;
         let ema_errs = match &model.ema {
@@ -155,7 +173,8 @@ pub fn train(
         let seconds = start.elapsed().as_secs_f64();
         let log = EpochLog {
             epoch: epoch + 1,
-            lr: recipe.lr_at(epoch as f64),
+            lr: recipe.lr_for(epoch, 0, iters),
+            lr_end: recipe.lr_for(epoch, iters - 1, iters),
             train_loss: loss_sum / seen as f64,
             train_top1_err: 100.0 * wrong / seen as f64,
             test_top1_err: top1,
@@ -212,6 +231,8 @@ fn update_ema(ema: &BuiltModel, model: &tch::nn::VarStore, rate: f64) {
 
 /// Separates the mixup draws from the augmentation stream of the same seed.
 const MIXUP_STREAM: u64 = 0x6d69_7875_7000_0001;
+/// Separates the precise-BN batch order and augmentation from training's.
+const PRECISE_BN_STREAM: u64 = 0x7072_6563_6973_6502;
 
 /// pycls mixup (`TRAIN.MIXUP_ALPHA` > 0): each batch is mixed with a
 /// permutation of itself by λ ~ Beta(α, α), and so are its (label-smoothed)

@@ -45,20 +45,18 @@ fn pycls_initialization() {
         (std / expected - 1.0).abs() < 0.05,
         "std {std} vs {expected}"
     );
-    // Zero-init residual: the last BN of each residual branch starts at 0, others at 1.
-    assert_eq!(
-        vars["s4.b2.f.c_bn.weight"]
-            .abs()
-            .sum(Kind::Float)
-            .double_value(&[]),
-        0.0
-    );
-    assert_eq!(
-        vars["s4.b2.f.a_bn.weight"]
-            .mean(Kind::Float)
-            .double_value(&[]),
-        1.0
-    );
+    // pycls's default (BN.ZERO_INIT_FINAL_GAMMA False): every BN γ starts at 1.
+    let mean = |m: &BuiltModel, k: &str| m.vs.variables()[k].mean(Kind::Float).double_value(&[]);
+    assert_eq!(mean(&m, "s4.b2.f.c_bn.weight"), 1.0);
+    assert_eq!(mean(&m, "s4.b2.f.a_bn.weight"), 1.0);
+    // Zero-init residual when asked: the last BN of each residual branch starts at 0.
+    let zero = InitConfig {
+        zero_init_final_gamma: true,
+        ..InitConfig::default()
+    };
+    let z = BuiltModel::new(&net, Device::Cpu, zero);
+    assert_eq!(mean(&z, "s4.b2.f.c_bn.weight"), 0.0);
+    assert_eq!(mean(&z, "s4.b2.f.a_bn.weight"), 1.0);
     // fc ~ N(0, 0.01), bias 0.
     let fc_std = vars["head.fc.weight"].std(true).double_value(&[]);
     assert!((fc_std / 0.01 - 1.0).abs() < 0.02, "{fc_std}");

@@ -20,6 +20,8 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
     RNG.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// A small fixed recipe: no EMA and no precise BN unless a test asks (they
+/// are pycls's defaults, tested on their own), zero-init residual γ.
 fn recipe(epochs: usize) -> Recipe {
     Recipe {
         epochs,
@@ -27,20 +29,14 @@ fn recipe(epochs: usize) -> Recipe {
         test_batch_size: 200,
         base_lr: 0.1,
         policy: LrPolicy::Cos,
-        min_lr: 0.0,
         momentum: 0.9,
         nesterov: false,
         weight_decay: 0.1,
-        bn_weight_decay: None,
-        warmup_epochs: 0.0,
-        warmup_factor: 0.1,
-        label_smoothing: 0.0,
-        mixup_alpha: 0.0,
         ema_alpha: 0.0,
-        ema_update_period: 32,
+        precise_bn_samples: 0,
         seed: 0,
-        mixed_precision: false,
         zero_init_final_gamma: true,
+        ..Recipe::default()
     }
 }
 
@@ -452,9 +448,15 @@ fn a_channels_last_model_trains_like_nchw_and_saves_standard_weights() {
     let mut models = Vec::new();
     let dir = std::env::temp_dir().join(format!("regnet-cl-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
+    // Zero-init residual branches keep the two layouts' float rounding from
+    // compounding over the steps, so their weights stay comparable.
+    let init = InitConfig {
+        zero_init_final_gamma: true,
+        ..InitConfig::default()
+    };
     for cl in [false, true] {
         tch::manual_seed(0);
-        let mut m = BuiltModel::new(&small_net(), Device::Cpu, InitConfig::default());
+        let mut m = BuiltModel::new(&small_net(), Device::Cpu, init);
         if cl {
             m.to_channels_last();
         }
@@ -470,7 +472,8 @@ fn a_channels_last_model_trains_like_nchw_and_saves_standard_weights() {
     let (va, vb) = (nchw.vs.variables(), cl.vs.variables());
     for (k, t) in &va {
         let d = (t - &vb[k]).abs().max().double_value(&[]);
-        assert!(d < 1e-3, "{k}: {d}");
+        let scale = t.abs().max().double_value(&[]).max(1.0);
+        assert!(d < 1e-3 * scale, "{k}: {d} (largest value {scale})");
     }
     // Saved in standard layout: a plain NCHW model loads it and agrees.
     let path = dir.join("weights.safetensors");

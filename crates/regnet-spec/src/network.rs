@@ -194,17 +194,54 @@ impl Network {
         })
     }
 
-    fn check_im_size(&self, im_size: u64) -> Result<()> {
+    /// Stages whose input map is already 1x1, at `im_size`: pycls's spatial
+    /// arithmetic keeps a 1x1 map at 1x1 under any stride, so such stages are
+    /// built and counted, but their strides no longer downsample. Empty when
+    /// the input is at least as large as the total downsampling.
+    pub fn stages_at_1x1(&self, im_size: u64) -> Vec<usize> {
+        let mut cx = Cx::new(im_size);
+        self.stem.complexity(&mut cx);
+        let mut out = Vec::new();
+        for (i, stage) in self.stages.iter().enumerate() {
+            if cx.h == 1 && cx.w == 1 {
+                out.push(i);
+            }
+            stage.complexity(&mut cx);
+        }
+        out
+    }
+
+    /// A one-line note for networks that downsample by more than their input
+    /// size (pycls builds and counts them; the stages listed run at 1x1).
+    pub fn small_input_note(&self, im_size: u64) -> Option<String> {
         let down = self.downsampling();
+        if im_size == 0 || im_size >= down {
+            return None;
+        }
+        let at_1x1 = self.stages_at_1x1(im_size);
+        let which = if at_1x1.is_empty() {
+            "the last stage ends at 1x1".to_string()
+        } else {
+            let names: Vec<String> = at_1x1.iter().map(|i| format!("stage {}", i + 1)).collect();
+            format!("{} run at 1x1", names.join(", "))
+        };
+        Some(format!(
+            "the network downsamples by {down} but the input is {im_size}x{im_size}: {which} (as in pycls, a 1x1 map stays 1x1 under a stride)"
+        ))
+    }
+
+    /// pycls counts any input of at least one pixel ((h - 1) // s + 1 keeps a
+    /// 1x1 map at 1x1); zero and absurdly large sizes are refused.
+    fn check_im_size(&self, im_size: u64) -> Result<()> {
         if im_size > MAX_IM_SIZE {
             return Err(SpecError::invalid(format!(
                 "im_size (TRAIN.IM_SIZE) {im_size} is too large (at most {MAX_IM_SIZE})"
             )));
         }
-        if im_size == 0 || im_size < down {
-            return Err(SpecError::invalid(format!(
-                "im_size (TRAIN.IM_SIZE) {im_size} is too small: the network downsamples by {down}, so it must be at least {down}"
-            )));
+        if im_size == 0 {
+            return Err(SpecError::invalid(
+                "im_size (TRAIN.IM_SIZE) 0 is too small: it must be at least 1 pixel".to_string(),
+            ));
         }
         Ok(())
     }

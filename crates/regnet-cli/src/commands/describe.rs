@@ -25,6 +25,9 @@ pub fn run(args: &Args) -> Result<(), CliError> {
     let m = resolve::model(&args.model, args.im_size, args.num_classes)?;
     let net = m.spec.build()?;
     let profile = net.profile(m.im_size)?;
+    if let Some(note) = net.small_input_note(m.im_size) {
+        eprintln!("note: {note}");
+    }
     if args.json {
         let config = serde_json::to_value(regnet_config::to_value(&m.spec, m.im_size))?;
         let out = json!({

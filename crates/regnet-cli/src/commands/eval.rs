@@ -1,10 +1,11 @@
 //! `regnet eval` and `regnet predict`: use trained or imported weights.
 
-use crate::datasource::DataSource;
+use crate::datasource::{DataOptions, DataSource};
 use crate::{resolve, CliError};
+use regnet_config::Recipe;
 use regnet_engine::import::load_weights;
 use regnet_engine::train::{evaluate, pick_device};
-use regnet_engine::BuiltModel;
+use regnet_engine::{BuiltModel, InitConfig};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
@@ -74,14 +75,28 @@ fn load_model(
 ) -> Result<BuiltModel, CliError> {
     let m = resolve::model(model, None, num_classes)?;
     let net = m.spec.build()?;
-    let mut built = BuiltModel::new(&net, pick_device(device)?, Default::default());
+    let init = InitConfig::of(&recipe_of(&m)?);
+    let mut built = BuiltModel::new(&net, pick_device(device)?, init);
     load_weights(&mut built, weights)?;
     Ok(built)
 }
 
+/// The recipe of a config file (BN settings, test views), pycls's defaults for zoo models.
+fn recipe_of(m: &resolve::Resolved) -> Result<Recipe, CliError> {
+    Ok(match &m.doc {
+        Some(doc) => Recipe::from_doc(doc)?.0,
+        None => Recipe::default(),
+    })
+}
+
 pub fn eval(a: &EvalArgs) -> Result<(), CliError> {
     let source = DataSource::parse(&a.data)?;
-    let im_size = crate::resolve::model(&a.model, None, None)?.im_size;
+    let resolved = crate::resolve::model(&a.model, None, None)?;
+    let im_size = resolved.im_size;
+    let recipe = Recipe {
+        seed: a.seed,
+        ..recipe_of(&resolved)?
+    };
     let shape = source.shape(im_size)?;
     let m = load_model(
         &a.model,
@@ -89,7 +104,7 @@ pub fn eval(a: &EvalArgs) -> Result<(), CliError> {
         &a.weights,
         &a.device,
     )?;
-    let data = source.tensors(a.seed, im_size, m.vs.device(), false)?;
+    let data = source.tensors(&DataOptions::of(&recipe, im_size, false), m.vs.device())?;
     let (top1, top5) = evaluate(&m, &data.test, a.batch_size.max(1))?;
     println!(
         "{}",

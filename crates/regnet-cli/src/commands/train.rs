@@ -49,6 +49,11 @@ pub struct Args {
     /// scaling on CUDA.
     #[arg(long)]
     amp: bool,
+    /// When the learning rate changes: `epoch` (once per epoch, as pycls's
+    /// get_epoch_lr; the default) or `iter` (every mini-batch, the schedule
+    /// at the fractional epoch). Recorded in metrics.json.
+    #[arg(long, value_name = "WHEN", default_value = "epoch")]
+    lr_update: regnet_config::LrUpdate,
     /// Continue the run in --out from its last epoch checkpoint (same arguments).
     #[arg(long)]
     resume: bool,
@@ -145,6 +150,7 @@ pub fn run(args: &Args) -> Result<bool, CliError> {
         "test_ema_top1_err": last.and_then(|e| e.test_ema_top1_err),
         "train_loss": last.map(|e| e.train_loss),
         "seconds": start.elapsed().as_secs_f64(),
+        "lr_update": recipe.lr_update.name(),
         "flops": cx.flops, "params": cx.params, "acts": cx.acts,
         "device": format!("{device:?}"),
     });
@@ -169,6 +175,7 @@ fn apply_overrides(r: &mut Recipe, a: &Args) -> Result<(), CliError> {
         r.seed = s;
     }
     r.mixed_precision |= a.amp;
+    r.lr_update = a.lr_update;
     if r.epochs == 0 || r.batch_size == 0 {
         return Err(CliError(
             "--epochs and --batch-size must be at least 1".into(),

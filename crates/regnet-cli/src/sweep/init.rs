@@ -38,6 +38,10 @@ pub struct Args {
     /// Failures before a job is given up (default 3).
     #[arg(long)]
     max_attempts: Option<u32>,
+    /// When every job's learning rate changes: `epoch` (pycls, the default)
+    /// or `iter`; recorded in the sweep's settings.
+    #[arg(long, value_name = "WHEN", default_value = "epoch")]
+    lr_update: regnet_config::LrUpdate,
 }
 
 pub fn run(a: &Args) -> Result<(), CliError> {
@@ -53,6 +57,7 @@ pub fn run(a: &Args) -> Result<(), CliError> {
         epochs: a.epochs,
         seed: a.seed,
         max_attempts: a.max_attempts,
+        lr_update: a.lr_update,
     };
     let mut p = plan(&text, &overrides)
         .map_err(|e| CliError(format!("{}: {}", a.config.display(), e.0)))?;

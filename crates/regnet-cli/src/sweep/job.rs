@@ -92,14 +92,18 @@ fn attempt(
 ) -> Result<u8, CliError> {
     regnet_engine::set_threads(a.threads);
     let device = pick_device(&a.device)?;
-    let data = store.info()?.settings["data"]
+    let settings = store.info()?.settings;
+    let data = settings["data"]
         .as_str()
         .map(str::to_string)
         .ok_or_else(|| CliError("the sweep settings name no dataset".into()))?;
     let source = DataSource::parse(&data)?;
     let value: serde_yaml::Value = serde_yaml::to_value(&job.spec.config)?;
     let cfg = regnet_config::from_value(&value)?;
-    let (recipe, _) = Recipe::from_doc(&cfg.doc)?;
+    let (mut recipe, _) = Recipe::from_doc(&cfg.doc)?;
+    if let Some(when) = settings["lr_update"].as_str() {
+        recipe.lr_update = when.parse().map_err(CliError)?;
+    }
     let mut s = session::prepare(cfg.model, &recipe, &source, cfg.im_size, device, false)?;
     let checkpoint = dir.join(CHECKPOINT);
     let done = if checkpoint.exists() {

@@ -22,7 +22,7 @@
 use crate::datasource::DataSource;
 use crate::CliError;
 use regnet_config::section::{describe, display_key, Section};
-use regnet_config::Recipe;
+use regnet_config::{LrUpdate, Recipe};
 use regnet_space::space::Target;
 use regnet_space::{sample, Band, Constraints, SampleOptions, Space};
 use regnet_store::{NewJob, SweepInfo};
@@ -40,6 +40,7 @@ pub struct Overrides {
     pub epochs: Option<usize>,
     pub seed: Option<u64>,
     pub max_attempts: Option<u32>,
+    pub lr_update: LrUpdate,
 }
 
 /// A sweep ready to be stored.
@@ -111,7 +112,6 @@ const JOB_OPTIONS_NOT_USED: &[(&str, &str, &str)] = &[
     ("TEST", "DATASET", "the data comes from the sweep's DATA"),
     ("TRAIN", "SPLIT", "the dataset's own train split is used"),
     ("TEST", "SPLIT", "the dataset's own test split is used"),
-    ("OPTIM", "EMA_UPDATE_PERIOD", "EMA is not applied yet"),
 ];
 
 /// What the space, its options and the dataset resolve to.
@@ -211,6 +211,7 @@ pub fn plan(text: &str, o: &Overrides) -> Result<Plan, CliError> {
             "im_size": train_set.size,
             "num_classes": train_set.num_classes,
             "constraints": r.constraints,
+            "lr_update": o.lr_update.name(),
             "warnings": warnings,
         }),
         max_attempts,
