@@ -1,4 +1,4 @@
-//! Analysis of trained populations (METHOD.md §2, §5, §6): reads a sweep
+//! Analysis of trained populations (docs/method.md §6, §4, §5): reads a sweep
 //! store or a pycls `sweep.json`, and computes everything the report shows
 //! (and `--json` exports): EDFs and normalized EDFs with their summaries,
 //! pairwise comparisons, the best models' range of each design metric, rank

@@ -130,7 +130,7 @@ fn user_constraints_and_comparisons() {
 
 #[test]
 fn a_regnet_written_as_anynet_fits_exactly() {
-    // RegNetX-200MF's stages (METHOD.md §6): widths [24, 56, 152, 368], depths [1, 1, 4, 7].
+    // RegNetX-200MF's stages (docs/method.md §5): widths [24, 56, 152, 368], depths [1, 1, 4, 7].
     let cfg = json!({"ANYNET": {"DEPTHS": [1, 1, 4, 7], "WIDTHS": [24, 56, 152, 368]}});
     let recs: Vec<Value> = (0..4)
         .map(|i| record(cfg.clone(), &[50.0 + i as f64], 1, 2e8))

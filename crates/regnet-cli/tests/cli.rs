@@ -126,8 +126,24 @@ fn human_output_shows_stages_and_units() {
 fn bad_inputs_are_one_line_errors() {
     let e = failure(&["describe", "RegNetZ-9GF"]);
     assert!(e.contains("'RegNetZ-9GF' is neither a zoo model"), "{e}");
-    let e = failure(&["describe", "RegNetX-200MF", "--im-size", "16"]);
-    assert!(e.contains("must be at least 32"), "{e}");
+    let e = failure(&["describe", "RegNetX-200MF", "--im-size", "0"]);
+    assert!(e.contains("im_size (TRAIN.IM_SIZE) 0 is too small"), "{e}");
+    // Smaller than the downsampling (32) is pycls-valid: counted, with a note.
+    let o = regnet(&["describe", "RegNetX-200MF", "--im-size", "16", "--json"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("downsamples by 32") && err.contains("stage 4 run at 1x1"),
+        "{err}"
+    );
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let sizes: Vec<u64> = v["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["out_size"].as_u64().unwrap())
+        .collect();
+    assert_eq!(sizes, [4, 2, 1, 1]);
     let e = failure(&["describe", "RegNetX-200MF", "--num-classes", "0"]);
     assert!(e.contains("MODEL.NUM_CLASSES"), "{e}");
     let e = failure(&["describe", "missing.yaml"]);

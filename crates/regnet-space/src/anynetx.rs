@@ -1,4 +1,4 @@
-//! The AnyNetX design spaces A–E (METHOD.md §5).
+//! The AnyNetX design spaces A–E (docs/method.md §4).
 
 use crate::constraints::Rejection;
 use crate::space::ParamInfo;

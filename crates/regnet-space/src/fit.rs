@@ -1,4 +1,4 @@
-//! Fitting the RegNet quantized linear rule to per-block widths (METHOD.md §6).
+//! Fitting the RegNet quantized linear rule to per-block widths (docs/method.md §5).
 //!
 //! Given widths w_j, find (w0, wa, wm) whose quantized widths ŵ_j minimize
 //! e_fit = mean_j |log w_j − log ŵ_j|, by a coarse grid search refined around
@@ -119,7 +119,7 @@ fn block_logs(w0: u64, wa: f64, d: usize) -> Vec<f64> {
     (0..d).map(|j| ((j as f64 * wa + w0) / w0).ln()).collect()
 }
 
-/// Quantized width of a block with log(u_j/w0) = `log_ratio` (METHOD.md §6 steps 2–3).
+/// Quantized width of a block with log(u_j/w0) = `log_ratio` (docs/method.md §5 steps 2–3).
 fn quantized(w0: u64, wm: f64, log_ratio: f64) -> u64 {
     let s = round_half_even(log_ratio / wm.ln());
     round_half_even(w0 as f64 * wm.powi(s as i32) / Q as f64) as u64 * Q

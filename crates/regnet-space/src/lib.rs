@@ -1,7 +1,7 @@
 //! Design spaces: populations of models to sample, count and refine.
 //!
 //! A design space is a set of parameter tuples plus the distribution they are
-//! sampled from (METHOD.md §2, §5, §6). This crate provides the paper's
+//! sampled from (docs/method.md §6, §4, §5). This crate provides the paper's
 //! spaces (AnyNetX_A–E, RegNet, RegNetX, RegNetY), user-defined spaces written
 //! as pycls sweep configs, their exact sizes, rejection sampling under
 //! complexity constraints, and the RegNet fit of per-block widths.

@@ -1,4 +1,4 @@
-//! The RegNet design spaces (METHOD.md §6) and pycls's `regnet_sampler`.
+//! The RegNet design spaces (docs/method.md §5) and pycls's `regnet_sampler`.
 
 use crate::random::{RandType, Scalar};
 use crate::space::ParamInfo;

@@ -1,4 +1,4 @@
-//! Rejection sampling of distinct models under constraints (METHOD.md §2).
+//! Rejection sampling of distinct models under constraints (docs/method.md §6).
 
 use crate::constraints::{Constraints, Rejection};
 use crate::space::{Space, Target};

@@ -5,14 +5,12 @@ use crate::constraints::{Constraints, Rejection};
 use crate::random::Scalar;
 use crate::regnet_space::RegNetSpace;
 use crate::sweep::SweepSpace;
-use crate::{Result, SpaceError};
 use num_bigint::BigUint;
 use rand::Rng;
 use regnet_spec::ModelSpec;
 use serde::Serialize;
 use serde_json::json;
 use serde_yaml::Value;
-use std::path::Path;
 
 /// Resolution and class count to count samples at, when not the space's own.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -118,21 +116,6 @@ impl Space {
             "regnet" | "regnetx" | "regnety" => RegNetSpace::named(&key).map(Space::RegNet),
             _ => None,
         }
-    }
-
-    /// A built-in space by name, or a pycls sweep config file.
-    pub fn open(arg: &str) -> Result<Space> {
-        if let Some(s) = Space::builtin(arg) {
-            return Ok(s);
-        }
-        let lower = arg.to_ascii_lowercase();
-        if Path::new(arg).exists() || lower.ends_with(".yaml") || lower.ends_with(".yml") {
-            return SweepSpace::load(Path::new(arg)).map(Space::Sweep);
-        }
-        Err(SpaceError(format!(
-            "unknown design space '{arg}' (built-in: {}; or a pycls sweep config .yaml)",
-            Space::BUILTIN.join(", ")
-        )))
     }
 
     /// The space's name.

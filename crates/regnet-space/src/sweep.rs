@@ -14,7 +14,6 @@ use regnet_config::section::Section;
 use regnet_config::ConfigError;
 use serde_yaml::{Mapping, Value};
 use std::collections::HashSet;
-use std::path::Path;
 
 const TOP_LEVEL: &[&str] = &[
     "NAME",
@@ -139,27 +138,6 @@ pub struct SweepSpace {
 }
 
 impl SweepSpace {
-    /// Reads a sweep config file; errors are prefixed with the file name.
-    pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            SpaceError(format!(
-                "cannot read sweep config '{}': {e}",
-                path.display()
-            ))
-        })?;
-        Self::parse_str(&text).map_err(|e| SpaceError(format!("{}: {}", path.display(), e.0)))
-    }
-
-    /// Parses sweep config YAML.
-    pub fn parse_str(text: &str) -> Result<Self> {
-        let v: Value =
-            serde_yaml::from_str(text).map_err(|e| SpaceError(format!("malformed YAML: {e}")))?;
-        let doc = v.as_mapping().ok_or_else(|| {
-            SpaceError("a sweep config must be a mapping with NAME and SETUP".into())
-        })?;
-        Self::parse_doc(doc)
-    }
-
     /// Reads a parsed sweep config document.
     pub fn parse_doc(doc: &Mapping) -> Result<Self> {
         let space = Self::from_doc(doc).map_err(|e| SpaceError(e.0))?;

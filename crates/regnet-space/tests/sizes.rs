@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 #[test]
 fn anynetx_a_size_is_the_papers() {
-    // (16 * 128 * 3 * 6)^4, METHOD.md §5.
+    // (16 * 128 * 3 * 6)^4, docs/method.md §4.
     assert_eq!(
         Space::builtin("anynetx-a").unwrap().size().to_string(),
         "1846757322198614016"

@@ -1,82 +1,16 @@
-//! User-defined spaces written as pycls sweep configs.
+//! User-defined spaces written as pycls sweep configs: the SETUP section's
+//! samplers and constraints (files are read by regnet-sweep, tested there).
 
-use regnet_space::space::Target;
-use regnet_space::sweep::{SamplerDef, SweepSpace};
-use regnet_space::{sample, SampleOptions, Space};
-use std::path::PathBuf;
-
-fn config(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../configs/sweeps")
-        .join(name)
-}
-
-fn sample_all(space: &Space, n: usize) -> regnet_space::Population {
-    let Space::Sweep(s) = space else {
-        panic!("not a sweep")
-    };
-    let opts = SampleOptions {
-        n,
-        seed: s.seed,
-        max_tries: s.num_samples,
-        constraints: s.constraints.clone(),
-        target: Target::default(),
-    };
-    sample(space, &opts).unwrap()
-}
-
-#[test]
-fn pycls_cifar_regnet_sweep_samples_its_population() {
-    let space = Space::open(config("cifar_regnet.yaml").to_str().unwrap()).unwrap();
-    let Space::Sweep(s) = &space else {
-        panic!("not a sweep")
-    };
-    assert_eq!(s.name, "cifar/cifar_regnet");
-    assert_eq!(s.num_configs, Some(32));
-    assert_eq!(s.constraints.num_stages, Some((2, 2)));
-    assert!(matches!(s.samplers[0].1, SamplerDef::RegNet(_)));
-    let pop = sample_all(&space, 32);
-    for m in &pop.models {
-        assert!(
-            (120_000_000..=130_000_000).contains(&m.flops),
-            "{}",
-            m.flops
-        );
-        assert!(m.params <= 2_000_000 && m.acts <= 1_000_000);
-        let r = &m.config["REGNET"];
-        assert!((6..=16).contains(&r["DEPTH"].as_u64().unwrap()));
-        assert_eq!(r["STEM_TYPE"], "res_stem_cifar");
-        // Sections the sampler does not touch are carried over from BASE_CFG.
-        assert_eq!(m.config["OPTIM"]["BASE_LR"].as_f64(), Some(1.0));
-        assert_eq!(m.config["TRAIN"]["IM_SIZE"].as_u64(), Some(32));
-        let cfg = regnet_config::from_value(&serde_yaml::to_value(&m.config).unwrap()).unwrap();
-        let regnet_spec::ModelSpec::RegNet(spec) = cfg.model else {
-            panic!()
-        };
-        assert_eq!(spec.widths().unwrap().num_stages(), 2);
-    }
-}
-
-#[test]
-fn list_and_value_samplers_fill_anynet_lists() {
-    let space = Space::open(config("anynetx_a_cifar.yaml").to_str().unwrap()).unwrap();
-    // 4^3 depths * 8^3 widths * 2^3 bot_muls * 4^3 group widths.
-    assert_eq!(space.size().to_string(), (64u64 * 512 * 8 * 64).to_string());
-    let pop = sample_all(&space, 16);
-    for m in &pop.models {
-        let a = &m.config["ANYNET"];
-        assert_eq!(a["DEPTHS"].as_array().unwrap().len(), 3);
-        assert!(a["WIDTHS"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|w| w.as_u64().unwrap() % 16 == 0));
-        assert!(m.flops <= 50_000_000);
-    }
-}
+use regnet_space::sweep::SweepSpace;
 
 fn err(yaml: &str) -> String {
-    SweepSpace::parse_str(yaml).unwrap_err().0
+    let doc: serde_yaml::Value = match serde_yaml::from_str(yaml) {
+        Ok(v) => v,
+        Err(e) => return format!("malformed YAML: {e}"),
+    };
+    SweepSpace::parse_doc(doc.as_mapping().unwrap())
+        .unwrap_err()
+        .0
 }
 
 const BASE: &str = "  BASE_CFG: {MODEL: {TYPE: regnet, NUM_CLASSES: 10}, REGNET: {STEM_TYPE: res_stem_cifar}, TRAIN: {IM_SIZE: 32}}\n";

@@ -226,7 +226,7 @@ mod tests {
 
     #[test]
     fn regnetx_200mf_widths_match_the_paper() {
-        // METHOD.md §6: (d 13, w0 24, wa 36.44, wm 2.49) -> widths [24, 56, 152, 368], depths [1, 1, 4, 7].
+        // docs/method.md §5: (d 13, w0 24, wa 36.44, wm 2.49) -> widths [24, 56, 152, 368], depths [1, 1, 4, 7].
         let rw = generate_regnet(36.44, 24, 2.49, 13, 8).unwrap();
         assert_eq!(rw.widths, vec![24, 56, 152, 368]);
         assert_eq!(rw.depths, vec![1, 1, 4, 7]);

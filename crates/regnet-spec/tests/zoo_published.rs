@@ -11,7 +11,7 @@ fn cx(name: &str) -> Complexity {
 
 #[test]
 fn regnetx_200mf_is_exact() {
-    // pycls's published exact counts (METHOD.md §4).
+    // pycls's published exact counts (docs/method.md §3).
     assert_eq!(
         cx("RegNetX-200MF"),
         Complexity {
@@ -91,7 +91,7 @@ fn zoo_matches_pycls_model_zoo_table() {
         let mut acts_m = c.acts as f64 / 1e6;
         if name.starts_with("R-") || name.starts_with("X-") {
             // MODEL_ZOO.md's ResNe(X)t rows predate pycls counting max-pool
-            // outputs as acts (blocks.pool2d_cx, which METHOD.md §4 follows):
+            // outputs as acts (blocks.pool2d_cx, which docs/method.md §3 follows):
             // the stem pool's 64 x 56 x 56 outputs are missing from the table.
             acts_m -= (64 * 56 * 56) as f64 / 1e6;
         }

@@ -1,4 +1,4 @@
-//! Population statistics of design spaces (METHOD.md §2): error EDFs and
+//! Population statistics of design spaces (docs/method.md §6): error EDFs and
 //! their summaries, normalized EDFs that equalize complexity distributions,
 //! the KS comparison of two EDFs, empirical bootstraps (the best models'
 //! range of a metric, confidence intervals of differences), and Spearman

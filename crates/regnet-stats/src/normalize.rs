@@ -1,4 +1,4 @@
-//! Normalized EDF weights (METHOD.md §2, from Radosavovic et al., ICCV 2019):
+//! Normalized EDF weights (docs/method.md §6, from Radosavovic et al., ICCV 2019):
 //! spaces can differ in their complexity distribution, which confounds a
 //! comparison of their errors; weighting models so that every population has
 //! the same complexity distribution removes that confound.

@@ -74,8 +74,10 @@ pub fn run(a: &Args) -> Result<(), CliError> {
             );
             continue;
         }
-        let p =
-            plan(text, &overrides).map_err(|e| CliError(format!("demo space {name}: {}", e.0)))?;
+        let p = regnet_sweep::SweepConfig::parse(text)
+            .map_err(|e| CliError(e.0))
+            .and_then(|cfg| plan(&cfg, &overrides))
+            .map_err(|e| CliError(format!("demo space {name}: {}", e.0)))?;
         create(dir, &p, a.force)?;
     }
     let run_args = sweep_run::Args {

@@ -24,7 +24,7 @@ enum Command {
     },
     /// Parameters, ranges, constraints and exact size of a space.
     Info {
-        /// Built-in space name (see `regnet space list`) or pycls sweep config.
+        /// Built-in space name (see `regnet space list`) or sweep config (pycls or short form).
         space: String,
         /// Print one JSON object.
         #[arg(long)]
@@ -51,12 +51,12 @@ enum Command {
 /// What to draw and under which constraints.
 #[derive(clap::Args)]
 struct DrawArgs {
-    /// Built-in space name (see `regnet space list`) or pycls sweep config.
+    /// Built-in space name (see `regnet space list`) or sweep config (pycls or short form).
     space: String,
     /// Number of distinct models (default: the sweep config's SETUP.NUM_CONFIGS).
     #[arg(short = 'n', long = "num", value_name = "N")]
     n: Option<usize>,
-    /// Random seed (default: SETUP.RNG_SEED of a sweep config, else 0).
+    /// Random seed (default: the sweep config's SEED / SETUP.RNG_SEED, else 0).
     #[arg(long)]
     seed: Option<u64>,
     /// Flops band LO:HI, e.g. 360M:400M (either side may be empty).
@@ -68,7 +68,8 @@ struct DrawArgs {
     /// Acts band LO:HI.
     #[arg(long, value_name = "LO:HI", value_parser = Band::parse)]
     acts: Option<Band>,
-    /// Resolution complexity is counted at (default 224, or the sweep's TRAIN.IM_SIZE).
+    /// Resolution complexity is counted at (default 224, or the sweep config's
+    /// IM_SIZE / BASE_CFG.TRAIN.IM_SIZE).
     #[arg(long, value_name = "N")]
     im_size: Option<u64>,
     /// Classifier classes (default 1000, or the sweep's MODEL.NUM_CLASSES).
@@ -80,20 +81,20 @@ struct DrawArgs {
 }
 
 impl DrawArgs {
+    /// The space and sampling options: flags first, then the sweep config's
+    /// values (read as `sweep init` reads it), then the defaults.
     fn resolve(&self) -> Result<(Space, SampleOptions), CliError> {
-        let space = Space::open(&self.space)?;
-        let sweep = match &space {
-            Space::Sweep(s) => Some(s),
-            _ => None,
-        };
+        let (space, cfg) = regnet_sweep::open_space(&self.space)?;
+        let cfg = cfg.as_ref();
         let n = self
             .n
-            .or(sweep.and_then(|s| s.num_configs))
+            .or(cfg.and_then(|c| c.num_configs))
             .ok_or_else(|| CliError("give the number of models with -n N".into()))?;
         if n == 0 {
             return Err(CliError("-n must be at least 1".into()));
         }
-        let mut constraints = space.default_constraints();
+        let mut constraints =
+            cfg.map_or_else(|| space.default_constraints(), |c| c.constraints.clone());
         for (band, slot) in [
             (self.flops, &mut constraints.flops),
             (self.params, &mut constraints.params),
@@ -105,15 +106,15 @@ impl DrawArgs {
         }
         let opts = SampleOptions {
             n,
-            seed: self.seed.or(sweep.map(|s| s.seed)).unwrap_or(0),
+            seed: self.seed.or(cfg.map(|c| c.seed)).unwrap_or(0),
             max_tries: self
                 .max_tries
-                .or(sweep.map(|s| s.num_samples))
+                .or(cfg.map(|c| c.max_tries))
                 .unwrap_or(1_000_000),
             constraints,
             target: Target {
-                im_size: self.im_size,
-                num_classes: self.num_classes,
+                im_size: self.im_size.or(cfg.map(|c| c.im_size)),
+                num_classes: self.num_classes.or(cfg.and_then(|c| c.num_classes)),
             },
         };
         Ok((space, opts))
@@ -157,7 +158,11 @@ fn list(as_json: bool) -> Result<(), CliError> {
 }
 
 fn info(name: &str, as_json: bool) -> Result<(), CliError> {
-    let info = Space::open(name)?.info();
+    let (space, cfg) = regnet_sweep::open_space(name)?;
+    let mut info = space.info();
+    if let Some(c) = cfg {
+        info.constraints = c.constraints;
+    }
     if as_json {
         println!("{}", serde_json::to_string(&info)?);
         return Ok(());

@@ -4,6 +4,7 @@ use super::location::{store_path, Target, WORK_DIR};
 use super::plan::{plan, Overrides, Plan};
 use crate::CliError;
 use regnet_store::{JobRecord, PgStore, PgUrl, SqliteStore};
+use regnet_sweep::SweepConfig;
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
@@ -45,12 +46,7 @@ pub struct Args {
 }
 
 pub fn run(a: &Args) -> Result<(), CliError> {
-    let text = std::fs::read_to_string(&a.config).map_err(|e| {
-        CliError(format!(
-            "cannot read sweep config '{}': {e}",
-            a.config.display()
-        ))
-    })?;
+    let config = SweepConfig::load(&a.config)?;
     let overrides = Overrides {
         data: a.data.clone(),
         num_configs: a.num_configs,
@@ -59,7 +55,7 @@ pub fn run(a: &Args) -> Result<(), CliError> {
         max_attempts: a.max_attempts,
         lr_update: a.lr_update,
     };
-    let mut p = plan(&text, &overrides)
+    let mut p = plan(&config, &overrides)
         .map_err(|e| CliError(format!("{}: {}", a.config.display(), e.0)))?;
     let dir = a
         .dir

@@ -1,31 +1,14 @@
-//! From a sweep config to the list of jobs to train.
-//!
-//! Two forms are read. A pycls sweep config (`NAME`, `DESC`, `SETUP` with
-//! `SAMPLERS`, `CONSTRAINTS`, `BASE_CFG`; `LAUNCH`, `COLLECT`, `ANALYZE` are
-//! reported as not used), and a short form naming a built-in space:
-//!
-//! ```yaml
-//! NAME: my-study
-//! SPACE: anynetx-a        # see `regnet space list`
-//! NUM_CONFIGS: 32
-//! SEED: 0                 # sampling seed
-//! FLOPS: 2M:6M            # bands, also PARAMS and ACTS
-//! DATA: synthetic:2000
-//! IM_SIZE: 224            # resolution for image folders (in-memory sets keep theirs)
-//! OPTIM: {MAX_EPOCH: 6}   # recipe sections as in a pycls config
-//! ```
-//!
-//! Both may say `DATA` (the dataset, as `regnet train --data`) and
-//! `MAX_ATTEMPTS` (failures before a job is given up). Every job's stored
-//! config is a complete pycls config: model, recipe and resolution.
+//! From a sweep config (read by `regnet_sweep::SweepConfig`, which knows
+//! both forms) to the list of jobs to train. Every job's stored config is a
+//! complete pycls config: model, recipe and resolution.
 
 use crate::datasource::DataSource;
 use crate::CliError;
-use regnet_config::section::{describe, display_key, Section};
 use regnet_config::{LrUpdate, Recipe};
 use regnet_space::space::Target;
-use regnet_space::{sample, Band, Constraints, SampleOptions, Space};
+use regnet_space::{sample, SampleOptions};
 use regnet_store::{NewJob, SweepInfo};
+use regnet_sweep::SweepConfig;
 use serde_json::{json, Value as Json};
 use serde_yaml::{Mapping, Value};
 
@@ -53,47 +36,6 @@ pub struct Plan {
     pub tries: u64,
 }
 
-const SHORT_KEYS: &[&str] = &[
-    "NAME",
-    "DESC",
-    "SPACE",
-    "NUM_CONFIGS",
-    "SEED",
-    "FLOPS",
-    "PARAMS",
-    "ACTS",
-    "OPTIM",
-    "TRAIN",
-    "TEST",
-    "BN",
-    "RNG_SEED",
-    "IM_SIZE",
-];
-
-/// Recipe sections a short-form config passes to every job.
-const RECIPE_KEYS: &[&str] = &["OPTIM", "TRAIN", "TEST", "BN", "RNG_SEED"];
-
-/// pycls sweep sections with no effect here, and why.
-const NOT_USED: &[(&str, &str)] = &[
-    (
-        "LAUNCH",
-        "jobs run on this machine with `regnet sweep run --workers N`",
-    ),
-    (
-        "COLLECT",
-        "results are collected in the sweep store as jobs run",
-    ),
-    (
-        "ANALYZE",
-        "the analysis takes its options on its command line",
-    ),
-    (
-        "ROOT_DIR",
-        "the sweep lives in the directory given to `sweep init --dir`",
-    ),
-    ("NUM_PROC", "not needed"),
-];
-
 /// Options of a job's pycls config that a sweep here does not use, and why.
 const JOB_OPTIONS_NOT_USED: &[(&str, &str, &str)] = &[
     (
@@ -114,43 +56,10 @@ const JOB_OPTIONS_NOT_USED: &[(&str, &str, &str)] = &[
     ("TEST", "SPLIT", "the dataset's own test split is used"),
 ];
 
-/// What the space, its options and the dataset resolve to.
-struct Resolved {
-    name: String,
-    description: String,
-    space: Space,
-    /// Sections merged into every sampled config (short form).
-    recipe_base: Json,
-    num_configs: Option<usize>,
-    seed: u64,
-    max_tries: u64,
-    constraints: Constraints,
-    /// Model resolution (image folders are viewed at it): `IM_SIZE` or
-    /// `BASE_CFG.TRAIN.IM_SIZE`, default 224.
-    im_size: u64,
-}
-
-/// Reads the config text, samples its jobs and checks every job's recipe.
-pub fn plan(text: &str, o: &Overrides) -> Result<Plan, CliError> {
-    let mut doc: Mapping = match serde_yaml::from_str(text) {
-        Ok(Value::Mapping(m)) => m,
-        Ok(v) => {
-            return Err(CliError(format!(
-            "a sweep config must be a mapping (NAME, SETUP... or SPACE, NUM_CONFIGS...), got {}",
-            describe(&v)
-        )))
-        }
-        Err(e) => return Err(CliError(format!("malformed YAML: {e}"))),
-    };
-    let data_key = take_string(&mut doc, "DATA")?;
-    let attempts_key = take_u64(&mut doc, "MAX_ATTEMPTS")?;
-    let mut warnings = Vec::new();
-    let r = if doc.contains_key("SPACE") {
-        short_form(&doc)?
-    } else {
-        pycls_form(&mut doc, &mut warnings)?
-    };
-    let data = o.data.clone().or(data_key).ok_or_else(|| {
+/// Samples the config's jobs and checks every job's recipe.
+pub fn plan(r: &SweepConfig, o: &Overrides) -> Result<Plan, CliError> {
+    let mut warnings = r.warnings.clone();
+    let data = o.data.clone().or(r.data.clone()).ok_or_else(|| {
         CliError(
             "the sweep has no dataset: add `DATA: synthetic:2000` (or cifar10:DIR, cifar100:DIR) \
              to the config, or pass --data"
@@ -196,13 +105,13 @@ pub fn plan(text: &str, o: &Overrides) -> Result<Plan, CliError> {
     }
     let max_attempts = o
         .max_attempts
-        .or(attempts_key.map(|a| a as u32))
+        .or(r.max_attempts)
         .unwrap_or(DEFAULT_MAX_ATTEMPTS)
         .max(1);
     let info = SweepInfo {
-        name: r.name,
-        description: r.description,
-        config_text: text.to_string(),
+        name: r.name.clone(),
+        description: r.description.clone(),
+        config_text: r.text.clone(),
         settings: json!({
             "data": data,
             "space": r.space.name(),
@@ -221,76 +130,6 @@ pub fn plan(text: &str, o: &Overrides) -> Result<Plan, CliError> {
         jobs,
         warnings,
         tries: population.tries,
-    })
-}
-
-/// `SPACE: name` with bands and recipe sections.
-fn short_form(doc: &Mapping) -> Result<Resolved, CliError> {
-    let root = Section::root(doc, SHORT_KEYS)?;
-    let name = root.string("SPACE", "")?;
-    let space = Space::builtin(&name).ok_or_else(|| {
-        CliError(format!(
-            "SPACE: unknown design space '{name}' (built-in: {})",
-            Space::BUILTIN.join(", ")
-        ))
-    })?;
-    let mut constraints = space.default_constraints();
-    for (key, slot) in [
-        ("FLOPS", &mut constraints.flops),
-        ("PARAMS", &mut constraints.params),
-        ("ACTS", &mut constraints.acts),
-    ] {
-        if let Some(v) = root.value(key) {
-            let text = match v {
-                Value::String(s) => s.clone(),
-                other => describe(other),
-            };
-            *slot = Band::parse(&text).map_err(|e| CliError(format!("{key}: {e}")))?;
-        }
-    }
-    let mut base = Mapping::new();
-    for key in RECIPE_KEYS {
-        if let Some(v) = doc.get(*key) {
-            base.insert(Value::from(*key), v.clone());
-        }
-    }
-    let num = root.u64("NUM_CONFIGS", 0)?;
-    Ok(Resolved {
-        name: root.string("NAME", space.name())?,
-        description: root.string("DESC", "")?,
-        recipe_base: serde_json::to_value(&base)?,
-        num_configs: (num > 0).then_some(num as usize),
-        seed: root.u64("SEED", 0)?,
-        max_tries: 1_000_000,
-        constraints,
-        im_size: root.u64("IM_SIZE", 224)?,
-        space,
-    })
-}
-
-/// A pycls sweep config; its sections that have no effect here are reported.
-fn pycls_form(doc: &mut Mapping, warnings: &mut Vec<String>) -> Result<Resolved, CliError> {
-    for (key, why) in NOT_USED {
-        if doc.contains_key(*key) {
-            warnings.push(format!("{key} is not used: {why}"));
-        }
-    }
-    let sweep = regnet_space::sweep::SweepSpace::parse_doc(doc)?;
-    Ok(Resolved {
-        name: sweep.name.clone(),
-        description: sweep.description.clone(),
-        recipe_base: Json::Null,
-        num_configs: sweep.num_configs,
-        seed: sweep.seed,
-        max_tries: sweep.num_samples,
-        constraints: sweep.constraints.clone(),
-        im_size: sweep
-            .base
-            .get("TRAIN")
-            .and_then(|t| t.get("IM_SIZE"))
-            .and_then(Value::as_u64)
-            .unwrap_or(224),
-        space: Space::Sweep(sweep),
     })
 }
 
@@ -343,29 +182,5 @@ fn merge(base: &mut Json, over: &Json) {
                 b.insert(k.clone(), v.clone());
             }
         }
-    }
-}
-
-fn take_string(doc: &mut Mapping, key: &str) -> Result<Option<String>, CliError> {
-    match doc.remove(key) {
-        None => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(v) => Err(CliError(format!(
-            "{}: expected a string such as synthetic:2000, got {}",
-            display_key(&Value::from(key)),
-            describe(&v)
-        ))),
-    }
-}
-
-fn take_u64(doc: &mut Mapping, key: &str) -> Result<Option<u64>, CliError> {
-    match doc.remove(key) {
-        None => Ok(None),
-        Some(v) => v.as_u64().filter(|&n| n > 0).map(Some).ok_or_else(|| {
-            CliError(format!(
-                "{key}: expected a whole number of at least 1, got {}",
-                describe(&v)
-            ))
-        }),
     }
 }

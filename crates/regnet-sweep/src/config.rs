@@ -1,0 +1,266 @@
+//! Sweep configs, both forms, read in one place.
+//!
+//! A pycls sweep config (`NAME`, `DESC`, `SETUP` with `SAMPLERS`,
+//! `CONSTRAINTS`, `BASE_CFG`; `LAUNCH`, `COLLECT`, `ANALYZE` are reported as
+//! not used), or a short form naming a built-in space:
+//!
+//! ```yaml
+//! NAME: my-study
+//! SPACE: anynetx-a        # see `regnet space list`
+//! NUM_CONFIGS: 32
+//! SEED: 0                 # sampling seed
+//! FLOPS: 2M:6M            # bands, also PARAMS and ACTS
+//! DATA: synthetic:2000
+//! IM_SIZE: 224            # resolution models are counted (and folders viewed) at
+//! OPTIM: {MAX_EPOCH: 6}   # recipe sections as in a pycls config
+//! ```
+//!
+//! Both may say `DATA` (the dataset, as `regnet train --data`) and
+//! `MAX_ATTEMPTS` (failures before a job is given up).
+
+use crate::{Result, SweepError};
+use regnet_config::section::{describe, display_key, Section};
+use regnet_space::sweep::SweepSpace;
+use regnet_space::{Band, Constraints, Space};
+use serde_json::Value as Json;
+use serde_yaml::{Mapping, Value};
+use std::path::Path;
+
+/// Keys of the short form.
+const SHORT_KEYS: &[&str] = &[
+    "NAME",
+    "DESC",
+    "SPACE",
+    "NUM_CONFIGS",
+    "SEED",
+    "FLOPS",
+    "PARAMS",
+    "ACTS",
+    "OPTIM",
+    "TRAIN",
+    "TEST",
+    "BN",
+    "RNG_SEED",
+    "IM_SIZE",
+];
+
+/// Recipe sections a short-form config passes to every job.
+const RECIPE_KEYS: &[&str] = &["OPTIM", "TRAIN", "TEST", "BN", "RNG_SEED"];
+
+/// pycls sweep sections with no effect here, and why.
+const NOT_USED: &[(&str, &str)] = &[
+    (
+        "LAUNCH",
+        "jobs run on this machine with `regnet sweep run --workers N`",
+    ),
+    (
+        "COLLECT",
+        "results are collected in the sweep store as jobs run",
+    ),
+    (
+        "ANALYZE",
+        "the analysis takes its options on its command line",
+    ),
+    (
+        "ROOT_DIR",
+        "the sweep lives in the directory given to `sweep init --dir`",
+    ),
+    ("NUM_PROC", "not needed"),
+];
+
+/// Resolution models are counted at when a config does not say.
+const DEFAULT_IM_SIZE: u64 = 224;
+
+/// A sweep config, read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SweepConfig {
+    pub name: String,
+    pub description: String,
+    pub space: Space,
+    /// Complexity bands (and RegNet stage counts) samples must meet.
+    pub constraints: Constraints,
+    /// `NUM_CONFIGS` / `SETUP.NUM_CONFIGS`, when set.
+    pub num_configs: Option<usize>,
+    /// Sampling seed: `SEED` / `SETUP.RNG_SEED`, default 0.
+    pub seed: u64,
+    /// Candidates to draw at most (`SETUP.NUM_SAMPLES`, default 1,000,000).
+    pub max_tries: u64,
+    /// Recipe sections merged into every sampled config (short form; null
+    /// for the pycls form, whose `BASE_CFG` carries them).
+    pub recipe_base: Json,
+    /// Resolution models are counted at: `IM_SIZE` or
+    /// `BASE_CFG.TRAIN.IM_SIZE`, default 224.
+    pub im_size: u64,
+    /// `BASE_CFG.MODEL.NUM_CLASSES`, when set.
+    pub num_classes: Option<u64>,
+    /// `DATA`: the dataset, as `regnet train --data` takes it.
+    pub data: Option<String>,
+    /// `MAX_ATTEMPTS`: failures before a job is given up.
+    pub max_attempts: Option<u32>,
+    /// Sections read but not used here, each said once.
+    pub warnings: Vec<String>,
+    /// The file's text, kept with the sweep.
+    pub text: String,
+}
+
+impl SweepConfig {
+    /// Reads a sweep config file; errors are prefixed with the file name.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            SweepError(format!(
+                "cannot read sweep config '{}': {e}",
+                path.display()
+            ))
+        })?;
+        Self::parse(&text).map_err(|e| SweepError(format!("{}: {}", path.display(), e.0)))
+    }
+
+    /// Parses sweep config YAML of either form.
+    pub fn parse(text: &str) -> Result<Self> {
+        let mut doc: Mapping = match serde_yaml::from_str(text) {
+            Ok(Value::Mapping(m)) => m,
+            Ok(v) => {
+                return Err(SweepError(format!(
+                    "a sweep config must be a mapping (NAME, SETUP... or SPACE, NUM_CONFIGS...), got {}",
+                    describe(&v)
+                )))
+            }
+            Err(e) => return Err(SweepError(format!("malformed YAML: {e}"))),
+        };
+        let data = take_string(&mut doc, "DATA")?;
+        let max_attempts =
+            take_u64(&mut doc, "MAX_ATTEMPTS")?.map(|a| a.min(u32::MAX as u64) as u32);
+        let mut cfg = if doc.contains_key("SPACE") {
+            short_form(&doc)?
+        } else {
+            pycls_form(&doc)?
+        };
+        cfg.data = data;
+        cfg.max_attempts = max_attempts;
+        cfg.text = text.to_string();
+        Ok(cfg)
+    }
+}
+
+/// A design space named on the command line: a built-in space's name, or a
+/// sweep config file of either form (returned too, for its options).
+pub fn open_space(arg: &str) -> Result<(Space, Option<SweepConfig>)> {
+    if let Some(s) = Space::builtin(arg) {
+        return Ok((s, None));
+    }
+    let lower = arg.to_ascii_lowercase();
+    if Path::new(arg).exists() || lower.ends_with(".yaml") || lower.ends_with(".yml") {
+        let cfg = SweepConfig::load(Path::new(arg))?;
+        return Ok((cfg.space.clone(), Some(cfg)));
+    }
+    Err(SweepError(format!(
+        "unknown design space '{arg}' (built-in: {}; or a sweep config .yaml)",
+        Space::BUILTIN.join(", ")
+    )))
+}
+
+/// `SPACE: name` with bands and recipe sections.
+fn short_form(doc: &Mapping) -> Result<SweepConfig> {
+    let root = Section::root(doc, SHORT_KEYS)?;
+    let name = root.string("SPACE", "")?;
+    let space = Space::builtin(&name).ok_or_else(|| {
+        SweepError(format!(
+            "SPACE: unknown design space '{name}' (built-in: {})",
+            Space::BUILTIN.join(", ")
+        ))
+    })?;
+    let mut constraints = space.default_constraints();
+    for (key, slot) in [
+        ("FLOPS", &mut constraints.flops),
+        ("PARAMS", &mut constraints.params),
+        ("ACTS", &mut constraints.acts),
+    ] {
+        if let Some(v) = root.value(key) {
+            let text = match v {
+                Value::String(s) => s.clone(),
+                other => describe(other),
+            };
+            *slot = Band::parse(&text).map_err(|e| SweepError(format!("{key}: {e}")))?;
+        }
+    }
+    let mut base = Mapping::new();
+    for key in RECIPE_KEYS {
+        if let Some(v) = doc.get(*key) {
+            base.insert(Value::from(*key), v.clone());
+        }
+    }
+    let num = root.u64("NUM_CONFIGS", 0)?;
+    Ok(SweepConfig {
+        name: root.string("NAME", space.name())?,
+        description: root.string("DESC", "")?,
+        recipe_base: serde_json::to_value(&base).map_err(|e| SweepError(e.to_string()))?,
+        num_configs: (num > 0).then_some(num as usize),
+        seed: root.u64("SEED", 0)?,
+        max_tries: 1_000_000,
+        constraints,
+        im_size: root.u64("IM_SIZE", DEFAULT_IM_SIZE)?,
+        num_classes: None,
+        space,
+        data: None,
+        max_attempts: None,
+        warnings: Vec::new(),
+        text: String::new(),
+    })
+}
+
+/// A pycls sweep config; its sections that have no effect here are reported.
+fn pycls_form(doc: &Mapping) -> Result<SweepConfig> {
+    let warnings = NOT_USED
+        .iter()
+        .filter(|(key, _)| doc.contains_key(*key))
+        .map(|(key, why)| format!("{key} is not used: {why}"))
+        .collect();
+    let sweep = SweepSpace::parse_doc(doc)?;
+    let base_value = |section: &str, key: &str| {
+        sweep
+            .base
+            .get(section)
+            .and_then(|t| t.get(key))
+            .and_then(Value::as_u64)
+    };
+    Ok(SweepConfig {
+        name: sweep.name.clone(),
+        description: sweep.description.clone(),
+        recipe_base: Json::Null,
+        num_configs: sweep.num_configs,
+        seed: sweep.seed,
+        max_tries: sweep.num_samples,
+        constraints: sweep.constraints.clone(),
+        im_size: base_value("TRAIN", "IM_SIZE").unwrap_or(DEFAULT_IM_SIZE),
+        num_classes: base_value("MODEL", "NUM_CLASSES"),
+        space: Space::Sweep(sweep),
+        data: None,
+        max_attempts: None,
+        warnings,
+        text: String::new(),
+    })
+}
+
+fn take_string(doc: &mut Mapping, key: &str) -> Result<Option<String>> {
+    match doc.remove(key) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(v) => Err(SweepError(format!(
+            "{}: expected a string such as synthetic:2000, got {}",
+            display_key(&Value::from(key)),
+            describe(&v)
+        ))),
+    }
+}
+
+fn take_u64(doc: &mut Mapping, key: &str) -> Result<Option<u64>> {
+    match doc.remove(key) {
+        None => Ok(None),
+        Some(v) => v.as_u64().filter(|&n| n > 0).map(Some).ok_or_else(|| {
+            SweepError(format!(
+                "{key}: expected a whole number of at least 1, got {}",
+                describe(&v)
+            ))
+        }),
+    }
+}
