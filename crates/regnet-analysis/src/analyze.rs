@@ -1,6 +1,6 @@
 //! Everything the report shows, computed once into a serializable value.
 
-use crate::population::{ModelResult, Population};
+use crate::population::{MissingModel, ModelResult, Population};
 use crate::refine::{refine, Refinement};
 use regnet_space::fit_regnet;
 use regnet_stats::normalize::default_bins;
@@ -62,6 +62,9 @@ pub struct Analysis {
 #[derive(Debug, Clone, Serialize)]
 pub struct PopulationAnalysis {
     pub name: String,
+    /// Models sampled; `missing` lists those not trained to the end.
+    pub sampled: usize,
+    pub missing: Vec<MissingModel>,
     pub summary: Summary,
     pub normalized_summary: Summary,
     /// EDF corners (error, F), plain and normalized.
@@ -214,6 +217,8 @@ fn population(
     models.sort_by(|a, b| a.error.total_cmp(&b.error));
     PopulationAnalysis {
         name: p.name.clone(),
+        sampled: p.sampled(),
+        missing: p.missing.clone(),
         summary: plain.summary(),
         normalized_summary: normed.summary(),
         edf: plain.steps(),

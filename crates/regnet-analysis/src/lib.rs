@@ -13,6 +13,6 @@ pub use analyze::{
     analyze, block_widths, Analysis, Comparison, FitRow, MetricStats, Options, PopulationAnalysis,
     RegNetFitSummary,
 };
-pub use population::{ModelResult, Population};
+pub use population::{MissingModel, ModelResult, Population};
 pub use refine::{check_constraint, refine, Refinement};
 pub use regnet_stats::Interval;

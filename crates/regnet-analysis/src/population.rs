@@ -20,19 +20,35 @@ pub struct ModelResult {
     pub metrics: BTreeMap<String, f64>,
 }
 
+/// A sampled model that is not in the population: it failed, or was not
+/// (fully) trained. A population that lost models is not the sampled one; if
+/// they were lost for a reason tied to their architecture, its EDF is biased.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MissingModel {
+    pub name: String,
+    /// `failed`, `pending`, `running` or `unfinished` (a sweep.json record
+    /// short of its epochs).
+    pub state: String,
+    /// The failure message, or what is known of its progress.
+    pub reason: String,
+}
+
 /// A named population.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Population {
     pub name: String,
     pub models: Vec<ModelResult>,
+    /// Sampled models absent from `models`.
+    pub missing: Vec<MissingModel>,
 }
 
 impl Population {
-    /// The finished jobs of a sweep store.
+    /// The finished jobs of a sweep store; every other job is listed as missing.
     pub fn from_store(name: &str, store: &dyn SweepStore) -> regnet_store::Result<Self> {
-        let mut models = Vec::new();
+        let (mut models, mut missing) = (Vec::new(), Vec::new());
         for job in store.jobs()? {
             let Some(error) = job.top1_err.filter(|_| job.state == JobState::Done) else {
+                missing.push(missing_job(&job));
                 continue;
             };
             let curve = store
@@ -46,43 +62,55 @@ impl Population {
         Ok(Population {
             name: name.to_string(),
             models,
+            missing,
         })
     }
 
     /// Records of a pycls `sweep.json` (ours or pycls's own): every record
     /// that finished its epochs; error = the last epoch's test top-1 error.
+    /// Records short of their epochs are listed as missing (jobs that never
+    /// trained an epoch have no record in a sweep.json).
     pub fn from_pycls_json(name: &str, sweep: &Value) -> Result<Self, String> {
         let records = sweep
             .as_array()
             .ok_or("a pycls sweep.json is a list of job records")?;
-        let mut models = Vec::new();
+        let (mut models, mut missing) = (Vec::new(), Vec::new());
         for (i, r) in records.iter().enumerate() {
             let test = &r["test_epoch"];
             let curve: Vec<f64> = test["top1_err"]
                 .as_array()
                 .map(|a| a.iter().filter_map(Value::as_f64).collect())
                 .unwrap_or_default();
-            let (Some(&error), Some(ind), Some(max)) = (
+            let job = r["regnet"]["job"]
+                .as_str()
+                .map_or_else(|| format!("job-{i:04}"), str::to_string);
+            let ends = (
                 curve.last(),
                 last_u64(&test["epoch_ind"]),
                 last_u64(&test["epoch_max"]),
-            ) else {
+            );
+            let (Some(&error), Some(ind), Some(max)) = ends else {
+                missing.push(unfinished(job, r, "no test epochs recorded".into()));
                 continue;
             };
             if ind < max {
+                missing.push(unfinished(job, r, format!("trained {ind} of {max} epochs")));
                 continue;
             }
             let cx = ["flops", "params", "acts"]
                 .map(|k| r["complexity"][k].as_f64().unwrap_or(f64::NAN));
-            let job = r["regnet"]["job"]
-                .as_str()
-                .map_or_else(|| format!("job-{i:04}"), str::to_string);
             models.push(model(job, r["cfg"].clone(), error, curve, cx));
         }
         Ok(Population {
             name: name.to_string(),
             models,
+            missing,
         })
+    }
+
+    /// Models sampled for the population, trained or not.
+    pub fn sampled(&self) -> usize {
+        self.models.len() + self.missing.len()
     }
 
     pub fn errors(&self) -> Vec<f64> {
@@ -108,6 +136,34 @@ impl Population {
             .filter(|k| self.models.iter().all(|m| m.metrics.contains_key(*k)))
             .cloned()
             .collect()
+    }
+}
+
+/// Why a store's job is not in the population.
+fn missing_job(job: &regnet_store::Job) -> MissingModel {
+    let progress = format!("trained {} of {} epochs", job.epochs_done, job.spec.epochs);
+    let reason = match (job.state, &job.error) {
+        (JobState::Failed, Some(e)) => format!("{e} ({} attempts)", job.failures),
+        (_, Some(e)) => format!("{progress}; last attempt: {e}"),
+        _ => progress,
+    };
+    MissingModel {
+        name: job.spec.name.clone(),
+        state: job.state.as_str().to_string(),
+        reason,
+    }
+}
+
+/// A sweep.json record short of its epochs, with its `err` when it has one.
+fn unfinished(name: String, record: &Value, progress: String) -> MissingModel {
+    let reason = match record["err"].as_str().filter(|e| !e.is_empty()) {
+        Some(e) => format!("{progress}; {e}"),
+        None => progress,
+    };
+    MissingModel {
+        name,
+        state: "unfinished".into(),
+        reason,
     }
 }
 

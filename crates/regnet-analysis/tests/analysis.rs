@@ -21,13 +21,26 @@ fn record(cfg: Value, errs: &[f64], max: u64, flops: f64) -> Value {
 #[test]
 fn pycls_json_records_keep_finished_jobs_with_their_last_error() {
     let cfg = anynet([1, 2, 3], [16, 32, 64], [1.0, 0.5, 1.0], [4, 8, 8]);
+    let mut unfinished = record(cfg.clone(), &[70.0], 2, 2e6);
+    unfinished["err"] = json!("worker killed");
+    unfinished["regnet"] = json!({"job": "job-0001"});
     let sweep = json!([
         record(cfg.clone(), &[60.0, 50.0], 2, 1e6),
-        record(cfg.clone(), &[70.0], 2, 2e6), // unfinished: left out
+        unfinished, // unfinished: left out, named as missing
         {"cfg": cfg}, // never trained
     ]);
     let p = Population::from_pycls_json("s", &sweep).unwrap();
     assert_eq!(p.models.len(), 1);
+    assert_eq!((p.sampled(), p.missing.len()), (3, 2));
+    assert_eq!(
+        p.missing[0],
+        MissingModel {
+            name: "job-0001".into(),
+            state: "unfinished".into(),
+            reason: "trained 1 of 2 epochs; worker killed".into()
+        }
+    );
+    assert_eq!(p.missing[1].reason, "no test epochs recorded");
     let m = &p.models[0];
     assert_eq!((m.error, m.curve.clone()), (50.0, vec![60.0, 50.0]));
     assert_eq!(m.metrics["anynet_d"], 6.0);

@@ -1,6 +1,7 @@
 //! `regnet`: design network design spaces from the command line.
 
 mod commands;
+mod crash_note;
 mod datasource;
 mod format;
 mod resolve;

@@ -5,6 +5,7 @@ use crate::datasource::{DataOptions, DataSource};
 use crate::CliError;
 use regnet_config::Recipe;
 use regnet_engine::data::TensorSet;
+use regnet_engine::layout::{Layout, LayoutUsed};
 use regnet_engine::tch::Device;
 use regnet_engine::{BuiltModel, InitConfig};
 use regnet_spec::{Complexity, ModelSpec};
@@ -21,18 +22,21 @@ pub struct Session {
     pub test: TensorSet,
     /// Training images.
     pub train_len: usize,
+    /// The memory layout the model trains in.
+    pub layout: LayoutUsed,
 }
 
 /// Loads the data, fits the classifier to its classes (saying so), and builds
-/// the network with pycls initialization from the recipe's seed. `im_size`
-/// is the model's resolution (image folders are viewed at it; in-memory sets
-/// keep their own).
+/// the network with pycls initialization from the recipe's seed, in `layout`.
+/// `im_size` is the model's resolution (image folders are viewed at it;
+/// in-memory sets keep their own).
 pub fn prepare(
     spec: ModelSpec,
     recipe: &Recipe,
     source: &DataSource,
     im_size: u64,
     device: Device,
+    layout: Layout,
     skip_bad: bool,
 ) -> Result<Session, CliError> {
     if recipe.mixed_precision && !device.is_cuda() {
@@ -64,12 +68,17 @@ pub fn prepare(
     }
     regnet_engine::seed(recipe.seed);
     let mut model = BuiltModel::new(&net, device, InitConfig::of(recipe));
-    if device == Device::Cpu {
-        // oneDNN's channels-last kernels train these models about 1.4-1.5x faster
-        // (bench/RESULTS.md); on CUDA the layout is not measured yet.
-        model.to_channels_last();
+    // On CPU, oneDNN's channels-last kernels train these models about 1.4-1.5x
+    // faster (bench/RESULTS.md), except convs libtorch crashes on.
+    let layout = model.set_layout(layout, device);
+    if !layout.nchw_convs.is_empty() {
+        eprintln!(
+            "note: {} run in NCHW inside the channels-last model: PyTorch 2.11 crashes training 1x1 stride-2 convs with 2 to 15 input channels in channels-last (docs/engine.md, memory layouts)",
+            layout.nchw_convs.join(", ")
+        );
     }
     Ok(Session {
+        layout,
         spec,
         cx,
         im_size,

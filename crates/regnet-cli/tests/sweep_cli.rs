@@ -153,11 +153,20 @@ fn sigkill_of_the_whole_run_at_random_points_loses_and_repeats_nothing() {
 /// scheduler's stderr after checking that the sweep still ends with the
 /// results of an uninterrupted run.
 fn interrupt_a_job(name: &str, signal: &str, extra: &[&str]) -> String {
-    let d = tmp(&format!("sweep-{name}")).join("s");
-    init(&d);
+    let (err, d) = interrupt(name, signal, extra);
     let clean = tmp(&format!("sweep-{name}-clean")).join("s");
     init(&clean);
     ok(&strs(&run_args(&clean)));
+    assert_same_results(&series(&d), &series(&clean));
+    err
+}
+
+/// A small sweep whose oldest job process gets `signal` once it has
+/// recorded an epoch; the sweep must end with every job done and a sound
+/// store. Returns the scheduler's stderr and the sweep directory.
+fn interrupt(name: &str, signal: &str, extra: &[&str]) -> (String, std::path::PathBuf) {
+    let d = tmp(&format!("sweep-{name}")).join("s");
+    init(&d);
     let run = Command::new(env!("CARGO_BIN_EXE_regnet"))
         .args(run_args(&d))
         .args(extra)
@@ -186,9 +195,8 @@ fn interrupt_a_job(name: &str, signal: &str, extra: &[&str]) -> String {
     assert!(out.status.success(), "{err}");
     let s = status(&d);
     assert_eq!(s["counts"]["done"], 3, "{s}");
-    assert_same_results(&series(&d), &series(&clean));
     assert!(ok(&["sweep", "check", d.to_str().unwrap()]).contains("sound"));
-    err
+    (err, d)
 }
 
 /// Sends `signal` to the oldest process matching `pattern`. A process stopped
@@ -226,6 +234,36 @@ fn a_killed_worker_fails_one_attempt_and_the_retry_resumes_it() {
         err.contains("will be retried (failure 1): worker killed"),
         "{err}"
     );
+}
+
+#[test]
+fn a_crashed_worker_is_retried_once_in_nchw_without_counting_a_failure() {
+    // SIGABRT is what libtorch's channels-last crash raises when it detects
+    // the heap damage ("double free or corruption"); an external SIGSEGV would
+    // be absorbed once by Rust's stack-overflow handler.
+    let (err, d) = interrupt("worker-abrt", "-ABRT", &[]);
+    assert!(
+        err.contains("will be retried: worker killed (signal: 6")
+            && err.contains("retried in NCHW"),
+        "{err}"
+    );
+    let layouts: Vec<(String, String)> = series(&d)
+        .into_iter()
+        .map(|(job, r)| (job, r["regnet"]["layout"].as_str().unwrap().to_string()))
+        .collect();
+    let nchw: Vec<_> = layouts.iter().filter(|(_, l)| l == "nchw").collect();
+    assert_eq!(nchw.len(), 1, "{layouts:?}");
+    assert!(layouts
+        .iter()
+        .all(|(_, l)| l == "nchw" || l == "channels-last"));
+    let csv = ok(&["sweep", "export", d.to_str().unwrap(), "--format", "csv"]);
+    for line in csv.lines().filter(|l| l.starts_with("job-")) {
+        let f: Vec<&str> = line.split(',').collect();
+        assert_eq!(f[12], "0", "a crash retried in NCHW is no failure: {line}");
+        let retried = f[0] == nchw[0].0;
+        assert_eq!(f[13], if retried { "2" } else { "1" }, "claims: {line}");
+        assert_eq!(f[14], if retried { "nchw" } else { "channels-last" });
+    }
 }
 
 #[test]
@@ -287,6 +325,26 @@ fn diverging_jobs_fail_with_their_message_without_stopping_the_sweep() {
     }
     assert!(out.contains("retry-failed"), "{out}");
     assert!(ok(&["sweep", "check", dir.to_str().unwrap()]).contains("sound"));
+    // The analysis names the models the population lost, and why.
+    let html = d.join("report.html");
+    let analyzed = ok(&[
+        "sweep",
+        "analyze",
+        dir.to_str().unwrap(),
+        "-o",
+        html.to_str().unwrap(),
+    ]);
+    assert!(
+        analyzed.contains(&format!("{failed} of 6 sampled models are missing")),
+        "{analyzed}"
+    );
+    assert_eq!(
+        analyzed.matches("(failed): diverged").count() as u64,
+        failed,
+        "{analyzed}"
+    );
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("Missing models") && page.contains("diverged"));
     let again = ok(&["sweep", "retry-failed", dir.to_str().unwrap()]);
     assert!(
         again.contains(&format!("{failed} failed jobs queued again")),

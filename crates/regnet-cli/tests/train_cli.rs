@@ -1,7 +1,7 @@
 //! `regnet train` end to end on the synthetic dataset.
 
 mod common;
-use common::{regnet, tiny_path, tmp};
+use common::{image_folder, regnet, tiny_path, tmp};
 
 use serde_json::Value;
 use std::process::Command;
@@ -258,25 +258,11 @@ fn trains_on_cifar_binary_files() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// An image folder of two classes (red and green pictures of varied sizes).
-fn image_folder(root: &std::path::Path) {
-    for (split, n) in [("train", 24), ("val", 8)] {
-        for (c, color) in [("green", [20u8, 200, 20]), ("red", [200, 20, 20])] {
-            let dir = root.join(split).join(c);
-            std::fs::create_dir_all(&dir).unwrap();
-            for i in 0..n {
-                let img = image::RgbImage::from_pixel(40 + i, 36 + 2 * i, image::Rgb(color));
-                img.save(dir.join(format!("{i}.png"))).unwrap();
-            }
-        }
-    }
-}
-
 #[test]
 fn trains_on_an_image_folder_and_names_or_skips_bad_files() {
     let d = tmp("imagefolder");
     let data = d.join("data");
-    image_folder(&data);
+    image_folder(&data, 24, 8);
     let spec = format!("imagefolder:{}", data.display());
     let run = |out: &str, extra: &[&str]| {
         let mut args = vec![

@@ -3,8 +3,10 @@
 //! depends on it.
 
 pub mod cifar;
+pub mod idx;
 pub mod imagefolder;
 pub mod pickle;
+pub mod subset;
 pub mod synthetic;
 
 /// Which half of a dataset: training or held-out test images.
@@ -39,6 +41,20 @@ impl ImageSet {
     /// Whether the set holds no image.
     pub fn is_empty(&self) -> bool {
         self.labels.is_empty()
+    }
+
+    /// The images `idx` (in that order), e.g. a [`subset::balanced`] subset.
+    pub fn select(&self, idx: &[usize]) -> ImageSet {
+        let mut pixels = Vec::with_capacity(idx.len() * 3 * self.size * self.size);
+        for &i in idx {
+            pixels.extend_from_slice(self.image(i));
+        }
+        ImageSet {
+            pixels,
+            labels: idx.iter().map(|&i| self.labels[i]).collect(),
+            size: self.size,
+            num_classes: self.num_classes,
+        }
     }
 
     /// Bytes of image `i`.

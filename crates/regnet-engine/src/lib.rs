@@ -5,6 +5,7 @@
 pub mod amp;
 pub mod data;
 pub mod import;
+pub mod layout;
 pub mod model;
 pub mod precise_bn;
 pub mod pth;

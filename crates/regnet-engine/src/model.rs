@@ -175,6 +175,13 @@ fn bn(p: &nn::Path, w: u64, gamma: f64, init: InitConfig) -> nn::BatchNorm {
 /// Conv + BN named like pycls siblings (`a` / `a_bn`, `proj` / `bn`, ...).
 #[derive(Debug)]
 pub(crate) struct ConvBnT {
+    /// The conv's variable prefix (`s1.b1.proj`), for messages.
+    name: String,
+    /// The conv as the spec describes it (what the layout guard judges).
+    spec: Conv2d,
+    /// Kept in NCHW inside a channels-last model: libtorch is known to crash
+    /// training this conv channels-last ([`crate::layout`]).
+    keep_nchw: bool,
     conv: nn::Conv2D,
     pub(crate) bn: nn::BatchNorm,
     /// Stride, padding and groups of the conv, for the folded conv.
@@ -196,6 +203,9 @@ impl ConvBnT {
         init: InitConfig,
     ) -> Self {
         ConvBnT {
+            name: p.path(conv_name),
+            spec: c.conv,
+            keep_nchw: false,
             conv: conv(&(p / conv_name), &c.conv),
             bn: bn(&(p / bn_name), c.bn.w, gamma, init),
             geometry: [
@@ -210,6 +220,15 @@ impl ConvBnT {
     }
 
     fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
+        if self.keep_nchw {
+            // The rest of the network is channels-last: this conv alone runs
+            // on standard-layout input and weights, its output goes back.
+            return channels_last(&self.forward_own_layout(&x.contiguous(), train));
+        }
+        self.forward_own_layout(x, train)
+    }
+
+    fn forward_own_layout(&self, x: &Tensor, train: bool) -> Tensor {
         match (&self.folded, train) {
             (Some((w, b)), false) => {
                 let [stride, padding, groups] = self.geometry;
@@ -564,11 +583,31 @@ impl BuiltModel {
     /// Stores every 4-D weight channels-last (NHWC strides), so libtorch
     /// picks its channels-last convolution kernels (on CPUs with oneDNN they
     /// train small RegNets about 1.4-1.5x faster, bench/RESULTS.md); inputs get
-    /// the same strides in `forward_t`, and the EMA model follows.
-    pub fn to_channels_last(&mut self) {
+    /// the same strides in `forward_t`, and the EMA model follows. Convs that
+    /// libtorch is known to crash on in channels-last training
+    /// ([`crate::layout::crashes_channels_last`]) stay NCHW, each converting
+    /// its input and output; their names are returned.
+    pub fn to_channels_last(&mut self) -> Vec<String> {
+        self.channels_last_with(crate::layout::crashes_channels_last)
+    }
+
+    /// Every conv channels-last, with no guard (to reproduce the crash).
+    pub fn to_channels_last_unguarded(&mut self) {
+        self.channels_last_with(|_| false);
+    }
+
+    fn channels_last_with(&mut self, keep_nchw: fn(&Conv2d) -> bool) -> Vec<String> {
+        let mut kept = Vec::new();
+        for cb in self.model.conv_bns() {
+            cb.keep_nchw = keep_nchw(&cb.spec);
+            if cb.keep_nchw {
+                kept.push(cb.name.clone());
+            }
+        }
+        let weights: Vec<String> = kept.iter().map(|k| format!("{k}.weight")).collect();
         tch::no_grad(|| {
-            for (_, mut v) in self.vs.variables() {
-                if v.dim() == 4 {
+            for (name, mut v) in self.vs.variables() {
+                if v.dim() == 4 && !weights.contains(&name) {
                     let cl = channels_last(&v);
                     v.set_data(&cl);
                 }
@@ -576,8 +615,9 @@ impl BuiltModel {
         });
         self.model.channels_last = true;
         if let Some(ema) = &mut self.ema {
-            ema.to_channels_last();
+            ema.channels_last_with(keep_nchw);
         }
+        kept
     }
 
     /// Writes the weights and BN statistics as safetensors (pycls names),
@@ -610,7 +650,7 @@ impl BuiltModel {
         let mut t = BuiltModel::new(&self.net, self.vs.device(), self.init);
         t.vs.copy(&self.vs)?;
         if self.model.channels_last {
-            t.to_channels_last();
+            let _ = t.to_channels_last();
         }
         Ok(t)
     }

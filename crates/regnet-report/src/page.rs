@@ -14,6 +14,7 @@ th:first-child, td:first-child, td.l { text-align: left; }
 .cfg { text-align: left; font-family: monospace; font-size: 11px; max-width: 520px; overflow-wrap: anywhere; }
 .figs { display: flex; flex-wrap: wrap; gap: 8px; } .note { color: #555; font-size: 13px; }
 .swatch { display: inline-block; width: 10px; height: 10px; margin-right: 4px; }
+.warn { background: #fff4e5; border-left: 4px solid #e08a00; padding: 6px 10px; font-size: 13px; }
 @media print { body { margin: 0; } h2 { break-after: avoid; } svg { break-inside: avoid; } }
 ";
 
@@ -33,6 +34,7 @@ pub fn render(a: &Analysis, title: &str) -> String {
         a.bins
     );
     summary(&mut h, a);
+    missing(&mut h, a);
     comparisons(&mut h, a);
     h.push_str("<h2>Error EDFs</h2><div class=\"figs\">");
     h.push_str(&edf(a, false));
@@ -94,6 +96,8 @@ fn summary(h: &mut String, a: &Analysis) {
             let (s, n) = (p.summary, p.normalized_summary);
             vec![
                 name_cell(p, i),
+                p.sampled.to_string(),
+                p.missing.len().to_string(),
                 s.n.to_string(),
                 f2(s.min),
                 f2(s.mean),
@@ -107,6 +111,8 @@ fn summary(h: &mut String, a: &Analysis) {
         h,
         &[
             "population",
+            "sampled",
+            "missing",
             "n",
             "min",
             "mean",
@@ -116,6 +122,43 @@ fn summary(h: &mut String, a: &Analysis) {
         ],
         &rows,
     );
+}
+
+/// A warning and a table per population whose sampled models did not all
+/// train: the compared populations are then not the sampled ones.
+fn missing(h: &mut String, a: &Analysis) {
+    let lost: Vec<&PopulationAnalysis> = a
+        .populations
+        .iter()
+        .filter(|p| !p.missing.is_empty())
+        .collect();
+    if lost.is_empty() {
+        return;
+    }
+    let counts: Vec<String> = lost
+        .iter()
+        .map(|p| format!("{} of {} in {}", p.missing.len(), p.sampled, esc(&p.name)))
+        .collect();
+    let _ = write!(
+        h,
+        "<p class=\"warn\"><b>Missing models:</b> {} sampled models did not finish training. The populations analysed are not the sampled ones; if models were lost for reasons tied to their architecture, the EDFs are biased.</p>",
+        counts.join(", ")
+    );
+    for p in lost {
+        let _ = write!(h, "<h3>Missing from {}</h3>", esc(&p.name));
+        let rows: Vec<Vec<String>> = p
+            .missing
+            .iter()
+            .map(|m| {
+                vec![
+                    esc(&m.name),
+                    esc(&m.state),
+                    format!("<span class=\"cfg\">{}</span>", esc(&m.reason)),
+                ]
+            })
+            .collect();
+        table(h, &["model", "state", "reason"], &rows);
+    }
 }
 
 fn comparisons(h: &mut String, a: &Analysis) {

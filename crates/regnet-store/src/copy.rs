@@ -15,6 +15,7 @@ pub struct JobRecord {
     pub error: Option<String>,
     pub started_at: Option<f64>,
     pub finished_at: Option<f64>,
+    pub layout: Option<String>,
     pub epochs: Vec<EpochRecord>,
 }
 
@@ -30,6 +31,7 @@ impl JobRecord {
             error: None,
             started_at: None,
             finished_at: None,
+            layout: None,
             epochs: Vec::new(),
         }
     }
@@ -69,6 +71,7 @@ pub fn snapshot(store: &dyn SweepStore) -> Result<(SweepInfo, Vec<JobRecord>)> {
             error: j.error,
             started_at: j.started_at,
             finished_at: j.finished_at,
+            layout: j.layout,
             spec: j.spec,
         });
     }

@@ -57,7 +57,10 @@ fn pycls_record(job: &Job, epochs: &[EpochRecord], dir: &Path) -> Value {
         "log_file": log_dir.join("stdout.log").display().to_string(),
         "err_file": log_dir.join("stderr.log").display().to_string(),
         "err": job.error.clone().unwrap_or_default(),
-        "regnet": {"job": job.spec.name, "state": job.state, "failures": job.failures},
+        "regnet": {
+            "job": job.spec.name, "state": job.state, "failures": job.failures,
+            "layout": job.layout,
+        },
     })
 }
 
@@ -120,6 +123,7 @@ pub fn to_csv(store: &dyn SweepStore) -> Result<String> {
         "wall_seconds",
         "failures",
         "claims",
+        "layout",
         "error",
         "config",
     ])
@@ -141,6 +145,7 @@ pub fn to_csv(store: &dyn SweepStore) -> Result<String> {
             wall(&j).map_or(String::new(), |w| w.to_string()),
             j.failures.to_string(),
             j.claims.to_string(),
+            j.layout.clone().unwrap_or_default(),
             j.error.clone().unwrap_or_default(),
             j.spec.config.to_string(),
         ])

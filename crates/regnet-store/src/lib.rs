@@ -124,7 +124,14 @@ pub struct Job {
     pub lease_expires: Option<f64>,
     pub started_at: Option<f64>,
     pub finished_at: Option<f64>,
+    /// The memory layout of the job's last attempt (`channels-last`,
+    /// `channels-last (nchw: ...)` or `nchw`); [`NCHW`] once a crash made the
+    /// scheduler retry it in NCHW. None before any attempt.
+    pub layout: Option<String>,
 }
+
+/// The layout a job is retried in after its worker crashed by a signal.
+pub const NCHW: &str = "nchw";
 
 /// One epoch's metrics, as the trainer reports them (the engine's `EpochLog`
 /// has the same fields; the store is kept free of the engine, so the
@@ -157,8 +164,13 @@ pub struct Lease {
 pub enum Outcome {
     /// Trained to the last epoch.
     Done,
-    /// Failed with this message (diverged, bad config, out of memory, crash...).
+    /// Failed with this message (diverged, bad config, out of memory...).
     Failed(String),
+    /// The worker process died by a crash signal (SIGSEGV, SIGABRT...). The
+    /// first time, the job goes back to the queue in NCHW ([`NCHW`]) without
+    /// counting a failure (libtorch is known to crash training some convs
+    /// channels-last); a crash in NCHW counts as [`Outcome::Failed`].
+    Crashed(String),
 }
 
 /// Counts of jobs by state.
@@ -217,6 +229,9 @@ pub trait SweepStore {
     /// for workers it sees alive, so a long evaluation between heartbeats
     /// does not lose the job; `false` when the lease is lost.
     fn renew(&self, lease: &Lease, duration: Duration) -> Result<bool>;
+    /// Records the memory layout the current attempt trains in; `false` when
+    /// the lease is lost.
+    fn set_layout(&self, lease: &Lease, layout: &str) -> Result<bool>;
     /// Forgets epochs after `epochs_done` (a resumed job's checkpoint is the
     /// truth about what was trained); `false` when the lease is lost.
     fn resume_at(&self, lease: &Lease, epochs_done: u32) -> Result<bool>;

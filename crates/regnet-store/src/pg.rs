@@ -18,6 +18,7 @@
 use crate::rows::{epoch_gap, job_problems, JobRow};
 use crate::{
     Counts, EpochRecord, Job, JobRecord, Lease, Outcome, Result, StoreError, SweepInfo, SweepStore,
+    NCHW,
 };
 use postgres::error::SqlState;
 use postgres::{Client, Config, NoTls, Row, Transaction};
@@ -26,7 +27,8 @@ use std::time::{Duration, Instant};
 
 /// The schema's migrations in order: version `i + 1` is `MIGRATIONS[i]`.
 /// A shipped migration is never edited; a change is a new entry.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
 CREATE TABLE regnet_sweeps (
     id BIGSERIAL PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,
@@ -69,7 +71,10 @@ CREATE TABLE regnet_epochs (
     seconds DOUBLE PRECISION NOT NULL,
     PRIMARY KEY (job_id, epoch)
 );
-"];
+",
+    // 2: the memory layout of each job's last attempt (NCHW after a crash).
+    "ALTER TABLE regnet_jobs ADD COLUMN layout TEXT;",
+];
 
 /// The newest schema version this build knows.
 const LATEST: i32 = MIGRATIONS.len() as i32;
@@ -89,7 +94,8 @@ const JOB_COLUMNS: &str = "
     (SELECT test_top1_err FROM regnet_epochs e WHERE e.job_id = j.id AND e.epoch = j.epochs),
     (SELECT test_top5_err FROM regnet_epochs e WHERE e.job_id = j.id AND e.epoch = j.epochs),
     (SELECT MIN(test_top1_err) FROM regnet_epochs e WHERE e.job_id = j.id),
-    (SELECT COALESCE(SUM(seconds), 0) FROM regnet_epochs e WHERE e.job_id = j.id)";
+    (SELECT COALESCE(SUM(seconds), 0) FROM regnet_epochs e WHERE e.job_id = j.id),
+    j.layout";
 
 /// The condition under which a lease is still held.
 const HELD: &str = "id = $1 AND lease_token = $2 AND state = 'running'";
@@ -498,8 +504,9 @@ fn insert_job(
     let id: i64 = tx
         .query_one(
             "INSERT INTO regnet_jobs (sweep_id, name, config, flops, params, acts, epochs, state,
-                 claims, failures, progress, error, started_at, finished_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+                 claims, failures, progress, error, started_at, finished_at, layout)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+             RETURNING id",
             &[
                 &sweep_id,
                 &s.name,
@@ -515,6 +522,7 @@ fn insert_job(
                 &j.error,
                 &j.started_at,
                 &j.finished_at,
+                &j.layout,
             ],
         )?
         .try_get(0)?;
@@ -577,6 +585,7 @@ fn job_row(r: &Row) -> std::result::Result<JobRow, postgres::Error> {
         epochs_done: r.try_get::<_, i64>(16)? as u32,
         errs: [r.try_get(17)?, r.try_get(18)?, r.try_get(19)?],
         train_seconds: r.try_get(20)?,
+        layout: r.try_get(21)?,
     })
 }
 
@@ -734,6 +743,19 @@ impl SweepStore for PgStore {
         })
     }
 
+    fn set_layout(&self, lease: &Lease, layout: &str) -> Result<bool> {
+        self.tx(|tx, _| {
+            if !holds(tx, lease)? {
+                return Ok(false);
+            }
+            tx.execute(
+                "UPDATE regnet_jobs SET layout = $2 WHERE id = $1",
+                &[&lease.job_id, &layout],
+            )?;
+            Ok(true)
+        })
+    }
+
     fn resume_at(&self, lease: &Lease, epochs_done: u32) -> Result<bool> {
         let done = epochs_done as i32;
         self.tx(|tx, _| {
@@ -772,7 +794,19 @@ impl SweepStore for PgStore {
             if !holds(tx, lease)? {
                 return Ok(false);
             }
+            let layout: Option<String> = tx
+                .query_one(
+                    "SELECT layout FROM regnet_jobs WHERE id = $1",
+                    &[&lease.job_id],
+                )?
+                .try_get(0)?;
             match outcome {
+                Outcome::Crashed(msg) if layout.as_deref() != Some(NCHW) => tx.execute(
+                    "UPDATE regnet_jobs SET state = 'pending', layout = $3, lease_token = NULL,
+                         lease_owner = NULL, lease_expires = NULL, error = $2
+                     WHERE id = $1",
+                    &[&lease.job_id, &format!("{msg}; retried in NCHW"), &NCHW],
+                )?,
                 Outcome::Done => tx.execute(
                     &format!(
                         "UPDATE regnet_jobs SET state = 'done', lease_token = NULL,
@@ -782,7 +816,7 @@ impl SweepStore for PgStore {
                     ),
                     &[&lease.job_id],
                 )?,
-                Outcome::Failed(msg) => tx.execute(
+                Outcome::Failed(msg) | Outcome::Crashed(msg) => tx.execute(
                     &format!(
                         "UPDATE regnet_jobs SET failures = failures + 1,
                              state = CASE WHEN failures + 1 >= $3 THEN 'failed' ELSE 'pending' END,

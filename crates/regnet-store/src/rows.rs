@@ -20,6 +20,7 @@ pub(crate) struct JobRow {
     pub(crate) epochs_done: u32,
     pub(crate) errs: [Option<f64>; 3],
     pub(crate) train_seconds: f64,
+    pub(crate) layout: Option<String>,
 }
 
 impl JobRow {
@@ -53,6 +54,7 @@ impl JobRow {
             lease_expires: self.times[0],
             started_at: self.times[1],
             finished_at: self.times[2],
+            layout: self.layout,
         })
     }
 }

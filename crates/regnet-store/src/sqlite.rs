@@ -4,7 +4,7 @@
 use crate::rows::{epoch_gap, job_problems, JobRow};
 use crate::{
     now, Counts, EpochRecord, Job, JobRecord, Lease, Outcome, Result, StoreError, SweepInfo,
-    SweepStore,
+    SweepStore, NCHW,
 };
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
 use std::cell::RefCell;
@@ -12,7 +12,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Version of the schema below; a store of another version is refused.
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
+
+/// Upgrades from older schema versions, in order: `(from, sql)`.
+const UPGRADES: &[(i64, &str)] = &[(2, "ALTER TABLE jobs ADD COLUMN layout TEXT;")];
 
 const SCHEMA: &str = "
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -33,7 +36,8 @@ CREATE TABLE jobs (
     progress REAL NOT NULL DEFAULT 0,
     error TEXT,
     started_at REAL,
-    finished_at REAL
+    finished_at REAL,
+    layout TEXT
 );
 CREATE TABLE epochs (
     job_id INTEGER NOT NULL REFERENCES jobs(id),
@@ -60,7 +64,8 @@ const JOB_COLUMNS: &str = "
     (SELECT test_top1_err FROM epochs e WHERE e.job_id = j.id AND e.epoch = j.epochs),
     (SELECT test_top5_err FROM epochs e WHERE e.job_id = j.id AND e.epoch = j.epochs),
     (SELECT MIN(test_top1_err) FROM epochs e WHERE e.job_id = j.id),
-    (SELECT COALESCE(SUM(seconds), 0) FROM epochs e WHERE e.job_id = j.id)";
+    (SELECT COALESCE(SUM(seconds), 0) FROM epochs e WHERE e.job_id = j.id),
+    j.layout";
 
 /// How long a call waits for another process's write lock before failing
 /// (seconds; `REGNET_STORE_BUSY_TIMEOUT` changes it, e.g. for tests).
@@ -140,6 +145,7 @@ impl SqliteStore {
             .map_err(|e| self.err(e))?;
         match version.and_then(|v| v.parse::<i64>().ok()) {
             Some(SCHEMA_VERSION) => Ok(()),
+            Some(v) if UPGRADES.iter().any(|(from, _)| *from == v) => self.upgrade(v),
             Some(v) => Err(StoreError(format!(
                 "{}: store schema version {v}, this regnet reads version {SCHEMA_VERSION}",
                 self.path.display()
@@ -149,6 +155,20 @@ impl SqliteStore {
                 self.path.display()
             ))),
         }
+    }
+
+    /// Applies the upgrades from version `from` on, in one transaction.
+    fn upgrade(&self, from: i64) -> Result<()> {
+        self.write(|tx| {
+            for (v, sql) in UPGRADES.iter().filter(|(v, _)| *v >= from) {
+                tx.execute_batch(sql)?;
+                tx.execute(
+                    "UPDATE meta SET value = ?1 WHERE key = 'schema_version'",
+                    [(v + 1).to_string()],
+                )?;
+            }
+            Ok(())
+        })
     }
 
     fn err(&self, e: rusqlite::Error) -> StoreError {
@@ -192,8 +212,8 @@ fn write_new(path: &Path, info: &SweepInfo, jobs: &[JobRecord]) -> Result<()> {
         )?;
         let mut insert = tx.prepare(
             "INSERT INTO jobs (name, config, flops, params, acts, epochs, state, claims,
-                 failures, progress, error, started_at, finished_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) RETURNING id",
+                 failures, progress, error, started_at, finished_at, layout)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) RETURNING id",
         )?;
         for j in jobs {
             let s = &j.spec;
@@ -211,7 +231,8 @@ fn write_new(path: &Path, info: &SweepInfo, jobs: &[JobRecord]) -> Result<()> {
                     j.progress,
                     j.error,
                     j.started_at,
-                    j.finished_at
+                    j.finished_at,
+                    j.layout
                 ],
                 |r| r.get(0),
             )?;
@@ -266,6 +287,7 @@ fn job_row(r: &rusqlite::Row) -> rusqlite::Result<JobRow> {
         epochs_done: r.get(16)?,
         errs: [r.get(17)?, r.get(18)?, r.get(19)?],
         train_seconds: r.get(20)?,
+        layout: r.get(21)?,
     })
 }
 
@@ -424,6 +446,16 @@ impl SweepStore for SqliteStore {
         })
     }
 
+    fn set_layout(&self, lease: &Lease, layout: &str) -> Result<bool> {
+        self.write(|tx| {
+            let n = tx.execute(
+                &format!("UPDATE jobs SET layout = ?3 WHERE {HELD}"),
+                params![lease.job_id, lease.token, layout],
+            )?;
+            Ok(n == 1)
+        })
+    }
+
     fn resume_at(&self, lease: &Lease, epochs_done: u32) -> Result<bool> {
         self.write(|tx| {
             if !holds(tx, lease)? {
@@ -462,14 +494,25 @@ impl SweepStore for SqliteStore {
             if !holds(tx, lease)? {
                 return Ok(false);
             }
+            let layout: Option<String> = tx.query_row(
+                "SELECT layout FROM jobs WHERE id = ?1",
+                [lease.job_id],
+                |r| r.get(0),
+            )?;
             match outcome {
+                Outcome::Crashed(msg) if layout.as_deref() != Some(NCHW) => tx.execute(
+                    "UPDATE jobs SET state = 'pending', layout = ?3, lease_token = NULL,
+                         lease_owner = NULL, lease_expires = NULL, error = ?2
+                     WHERE id = ?1",
+                    params![lease.job_id, format!("{msg}; retried in NCHW"), NCHW],
+                )?,
                 Outcome::Done => tx.execute(
                     "UPDATE jobs SET state = 'done', lease_token = NULL, lease_owner = NULL,
                          lease_expires = NULL, progress = epochs, error = NULL, finished_at = ?2
                      WHERE id = ?1",
                     params![lease.job_id, t],
                 )?,
-                Outcome::Failed(msg) => tx.execute(
+                Outcome::Failed(msg) | Outcome::Crashed(msg) => tx.execute(
                     "UPDATE jobs SET failures = failures + 1,
                          state = CASE WHEN failures + 1 >= ?3 THEN 'failed' ELSE 'pending' END,
                          finished_at = CASE WHEN failures + 1 >= ?3 THEN ?4 ELSE NULL END,

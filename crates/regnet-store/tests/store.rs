@@ -133,6 +133,7 @@ on_both_backends!(
     an_expired_lease_is_requeued_and_its_holder_can_no_longer_write,
     a_resumed_attempt_replaces_epochs_after_its_checkpoint,
     failures_are_retried_up_to_max_attempts_then_kept_with_their_message,
+    a_crash_is_retried_once_in_nchw_before_it_counts_as_a_failure,
     concurrent_workers_never_claim_the_same_job,
     integrity_check_finds_a_done_job_missing_epochs,
     pycls_export_has_the_series_pycls_analysis_reads,
@@ -215,6 +216,39 @@ fn failures_are_retried_up_to_max_attempts_then_kept_with_their_message(f: &Fixt
     assert_eq!(j.error.as_deref(), Some("boom 2"));
     assert_eq!(s.retry_failed().unwrap(), 1);
     assert!(s.claim("w", LEASE).unwrap().is_some());
+}
+
+fn a_crash_is_retried_once_in_nchw_before_it_counts_as_a_failure(f: &Fixture) {
+    let s = f.create(1, 2);
+    let (job, l) = s.claim("w", LEASE).unwrap().unwrap();
+    assert_eq!(job.layout, None, "no attempt yet");
+    assert!(s
+        .set_layout(&l, "channels-last (nchw: s1.b1.proj)")
+        .unwrap());
+    assert_eq!(
+        s.jobs().unwrap()[0].layout.as_deref(),
+        Some("channels-last (nchw: s1.b1.proj)")
+    );
+    // A crash in channels-last: back to the queue in NCHW, no failure counted.
+    assert!(s.finish(&l, &Outcome::Crashed("signal 11".into())).unwrap());
+    let j = &s.jobs().unwrap()[0];
+    assert_eq!((j.state, j.failures), (JobState::Pending, 0));
+    assert_eq!(j.layout.as_deref(), Some(NCHW));
+    assert_eq!(j.error.as_deref(), Some("signal 11; retried in NCHW"));
+    // A lost lease writes nothing, layout included.
+    assert!(!s.set_layout(&l, "channels-last").unwrap());
+    // A crash in NCHW is a failure like any other.
+    let (job, l) = s.claim("w", LEASE).unwrap().unwrap();
+    assert_eq!(job.layout.as_deref(), Some(NCHW));
+    assert!(s.set_layout(&l, NCHW).unwrap());
+    assert!(s.finish(&l, &Outcome::Crashed("signal 6".into())).unwrap());
+    let j = &s.jobs().unwrap()[0];
+    assert_eq!((j.state, j.failures), (JobState::Pending, 1));
+    assert_eq!(j.error.as_deref(), Some("signal 6"));
+    // Copies and exports carry the layout.
+    let (_, records) = snapshot(s.as_ref()).unwrap();
+    assert_eq!(records[0].layout.as_deref(), Some(NCHW));
+    assert!(to_csv(s.as_ref()).unwrap().contains(",nchw,"));
 }
 
 fn concurrent_workers_never_claim_the_same_job(f: &Fixture) {
@@ -484,6 +518,58 @@ fn bad_urls_credentials_and_databases_are_one_line_errors() {
         server.psql(&db, "SELECT to_regclass('regnet_schema') IS NULL"),
         "t"
     );
+}
+
+/// A store written by the previous release (schema 2, no job layouts) is
+/// upgraded in place when opened, its jobs intact.
+#[test]
+fn an_older_sqlite_store_is_upgraded_when_opened() {
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join("sweep.db");
+    drop(SqliteStore::create(&path, &info(1), &jobs(2)).unwrap());
+    let c = rusqlite::Connection::open(&path).unwrap();
+    c.execute_batch(
+        "ALTER TABLE jobs DROP COLUMN layout; UPDATE meta SET value = '2' WHERE key = 'schema_version';",
+    )
+    .unwrap();
+    drop(c);
+    let s = SqliteStore::open(&path).unwrap();
+    let js = s.jobs().unwrap();
+    assert_eq!(js.len(), 2);
+    assert!(js.iter().all(|j| j.layout.is_none()));
+    let (_, l) = s.claim("w", LEASE).unwrap().unwrap();
+    assert!(s.set_layout(&l, NCHW).unwrap());
+    let c = rusqlite::Connection::open(&path).unwrap();
+    let v: String = c
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'schema_version'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(v, "3");
+}
+
+/// The same on PostgreSQL: a database at schema 1 gets migration 2.
+#[test]
+fn an_older_postgres_schema_is_migrated_when_opened() {
+    let server = pg_server::server();
+    let f = Fixture::postgres();
+    let url = pg_url(&f);
+    drop(PgStore::create(&url, &info(1), &jobs(2), false).unwrap());
+    let db = f.location().rsplit('/').next().unwrap().to_string();
+    server.psql(
+        &db,
+        "ALTER TABLE regnet_jobs DROP COLUMN layout; DELETE FROM regnet_schema WHERE version = 2",
+    );
+    let s = PgStore::open(&url).unwrap();
+    assert_eq!(s.jobs().unwrap().len(), 2);
+    assert_eq!(
+        server.psql(&db, "SELECT MAX(version) FROM regnet_schema"),
+        "2"
+    );
+    let (_, l) = s.claim("w", LEASE).unwrap().unwrap();
+    assert!(s.set_layout(&l, NCHW).unwrap());
 }
 
 #[test]

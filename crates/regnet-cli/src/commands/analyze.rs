@@ -168,6 +168,7 @@ pub fn write(pops: &[Population], r: &ReportArgs, title: &str) -> Result<Analysi
         std::fs::write(j, serde_json::to_string_pretty(&analysis)?)
             .map_err(|e| CliError(format!("cannot write '{}': {e}", j.display())))?;
     }
+    say_missing(&analysis);
     for c in &analysis.comparisons {
         eprintln!(
             "{} vs {}: {}; KS D = {:.3}, p = {:.3}",
@@ -180,6 +181,22 @@ pub fn write(pops: &[Population], r: &ReportArgs, title: &str) -> Result<Analysi
     }
     eprintln!("wrote {}", r.out.display());
     Ok(analysis)
+}
+
+/// Names, per population, the sampled models that are not in the analysis
+/// and why: a population that lost models is not the sampled one.
+fn say_missing(a: &Analysis) {
+    for p in a.populations.iter().filter(|p| !p.missing.is_empty()) {
+        eprintln!(
+            "warning: {}: {} of {} sampled models are missing from the analysis:",
+            p.name,
+            p.missing.len(),
+            p.sampled
+        );
+        for m in &p.missing {
+            eprintln!("  {} ({}): {}", m.name, m.state, m.reason);
+        }
+    }
 }
 
 /// "X is better (lower normalized mean error)", or that neither is.

@@ -1,7 +1,7 @@
 //! `regnet train`: train one model and keep its log, metrics and weights.
 
 use crate::datasource::DataSource;
-use crate::{resolve, session, CliError};
+use crate::{crash_note, resolve, session, CliError};
 use indicatif::{ProgressBar, ProgressStyle};
 use regnet_config::Recipe;
 use regnet_engine::train::{
@@ -54,6 +54,11 @@ pub struct Args {
     /// at the fractional epoch). Recorded in metrics.json.
     #[arg(long, value_name = "WHEN", default_value = "epoch")]
     lr_update: regnet_config::LrUpdate,
+    /// Memory layout: auto (channels-last on CPU, except the convs libtorch
+    /// is known to crash on; NCHW on CUDA), nchw (if training ever dies
+    /// with a crash signal), or channels-last (every conv, unguarded).
+    #[arg(long, value_name = "LAYOUT", default_value = "auto")]
+    layout: regnet_engine::layout::Layout,
     /// Continue the run in --out from its last epoch checkpoint (same arguments).
     #[arg(long)]
     resume: bool,
@@ -96,14 +101,17 @@ pub fn run(args: &Args) -> Result<bool, CliError> {
         train: tr,
         test: te,
         train_len,
+        layout,
     } = session::prepare(
         m.spec,
         &recipe,
         &source,
         m.im_size,
         device,
+        args.layout,
         args.skip_bad_images,
     )?;
+    crash_note::install();
     eprintln!(
         "training {} ({} flops, {} params at {im_size}x{im_size}) on {train_len} {} images, {:?}, {} epochs",
         m.name,
@@ -151,6 +159,7 @@ pub fn run(args: &Args) -> Result<bool, CliError> {
         "train_loss": last.map(|e| e.train_loss),
         "seconds": start.elapsed().as_secs_f64(),
         "lr_update": recipe.lr_update.name(),
+        "layout": layout.to_string(),
         "flops": cx.flops, "params": cx.params, "acts": cx.acts,
         "device": format!("{device:?}"),
     });

@@ -9,9 +9,10 @@ use super::location::{job_dir, Target};
 use crate::datasource::DataSource;
 use crate::{session, CliError};
 use regnet_config::Recipe;
+use regnet_engine::layout::Layout;
 use regnet_engine::train::{checkpoint_epoch, pick_device, train, BatchProgress, EpochLog};
 use regnet_engine::train::{Observer, Status};
-use regnet_store::{EpochRecord, Job, Lease, Outcome, SweepStore};
+use regnet_store::{EpochRecord, Job, Lease, Outcome, SweepStore, NCHW};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -104,7 +105,23 @@ fn attempt(
     if let Some(when) = settings["lr_update"].as_str() {
         recipe.lr_update = when.parse().map_err(CliError)?;
     }
-    let mut s = session::prepare(cfg.model, &recipe, &source, cfg.im_size, device, false)?;
+    // A job that crashed by a signal is retried in NCHW (the scheduler sets it).
+    let layout = match job.layout.as_deref() {
+        Some(NCHW) => Layout::Nchw,
+        _ => Layout::Auto,
+    };
+    let mut s = session::prepare(
+        cfg.model,
+        &recipe,
+        &source,
+        cfg.im_size,
+        device,
+        layout,
+        false,
+    )?;
+    if !store.set_layout(lease, &s.layout.to_string())? {
+        return Ok(EXIT_ABANDONED);
+    }
     let checkpoint = dir.join(CHECKPOINT);
     let done = if checkpoint.exists() {
         checkpoint_epoch(&checkpoint)?

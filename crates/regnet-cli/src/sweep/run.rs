@@ -248,19 +248,7 @@ fn reap(
         };
         let w = running.swap_remove(i);
         if !status.success() && status.code() != Some(EXIT_ABANDONED as i32) {
-            let why = match status.code() {
-                Some(c) => format!("worker exited with code {c}"),
-                None => format!("worker killed ({status})"),
-            };
-            let why = match w.stalled {
-                true => format!(
-                    "stalled: no progress for {:.0} s, killed",
-                    w.progress_at.elapsed().as_secs_f64()
-                ),
-                false => why,
-            };
-            let msg = format!("{why}; see {}", w.log.display());
-            store.finish(&w.lease, &Outcome::Failed(msg))?;
+            store.finish(&w.lease, &outcome_of(&w, status))?;
         }
         let job = store.jobs()?.into_iter().find(|j| j.id == w.lease.job_id);
         if let Some(job) = job {
@@ -271,6 +259,35 @@ fn reap(
         }
     }
     Ok(())
+}
+
+/// Signals of a native crash (libtorch's channels-last bug raises SIGSEGV or
+/// SIGABRT); other signals (SIGKILL, SIGTERM) come from outside the job.
+const CRASH_SIGNALS: [i32; 5] = [
+    libc::SIGSEGV,
+    libc::SIGABRT,
+    libc::SIGBUS,
+    libc::SIGILL,
+    libc::SIGFPE,
+];
+
+/// How a worker that did not finish its job ended: a crash signal (retried
+/// once in NCHW by the store) or a failure.
+fn outcome_of(w: &Worker, status: std::process::ExitStatus) -> Outcome {
+    use std::os::unix::process::ExitStatusExt;
+    let why = match (w.stalled, status.code(), status.signal()) {
+        (true, _, _) => format!(
+            "stalled: no progress for {:.0} s, killed",
+            w.progress_at.elapsed().as_secs_f64()
+        ),
+        (_, Some(c), _) => format!("worker exited with code {c}"),
+        (_, None, _) => format!("worker killed ({status})"),
+    };
+    let msg = format!("{why}; see {}", w.log.display());
+    match status.signal() {
+        Some(s) if !w.stalled && CRASH_SIGNALS.contains(&s) => Outcome::Crashed(msg),
+        _ => Outcome::Failed(msg),
+    }
 }
 
 /// A line above the progress bar, or on stderr when there is no bar.
@@ -292,6 +309,10 @@ fn finished_line(job: &Job, took: Duration) -> String {
         (JobState::Failed, _) => format!(
             "{name} failed ({} attempts, given up): {}",
             job.failures,
+            job.error.as_deref().unwrap_or("")
+        ),
+        (JobState::Pending, _) if job.failures == 0 => format!(
+            "{name} will be retried: {}",
             job.error.as_deref().unwrap_or("")
         ),
         (JobState::Pending, _) => format!(

@@ -67,3 +67,18 @@ pub fn regnetx_init(n: usize, epochs: usize, images: usize, extra: &[&str]) -> V
 pub fn strs(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
 }
+
+/// An image folder of two classes (red and green pictures of varied sizes):
+/// `train` images per class under train/, `val` under val/.
+pub fn image_folder(root: &std::path::Path, train: u32, val: u32) {
+    for (split, n) in [("train", train), ("val", val)] {
+        for (c, color) in [("green", [20u8, 200, 20]), ("red", [200, 20, 20])] {
+            let dir = root.join(split).join(c);
+            std::fs::create_dir_all(&dir).unwrap();
+            for i in 0..n {
+                let img = image::RgbImage::from_pixel(40 + i, 36 + 2 * i, image::Rgb(color));
+                img.save(dir.join(format!("{i}.png"))).unwrap();
+            }
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! MNIST-layout IDX files: MNIST and Fashion-MNIST (Debian ships the latter
+//! as the package `dataset-fashion-mnist`, under
+//! `/usr/share/datasets/fashion-mnist`).
+//!
+//! A split is an image file (`*-images-idx3-ubyte`, magic 0x00000803: count,
+//! rows, columns, then one byte per pixel) and a label file
+//! (`*-labels-idx1-ubyte`, magic 0x00000801: count, then one byte per label),
+//! plain or gzipped (`.gz`). The 28x28 gray images enter the networks as
+//! 32x32 three-channel images: zero-padded by 2 pixels on each side and the
+//! gray value copied to every channel, so configs made for CIFAR's 32x32
+//! inputs (`res_stem_cifar`) run unchanged.
+
+use crate::{DataError, ImageSet, Split};
+use flate2::read::GzDecoder;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// Where Debian's `dataset-fashion-mnist` puts the files.
+pub const FASHION_MNIST_DIR: &str = "/usr/share/datasets/fashion-mnist";
+
+/// Side of the images as the networks see them.
+pub const SIZE: usize = 32;
+
+const IMAGES_MAGIC: u32 = 0x0000_0803;
+const LABELS_MAGIC: u32 = 0x0000_0801;
+const CLASSES: usize = 10;
+
+/// The file prefix of a split (`train` or `t10k`).
+fn prefix(split: Split) -> &'static str {
+    match split {
+        Split::Train => "train",
+        Split::Test => "t10k",
+    }
+}
+
+/// Reads a split of an MNIST-layout dataset in `dir` (10 classes).
+pub fn load(dir: &Path, split: Split) -> Result<ImageSet, DataError> {
+    let p = prefix(split);
+    let images_path = find(dir, &format!("{p}-images-idx3-ubyte"))?;
+    let labels_path = find(dir, &format!("{p}-labels-idx1-ubyte"))?;
+    let (images, rows, cols) = read_images(&images_path)?;
+    let labels = read_labels(&labels_path)?;
+    let n = labels.len();
+    if images.len() != n * rows * cols {
+        return Err(DataError(format!(
+            "{} holds {} images but {} holds {n} labels",
+            images_path.display(),
+            images.len() / (rows * cols).max(1),
+            labels_path.display()
+        )));
+    }
+    if let Some((i, l)) = labels
+        .iter()
+        .enumerate()
+        .find(|(_, &l)| l as usize >= CLASSES)
+    {
+        return Err(DataError(format!(
+            "{}: label {l} of image {i} is out of range (classes 0-{})",
+            labels_path.display(),
+            CLASSES - 1
+        )));
+    }
+    Ok(ImageSet {
+        pixels: to_rgb32(&images, n, rows, cols),
+        labels: labels.into_iter().map(u32::from).collect(),
+        size: SIZE,
+        num_classes: CLASSES,
+    })
+}
+
+/// `name.gz` or `name` in `dir`.
+fn find(dir: &Path, name: &str) -> Result<PathBuf, DataError> {
+    let gz = dir.join(format!("{name}.gz"));
+    let plain = dir.join(name);
+    [gz, plain]
+        .into_iter()
+        .find(|p| p.is_file())
+        .ok_or_else(|| {
+            DataError(format!(
+                "'{}' holds no {name} or {name}.gz (an MNIST-layout dataset needs train- and t10k- images and labels)",
+                dir.display()
+            ))
+        })
+}
+
+/// A whole file's bytes, gunzipped when it ends in `.gz`.
+fn read_bytes(path: &Path) -> Result<Vec<u8>, DataError> {
+    let file = std::fs::read(path)
+        .map_err(|e| DataError(format!("cannot read '{}': {e}", path.display())))?;
+    if path.extension().and_then(|e| e.to_str()) != Some("gz") {
+        return Ok(file);
+    }
+    let mut out = Vec::new();
+    GzDecoder::new(file.as_slice())
+        .read_to_end(&mut out)
+        .map_err(|e| DataError(format!("'{}' is not valid gzip: {e}", path.display())))?;
+    Ok(out)
+}
+
+/// Big-endian u32 at `at`, or an error naming the file as truncated.
+fn be_u32(bytes: &[u8], at: usize, path: &Path) -> Result<u32, DataError> {
+    bytes
+        .get(at..at + 4)
+        .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        .ok_or_else(|| truncated(path, at + 4, bytes.len()))
+}
+
+fn truncated(path: &Path, want: usize, got: usize) -> DataError {
+    DataError(format!(
+        "'{}' is truncated: {got} bytes, its header promises {want}",
+        path.display()
+    ))
+}
+
+fn check_magic(bytes: &[u8], want: u32, what: &str, path: &Path) -> Result<(), DataError> {
+    let magic = be_u32(bytes, 0, path)?;
+    if magic != want {
+        return Err(DataError(format!(
+            "'{}' is not an IDX {what} file: magic number 0x{magic:08x}, expected 0x{want:08x}",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Pixels (row-major per image), rows, columns.
+fn read_images(path: &Path) -> Result<(Vec<u8>, usize, usize), DataError> {
+    let bytes = read_bytes(path)?;
+    check_magic(&bytes, IMAGES_MAGIC, "image", path)?;
+    let n = be_u32(&bytes, 4, path)? as usize;
+    let rows = be_u32(&bytes, 8, path)? as usize;
+    let cols = be_u32(&bytes, 12, path)? as usize;
+    if rows == 0 || cols == 0 || rows > SIZE || cols > SIZE {
+        return Err(DataError(format!(
+            "'{}': images of {rows}x{cols} pixels (this reader takes up to {SIZE}x{SIZE})",
+            path.display()
+        )));
+    }
+    let want = 16 + n * rows * cols;
+    if bytes.len() < want {
+        return Err(truncated(path, want, bytes.len()));
+    }
+    Ok((bytes[16..want].to_vec(), rows, cols))
+}
+
+fn read_labels(path: &Path) -> Result<Vec<u8>, DataError> {
+    let bytes = read_bytes(path)?;
+    check_magic(&bytes, LABELS_MAGIC, "label", path)?;
+    let n = be_u32(&bytes, 4, path)? as usize;
+    let want = 8 + n;
+    if bytes.len() < want {
+        return Err(truncated(path, want, bytes.len()));
+    }
+    Ok(bytes[8..want].to_vec())
+}
+
+/// rows x cols gray images, centred in SIZE x SIZE zero-padded frames, gray
+/// copied to three channels (channel-major per image).
+fn to_rgb32(gray: &[u8], n: usize, rows: usize, cols: usize) -> Vec<u8> {
+    let (top, left) = ((SIZE - rows) / 2, (SIZE - cols) / 2);
+    let plane = SIZE * SIZE;
+    let mut out = vec![0u8; n * 3 * plane];
+    for (i, img) in gray.chunks_exact(rows * cols).enumerate() {
+        let dst = &mut out[i * 3 * plane..(i + 1) * 3 * plane];
+        for (r, row) in img.chunks_exact(cols).enumerate() {
+            let at = (top + r) * SIZE + left;
+            for c in 0..3 {
+                dst[c * plane + at..c * plane + at + cols].copy_from_slice(row);
+            }
+        }
+    }
+    out
+}
