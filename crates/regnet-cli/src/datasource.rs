@@ -1,21 +1,40 @@
 //! `--data`: where images come from, shared by `train`, `eval` and sweeps.
+//!
+//! A data spec is a source and options, comma-separated:
+//! `SOURCE[,train=N][,test=N][,seed=S]`. Sources: `synthetic[:N]`,
+//! `fashion-mnist[:DIR]`, `mnist:DIR`, `cifar10:DIR`, `cifar100:DIR`,
+//! `imagefolder:DIR`. `train=N` keeps a seeded, class-balanced subset of N
+//! training images (`test=N` likewise for the test split, which otherwise
+//! stays whole); `seed` picks the subset (default 0), the same for every
+//! model that names the same spec.
 
 use crate::CliError;
 use regnet_config::Recipe;
 use regnet_data::cifar::{self, Cifar};
 use regnet_data::imagefolder::{ImageFolder, View};
-use regnet_data::synthetic;
+use regnet_data::{idx, subset, synthetic};
 use regnet_data::{ImageSet, Split};
 use regnet_engine::data::{Augment, TensorSet};
 use regnet_engine::tch::Device;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-/// Where training data comes from (`--data`).
-pub enum DataSource {
+/// The image sources.
+enum Source {
     Synthetic(usize),
     Cifar(Cifar, PathBuf),
+    /// MNIST-layout IDX files; `true` for Fashion-MNIST.
+    Idx(PathBuf, bool),
     /// `train/<class>/…` and `val/<class>/…` image files.
     ImageFolder(PathBuf),
+}
+
+/// Where training data comes from (`--data`), and which part of it.
+pub struct DataSource {
+    source: Source,
+    /// Balanced subset sizes of the train and test splits (all when None).
+    train_images: Option<usize>,
+    test_images: Option<usize>,
+    subset_seed: u64,
 }
 
 /// What a model must be sized for.
@@ -61,52 +80,63 @@ pub struct Tensors {
     pub test_len: usize,
 }
 
+/// What `--data` accepts, for messages.
+const SOURCES: &str = "synthetic[:N], fashion-mnist[:DIR], mnist:DIR, cifar10:DIR, cifar100:DIR or imagefolder:DIR, then optionally ,train=N ,test=N ,seed=S";
+
 impl DataSource {
-    /// `synthetic[:N]`, `cifar10:DIR`, `cifar100:DIR` or `imagefolder:DIR`.
+    /// Reads a data spec (see the module documentation).
     pub fn parse(data: &str) -> Result<Self, CliError> {
-        let (kind, arg) = data.split_once(':').unwrap_or((data, ""));
-        match kind {
-            "synthetic" if arg.is_empty() => Ok(DataSource::Synthetic(5000)),
-            "synthetic" => match arg.parse::<usize>() {
-                Ok(n) if n >= 10 => Ok(DataSource::Synthetic(n)),
-                _ => Err(CliError(format!(
-                    "--data '{data}': N must be a whole number of at least 10 images"
-                ))),
-            },
-            "cifar10" | "cifar100" if !arg.is_empty() => {
-                let c = if kind == "cifar10" {
-                    Cifar::Ten
-                } else {
-                    Cifar::Hundred
-                };
-                Ok(DataSource::Cifar(c, PathBuf::from(arg)))
+        let mut parts = data.split(',');
+        let source = parse_source(parts.next().unwrap_or_default(), data)?;
+        let mut d = DataSource {
+            source,
+            train_images: None,
+            test_images: None,
+            subset_seed: 0,
+        };
+        for opt in parts {
+            let (key, value) = opt.split_once('=').unwrap_or((opt, ""));
+            let n = value.parse::<u64>().map_err(|_| {
+                CliError(format!(
+                    "--data '{data}': {key} needs a whole number (got '{value}')"
+                ))
+            });
+            match key {
+                "train" => d.train_images = Some(positive(n?, data, key)?),
+                "test" => d.test_images = Some(positive(n?, data, key)?),
+                "seed" => d.subset_seed = n?,
+                _ => {
+                    return Err(CliError(format!(
+                        "--data '{data}': unknown option '{opt}' (allowed: train=N, test=N, seed=S)"
+                    )))
+                }
             }
-            "imagefolder" if !arg.is_empty() => Ok(DataSource::ImageFolder(PathBuf::from(arg))),
-            _ => Err(CliError(format!(
-                "--data '{data}': use synthetic[:N], cifar10:DIR, cifar100:DIR or imagefolder:DIR"
-            ))),
         }
+        Ok(d)
     }
 
     pub fn name(&self) -> &'static str {
-        match self {
-            DataSource::Synthetic(_) => "synthetic",
-            DataSource::Cifar(Cifar::Ten, _) => "CIFAR-10",
-            DataSource::Cifar(Cifar::Hundred, _) => "CIFAR-100",
-            DataSource::ImageFolder(_) => "image-folder",
+        match &self.source {
+            Source::Synthetic(_) => "synthetic",
+            Source::Cifar(Cifar::Ten, _) => "CIFAR-10",
+            Source::Cifar(Cifar::Hundred, _) => "CIFAR-100",
+            Source::Idx(_, true) => "Fashion-MNIST",
+            Source::Idx(_, false) => "MNIST",
+            Source::ImageFolder(_) => "image-folder",
         }
     }
 
-    /// Classes and input size, cheaply (folders are indexed, not decoded);
+    /// Classes and input size (folders are indexed, not decoded; in-memory
+    /// sets are read, so a bad file or subset is reported here);
     /// `im_size` is the model's resolution, used by image folders.
     pub fn shape(&self, im_size: u64) -> Result<DataShape, CliError> {
-        match self {
-            DataSource::ImageFolder(dir) => Ok(DataShape {
+        match &self.source {
+            Source::ImageFolder(dir) => Ok(DataShape {
                 num_classes: ImageFolder::index(dir, Split::Train)?.classes.len(),
                 size: im_size as usize,
             }),
-            other => {
-                let (train, _) = other.load_sets(1)?;
+            _ => {
+                let (train, _) = self.load_sets(1)?;
                 Ok(DataShape {
                     num_classes: train.num_classes,
                     size: train.size,
@@ -116,10 +146,10 @@ impl DataSource {
     }
 
     /// The train and test sets as tensors on `device`. In-memory sets are
-    /// normalized with the training set's channel statistics; folders with
-    /// ImageNet's, viewed as `o` says.
+    /// normalized with the (subset) training set's channel statistics;
+    /// folders with ImageNet's, viewed as `o` says.
     pub fn tensors(&self, o: &DataOptions, device: Device) -> Result<Tensors, CliError> {
-        let DataSource::ImageFolder(dir) = self else {
+        let Source::ImageFolder(dir) = &self.source else {
             let (train, test) = self.load_sets(o.seed)?;
             let (mean, std) = train.channel_stats();
             return Ok(Tensors {
@@ -133,28 +163,7 @@ impl DataSource {
                 test: TensorSet::new(&test, mean, std, device),
             });
         };
-        let mut train = ImageFolder::index(dir, Split::Train)?;
-        let mut test = ImageFolder::index(dir, Split::Test)?;
-        if train.classes != test.classes {
-            return Err(CliError(format!(
-                "'{}': the train and val folders have different classes ({} vs {})",
-                dir.display(),
-                train.classes.len(),
-                test.classes.len()
-            )));
-        }
-        if o.skip_bad {
-            for (name, f) in [("train", &mut train), ("val", &mut test)] {
-                f.drop_unreadable();
-                if let Some((path, why)) = f.skipped.first() {
-                    eprintln!(
-                        "warning: skipped {} unreadable {name} images (first: {}: {why})",
-                        f.skipped.len(),
-                        path.display()
-                    );
-                }
-            }
-        }
+        let (train, test) = self.folders(dir, o.skip_bad)?;
         let size = o.im_size as u32;
         if o.test_im_size < o.im_size {
             return Err(CliError(format!(
@@ -175,26 +184,114 @@ impl DataSource {
         })
     }
 
-    /// Train and test sets of the in-memory sources.
+    /// The train and val folders of `dir`, indexed and cut to their subsets.
+    fn folders(&self, dir: &Path, skip_bad: bool) -> Result<(ImageFolder, ImageFolder), CliError> {
+        let mut train = ImageFolder::index(dir, Split::Train)?;
+        let mut test = ImageFolder::index(dir, Split::Test)?;
+        if train.classes != test.classes {
+            return Err(CliError(format!(
+                "'{}': the train and val folders have different classes ({} vs {})",
+                dir.display(),
+                train.classes.len(),
+                test.classes.len()
+            )));
+        }
+        for (name, f, n) in [
+            ("train", &mut train, self.train_images),
+            ("val", &mut test, self.test_images),
+        ] {
+            if skip_bad {
+                f.drop_unreadable();
+                if let Some((path, why)) = f.skipped.first() {
+                    eprintln!(
+                        "warning: skipped {} unreadable {name} images (first: {}: {why})",
+                        f.skipped.len(),
+                        path.display()
+                    );
+                }
+            }
+            if let Some(n) = n {
+                let labels: Vec<u32> = f.items.iter().map(|i| i.1).collect();
+                let keep = subset::balanced(&labels, f.classes.len(), n, self.subset_seed)
+                    .map_err(|e| CliError(format!("{name} split of '{}': {e}", dir.display())))?;
+                f.items = keep.into_iter().map(|i| f.items[i].clone()).collect();
+            }
+        }
+        Ok((train, test))
+    }
+
+    /// Train and test sets of the in-memory sources, cut to their subsets.
     fn load_sets(&self, seed: u64) -> Result<(ImageSet, ImageSet), CliError> {
-        Ok(match self {
-            DataSource::Synthetic(n) => (
+        let (train, test) = match &self.source {
+            Source::Synthetic(n) => (
                 synthetic::generate(*n, seed, Split::Train),
                 synthetic::generate((n / 5).max(100), seed, Split::Test),
             ),
-            DataSource::Cifar(c, dir) => (
+            Source::Cifar(c, dir) => (
                 cifar::load(*c, dir, Split::Train)?,
                 cifar::load(*c, dir, Split::Test)?,
             ),
-            DataSource::ImageFolder(_) => unreachable!("folders are not held in memory"),
-        })
+            Source::Idx(dir, _) => (idx::load(dir, Split::Train)?, idx::load(dir, Split::Test)?),
+            Source::ImageFolder(_) => unreachable!("folders are not held in memory"),
+        };
+        Ok((
+            self.cut(train, self.train_images, "train")?,
+            self.cut(test, self.test_images, "test")?,
+        ))
     }
 
-    /// CIFAR trains with flip + pad-and-crop; the synthetic set is random already.
+    fn cut(&self, set: ImageSet, n: Option<usize>, split: &str) -> Result<ImageSet, CliError> {
+        let Some(n) = n else { return Ok(set) };
+        let keep = subset::balanced(&set.labels, set.num_classes, n, self.subset_seed)
+            .map_err(|e| CliError(format!("{} {split} split: {e}", self.name())))?;
+        Ok(set.select(&keep))
+    }
+
+    /// CIFAR and the MNIST-layout sets train with flip + pad-and-crop (as
+    /// pycls trains CIFAR); the synthetic set is random already.
     fn augment(&self) -> Augment {
-        match self {
-            DataSource::Cifar(..) => Augment::FlipPadCrop,
+        match self.source {
+            Source::Cifar(..) | Source::Idx(..) => Augment::FlipPadCrop,
             _ => Augment::None,
         }
     }
+}
+
+fn parse_source(spec: &str, data: &str) -> Result<Source, CliError> {
+    let (kind, arg) = spec.split_once(':').unwrap_or((spec, ""));
+    let dir = || PathBuf::from(arg);
+    match kind {
+        "synthetic" if arg.is_empty() => Ok(Source::Synthetic(5000)),
+        "synthetic" => match arg.parse::<usize>() {
+            Ok(n) if n >= 10 => Ok(Source::Synthetic(n)),
+            _ => Err(CliError(format!(
+                "--data '{data}': N must be a whole number of at least 10 images"
+            ))),
+        },
+        "fashion-mnist" if arg.is_empty() => {
+            let d = PathBuf::from(idx::FASHION_MNIST_DIR);
+            if !d.is_dir() {
+                return Err(CliError(format!(
+                    "--data '{data}': {} does not exist; install Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist) or give fashion-mnist:DIR",
+                    d.display()
+                )));
+            }
+            Ok(Source::Idx(d, true))
+        }
+        "fashion-mnist" => Ok(Source::Idx(dir(), true)),
+        "mnist" if !arg.is_empty() => Ok(Source::Idx(dir(), false)),
+        "cifar10" if !arg.is_empty() => Ok(Source::Cifar(Cifar::Ten, dir())),
+        "cifar100" if !arg.is_empty() => Ok(Source::Cifar(Cifar::Hundred, dir())),
+        "imagefolder" if !arg.is_empty() => Ok(Source::ImageFolder(dir())),
+        _ => Err(CliError(format!("--data '{data}': use {SOURCES}"))),
+    }
+}
+
+fn positive(n: u64, data: &str, key: &str) -> Result<usize, CliError> {
+    if n == 0 {
+        return Err(CliError(format!(
+            "--data '{data}': {key}=0 would leave no images"
+        )));
+    }
+    Ok(n as usize)
 }

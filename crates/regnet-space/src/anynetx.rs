@@ -1,11 +1,11 @@
 //! The AnyNetX design spaces A–E (docs/method.md §4).
 
 use crate::constraints::Rejection;
-use crate::space::ParamInfo;
+use crate::space::{ParamInfo, StemChoice};
 use num_bigint::BigUint;
 use rand::seq::index;
 use rand::{Rng, RngExt};
-use regnet_spec::{adjust_block_compatibility, Activation, AnyNetSpec, BlockType, StemType};
+use regnet_spec::{adjust_block_compatibility, Activation, AnyNetSpec, BlockType};
 
 /// How a per-stage parameter is tied across stages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,11 +101,13 @@ pub fn binomial(n: usize, k: usize) -> BigUint {
     (0..k).fold(BigUint::from(1u32), |acc, i| acc * (n - i) / (i + 1))
 }
 
-/// An AnyNetX space: 4 stages of X blocks (stride 2) after a 32-wide simple stem.
+/// An AnyNetX space: 4 stages of X blocks (stride 2) after a stem (the
+/// paper's: 32-wide `simple_stem_in`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AnyNetXSpace {
     pub name: &'static str,
     pub description: &'static str,
+    pub stem: StemChoice,
     pub stages: usize,
     /// d_i, blocks per stage.
     pub depth: StageParam,
@@ -180,6 +182,7 @@ impl AnyNetXSpace {
         Some(AnyNetXSpace {
             name,
             description,
+            stem: StemChoice::default(),
             stages: 4,
             depth: StageParam {
                 name: "d",
@@ -246,8 +249,8 @@ impl AnyNetXSpace {
             group_ws.push(g);
         }
         Ok(AnyNetSpec {
-            stem_type: StemType::SimpleStemIn,
-            stem_w: 32,
+            stem_type: self.stem.kind,
+            stem_w: self.stem.width,
             block_type: BlockType::ResBottleneckBlock,
             depths,
             widths,

@@ -1,10 +1,10 @@
 //! The RegNet design spaces (docs/method.md §5) and pycls's `regnet_sampler`.
 
 use crate::random::{RandType, Scalar};
-use crate::space::ParamInfo;
+use crate::space::{ParamInfo, StemChoice};
 use num_bigint::BigUint;
 use rand::Rng;
-use regnet_spec::{Activation, BlockType, RegNetSpec, StemType};
+use regnet_spec::{Activation, BlockType, RegNetSpec};
 
 /// Ranges of the six RegNet parameters, each drawn the way pycls's
 /// `regnet_sampler` draws it: depth uniform (q 1), w0 log-uniform (q 8),
@@ -124,6 +124,8 @@ impl RegNetRanges {
 pub struct RegNetSpace {
     pub name: &'static str,
     pub description: &'static str,
+    /// The stem (the paper's: 32-wide `simple_stem_in`).
+    pub stem: StemChoice,
     pub ranges: RegNetRanges,
     /// SE ratio (RegNetY) or none.
     pub se_r: Option<f64>,
@@ -155,17 +157,18 @@ impl RegNetSpace {
         Some(RegNetSpace {
             name,
             description,
+            stem: StemChoice::default(),
             ranges: RegNetRanges::new(r).expect("built-in ranges are valid"),
             se_r,
         })
     }
 
-    /// Draws a model spec (stem 32, X blocks, stride 2, no head conv).
+    /// Draws a model spec (the space's stem, X blocks, stride 2, no head conv).
     pub fn draw<R: Rng + ?Sized>(&self, rng: &mut R, num_classes: u64) -> RegNetSpec {
         let d = self.ranges.draw(rng);
         RegNetSpec {
-            stem_type: StemType::SimpleStemIn,
-            stem_w: 32,
+            stem_type: self.stem.kind,
+            stem_w: self.stem.width,
             block_type: BlockType::ResBottleneckBlock,
             stride: 2,
             se_r: self.se_r,

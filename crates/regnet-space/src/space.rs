@@ -5,9 +5,10 @@ use crate::constraints::{Constraints, Rejection};
 use crate::random::Scalar;
 use crate::regnet_space::RegNetSpace;
 use crate::sweep::SweepSpace;
+use crate::SpaceError;
 use num_bigint::BigUint;
 use rand::Rng;
-use regnet_spec::ModelSpec;
+use regnet_spec::{ModelSpec, StemType};
 use serde::Serialize;
 use serde_json::json;
 use serde_yaml::Value;
@@ -81,6 +82,24 @@ pub struct SpaceInfo {
     pub constraints: Constraints,
 }
 
+/// The stem every model of a built-in space starts with: the paper's
+/// 32-wide `simple_stem_in` for ImageNet, or another for other inputs (the
+/// CIFAR stem for 32x32 images keeps the resolution for the stages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StemChoice {
+    pub kind: StemType,
+    pub width: u64,
+}
+
+impl Default for StemChoice {
+    fn default() -> Self {
+        StemChoice {
+            kind: StemType::SimpleStemIn,
+            width: 32,
+        }
+    }
+}
+
 /// A design space.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Space {
@@ -115,6 +134,19 @@ impl Space {
             }
             "regnet" | "regnetx" | "regnety" => RegNetSpace::named(&key).map(Space::RegNet),
             _ => None,
+        }
+    }
+
+    /// The same built-in space with another stem (sweep configs' `STEM_TYPE`
+    /// and `STEM_W`); a sweep space takes its stem from its `BASE_CFG`.
+    pub fn with_stem(self, stem: StemChoice) -> Result<Space, SpaceError> {
+        match self {
+            Space::AnyNetX(s) => Ok(Space::AnyNetX(AnyNetXSpace { stem, ..s })),
+            Space::RegNet(s) => Ok(Space::RegNet(RegNetSpace { stem, ..s })),
+            Space::Sweep(s) => Err(SpaceError(format!(
+                "{}: a sweep config's space takes its stem from SETUP.BASE_CFG",
+                s.name
+            ))),
         }
     }
 
@@ -176,7 +208,7 @@ impl Space {
                 s.description.to_string(),
                 s.param_info(),
                 json!({
-                    "stages": s.stages, "stem_type": "simple_stem_in", "stem_w": 32,
+                    "stages": s.stages, "stem_type": s.stem.kind.name(), "stem_w": s.stem.width,
                     "block_type": "res_bottleneck_block", "stride": 2, "bot_mul": "1/b",
                     "compatibility": "each stage's (w, b, g) adjusted as pycls adjust_block_compatibility",
                 }),
@@ -185,7 +217,7 @@ impl Space {
                 s.description.to_string(),
                 s.ranges.param_info(),
                 json!({
-                    "stem_type": "simple_stem_in", "stem_w": 32,
+                    "stem_type": s.stem.kind.name(), "stem_w": s.stem.width,
                     "block_type": "res_bottleneck_block", "stride": 2,
                     "se_r": s.se_r, "width_quantum": 8,
                 }),

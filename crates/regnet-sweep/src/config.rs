@@ -12,6 +12,7 @@
 //! FLOPS: 2M:6M            # bands, also PARAMS and ACTS
 //! DATA: synthetic:2000
 //! IM_SIZE: 224            # resolution models are counted (and folders viewed) at
+//! STEM_TYPE: simple_stem_in   # the stem of every model (with STEM_W, default 32)
 //! OPTIM: {MAX_EPOCH: 6}   # recipe sections as in a pycls config
 //! ```
 //!
@@ -20,6 +21,7 @@
 
 use crate::{Result, SweepError};
 use regnet_config::section::{describe, display_key, Section};
+use regnet_space::space::StemChoice;
 use regnet_space::sweep::SweepSpace;
 use regnet_space::{Band, Constraints, Space};
 use serde_json::Value as Json;
@@ -42,6 +44,8 @@ const SHORT_KEYS: &[&str] = &[
     "BN",
     "RNG_SEED",
     "IM_SIZE",
+    "STEM_TYPE",
+    "STEM_W",
 ];
 
 /// Recipe sections a short-form config passes to every job.
@@ -163,12 +167,24 @@ pub fn open_space(arg: &str) -> Result<(Space, Option<SweepConfig>)> {
 fn short_form(doc: &Mapping) -> Result<SweepConfig> {
     let root = Section::root(doc, SHORT_KEYS)?;
     let name = root.string("SPACE", "")?;
-    let space = Space::builtin(&name).ok_or_else(|| {
-        SweepError(format!(
-            "SPACE: unknown design space '{name}' (built-in: {})",
-            Space::BUILTIN.join(", ")
-        ))
-    })?;
+    let stem = StemChoice {
+        kind: root
+            .string("STEM_TYPE", StemChoice::default().kind.name())?
+            .parse()
+            .map_err(|e: String| SweepError(format!("STEM_TYPE: {e}")))?,
+        width: root.u64("STEM_W", StemChoice::default().width)?,
+    };
+    if stem.width == 0 {
+        return Err(SweepError("STEM_W must be at least 1".into()));
+    }
+    let space = Space::builtin(&name)
+        .ok_or_else(|| {
+            SweepError(format!(
+                "SPACE: unknown design space '{name}' (built-in: {})",
+                Space::BUILTIN.join(", ")
+            ))
+        })?
+        .with_stem(stem)?;
     let mut constraints = space.default_constraints();
     for (key, slot) in [
         ("FLOPS", &mut constraints.flops),
