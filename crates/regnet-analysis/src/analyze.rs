@@ -100,8 +100,29 @@ pub struct Comparison {
     /// Bootstrap 95% intervals of a − b for the mean and min error.
     pub mean_diff: Interval,
     pub min_diff: Interval,
-    /// The population with the lower normalized mean error (none on a tie).
+    /// The population with the lower mean error, named only when the 95%
+    /// bootstrap interval of the mean difference excludes zero; none when
+    /// the data cannot tell the two apart.
     pub better: Option<String>,
+}
+
+impl Comparison {
+    /// The finding in one sentence, with its uncertainty: a better space is
+    /// named only when the interval of the mean difference excludes zero.
+    pub fn verdict(&self) -> String {
+        let d = &self.mean_diff;
+        let interval = format!(
+            "mean error {} − {} = {:.2} points, 95% bootstrap interval [{:.2}, {:.2}]",
+            self.a, self.b, d.estimate, d.lo, d.hi
+        );
+        match &self.better {
+            Some(b) => format!("{b} is better: {interval}, which excludes zero"),
+            None => format!(
+                "the data cannot tell {} and {} apart: {interval}, which includes zero",
+                self.a, self.b
+            ),
+        }
+    }
 }
 
 /// How close the good models of an AnyNet population are to RegNets.
@@ -148,33 +169,27 @@ pub fn analyze(pops: &[Population], o: &Options) -> Analysis {
         .map(|(p, (e, n))| population(p, e, n, o, bins))
         .collect();
     let comparisons = (1..pops.len())
-        .map(|i| Comparison {
-            a: pops[0].name.clone(),
-            b: pops[i].name.clone(),
-            ks: ks_test(&normed[0], &normed[i]),
-            ks_plain: ks_test(&plain[0], &plain[i]),
-            mean_diff: diff_interval(
-                &pops[0].errors(),
-                &pops[i].errors(),
-                Statistic::Mean,
-                o.bootstrap,
-                0.95,
-                o.seed,
-            ),
-            min_diff: diff_interval(
-                &pops[0].errors(),
-                &pops[i].errors(),
-                Statistic::Min,
-                o.bootstrap,
-                0.95,
-                o.seed,
-            ),
-            better: better(
-                &pops[0].name,
-                normed[0].summary().mean,
-                &pops[i].name,
-                normed[i].summary().mean,
-            ),
+        .map(|i| {
+            let interval = |s| {
+                diff_interval(
+                    &pops[0].errors(),
+                    &pops[i].errors(),
+                    s,
+                    o.bootstrap,
+                    0.95,
+                    o.seed,
+                )
+            };
+            let mean_diff = interval(Statistic::Mean);
+            Comparison {
+                a: pops[0].name.clone(),
+                b: pops[i].name.clone(),
+                ks: ks_test(&normed[0], &normed[i]),
+                ks_plain: ks_test(&plain[0], &plain[i]),
+                better: better(&pops[0].name, &pops[i].name, &mean_diff),
+                mean_diff,
+                min_diff: interval(Statistic::Min),
+            }
         })
         .collect();
     Analysis {
@@ -185,11 +200,14 @@ pub fn analyze(pops: &[Population], o: &Options) -> Analysis {
     }
 }
 
-fn better(a: &str, ma: f64, b: &str, mb: f64) -> Option<String> {
-    match ma.total_cmp(&mb) {
-        std::cmp::Ordering::Less => Some(a.to_string()),
-        std::cmp::Ordering::Greater => Some(b.to_string()),
-        std::cmp::Ordering::Equal => None,
+/// `a` when the whole interval of a − b is below zero, `b` when above.
+fn better(a: &str, b: &str, diff: &Interval) -> Option<String> {
+    if diff.hi < 0.0 {
+        Some(a.to_string())
+    } else if diff.lo > 0.0 {
+        Some(b.to_string())
+    } else {
+        None
     }
 }
 

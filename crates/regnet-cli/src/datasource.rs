@@ -15,7 +15,7 @@ use regnet_data::imagefolder::{ImageFolder, View};
 use regnet_data::{idx, subset, synthetic};
 use regnet_data::{ImageSet, Split};
 use regnet_engine::data::{Augment, TensorSet};
-use regnet_engine::tch::Device;
+use regnet_engine::Device;
 use std::path::{Path, PathBuf};
 
 /// The image sources.

@@ -1,4 +1,16 @@
-//! Human-readable numbers and plain-text tables.
+//! Human-readable numbers and plain-text tables, and JSON output.
+
+use crate::CliError;
+
+/// `v` as one line of JSON (`pretty`: indented), for output.
+pub fn to_json<T: serde::Serialize + ?Sized>(v: &T, pretty: bool) -> Result<String, CliError> {
+    let text = if pretty {
+        serde_json::to_string_pretty(v)
+    } else {
+        serde_json::to_string(v)
+    };
+    text.map_err(|e| CliError(format!("cannot write JSON output: {e}")))
+}
 
 /// `1234567` → `"1,234,567"`.
 pub fn thousands(n: u64) -> String {

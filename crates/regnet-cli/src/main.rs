@@ -3,6 +3,7 @@
 mod commands;
 mod crash_note;
 mod datasource;
+mod error;
 mod format;
 mod resolve;
 mod session;
@@ -46,15 +47,7 @@ enum Command {
     Export(commands::eval::ExportArgs),
 }
 
-/// A user-facing failure: printed as one line, exit code 1.
-#[derive(Debug)]
-pub struct CliError(pub String);
-
-impl<E: std::fmt::Display> From<E> for CliError {
-    fn from(e: E) -> Self {
-        CliError(e.to_string())
-    }
-}
+pub use error::CliError;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

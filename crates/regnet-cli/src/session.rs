@@ -6,7 +6,7 @@ use crate::CliError;
 use regnet_config::Recipe;
 use regnet_engine::data::TensorSet;
 use regnet_engine::layout::{Layout, LayoutUsed};
-use regnet_engine::tch::Device;
+use regnet_engine::Device;
 use regnet_engine::{BuiltModel, InitConfig};
 use regnet_spec::{Complexity, ModelSpec};
 
@@ -86,5 +86,15 @@ pub fn prepare(
         train: data.train,
         test: data.test,
         train_len: data.train_len,
+    })
+}
+
+/// The device `--device CHOICE` names.
+pub fn pick_device(choice: &str) -> Result<Device, CliError> {
+    Device::pick(choice).map_err(|e| match e {
+        regnet_engine::EngineError::Device { why, .. } => {
+            CliError(format!("--device {choice}: {why}"))
+        }
+        other => other.into(),
     })
 }

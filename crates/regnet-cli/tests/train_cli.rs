@@ -85,13 +85,27 @@ fn bad_train_inputs() {
     let o = regnet(&["train", tiny_path(), "--data", "cifar10:/nowhere"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("no CIFAR files in '/nowhere'"));
-    let o = regnet(&["train", tiny_path(), "--data", "mnist:/x"]);
-    assert!(String::from_utf8_lossy(&o.stderr)
-        .contains("use synthetic[:N], cifar10:DIR, cifar100:DIR or imagefolder:DIR"));
+    let err = |data: &str| {
+        let o = regnet(&["train", tiny_path(), "--data", data]);
+        assert_eq!(o.status.code(), Some(1), "{data}");
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    assert!(err("mnist:/x").contains("'/x' holds no train-images-idx3-ubyte"));
+    assert!(err("emnist:/x").contains(
+        "use synthetic[:N], fashion-mnist[:DIR], mnist:DIR, cifar10:DIR, cifar100:DIR or imagefolder:DIR"
+    ));
+    assert!(err("synthetic:100,train=0").contains("train=0 would leave no images"));
+    assert!(err("synthetic:100,valid=10").contains("unknown option 'valid=10'"));
+    assert!(err("synthetic:100,test=x").contains("test needs a whole number"));
+    assert!(err("synthetic:100,train=500").contains("choose between 1 and the 100 images"));
     let o = regnet(&["train", tiny_path(), "--data", "synthetic:3"]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("at least 10 images"));
     let o = regnet(&["train", tiny_path(), "--device", "tpu"]);
-    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown device 'tpu'"));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("--device tpu: unknown device (allowed: auto, cpu, cuda, cuda:N)"),
+        "{e}"
+    );
     let o = regnet(&["train", tiny_path(), "--epochs", "0"]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("at least 1"));
 }
@@ -411,4 +425,35 @@ fn the_lr_follows_pycls_get_epoch_lr_for_every_policy() {
         assert_eq!(m["lr_update"], "iter");
     }
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn trains_on_a_balanced_fashion_mnist_subset() {
+    if !std::path::Path::new("/usr/share/datasets/fashion-mnist").is_dir() {
+        eprintln!("skipped: Debian's dataset-fashion-mnist is not installed");
+        return;
+    }
+    let out = tmp("fashion");
+    let o = regnet(&[
+        "train",
+        tiny_path(),
+        "--data",
+        "fashion-mnist,train=500,test=200",
+        "--epochs",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+        "--threads",
+        "1",
+        "--device",
+        "cpu",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("on 500 Fashion-MNIST images"), "{err}");
+    let m: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    // Chance is 90%; two short epochs of real images already do better.
+    assert!(m["test_top1_err"].as_f64().unwrap() < 85.0, "{m}");
+    std::fs::remove_dir_all(&out).unwrap();
 }

@@ -43,7 +43,11 @@ fn main() {
         Device::Cpu
     };
     tch::manual_seed(0);
-    let mut m = BuiltModel::new(&network(name), device, InitConfig::default());
+    let on = match device {
+        Device::Cuda(i) => regnet_engine::Device::Cuda(i),
+        _ => regnet_engine::Device::Cpu,
+    };
+    let mut m = BuiltModel::new(&network(name), on, InitConfig::default());
     let mut x = Tensor::randn([batch, 3, im, im], (Kind::Float, device));
     if cl {
         m.to_channels_last();

@@ -2,12 +2,14 @@
 //! held in memory (synthetic, CIFAR), or image folders decoded batch by
 //! batch on a prefetching thread with parallel decoders.
 
+use crate::error::{EngineError, Result};
+use crate::Device as EngineDevice;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use regnet_data::imagefolder::{load_batch, ImageFolder, View};
 use regnet_data::ImageSet;
 use std::sync::Arc;
-use tch::{Device, Kind, TchError, Tensor};
+use tch::{Device, Kind, Tensor};
 
 /// A dataset for the trainer: N images (3 × H × W floats normalized per
 /// channel, made on demand for folders) and N class indices.
@@ -56,7 +58,7 @@ impl Source {
     }
 
     /// Images `idx` (an index tensor); folder views draw crops from `seed`.
-    fn images(&self, idx: &Tensor, seed: u64) -> Result<Tensor, TchError> {
+    fn images(&self, idx: &Tensor, seed: u64) -> Result<Tensor> {
         match self {
             Source::Memory(t) => Ok(t.index_select(0, idx)),
             Source::Folder {
@@ -71,7 +73,7 @@ impl Source {
                     .map(|i| i as usize)
                     .collect();
                 let bytes = load_batch(&folder.items, &ids, *view, seed)
-                    .map_err(|e| TchError::FileFormat(e.0))?;
+                    .map_err(|e| EngineError::Data(e.0))?;
                 let s = view.size() as i64;
                 let x = Tensor::from_slice(&bytes)
                     .view([ids.len() as i64, 3, s, s])
@@ -107,7 +109,8 @@ fn channel_tensor(v: [f64; 3]) -> Tensor {
 
 impl TensorSet {
     /// Normalizes `set` with per-channel `mean` and `std` (in [0, 1] units).
-    pub fn new(set: &ImageSet, mean: [f64; 3], std: [f64; 3], device: Device) -> Self {
+    pub fn new(set: &ImageSet, mean: [f64; 3], std: [f64; 3], device: EngineDevice) -> Self {
+        let device = device.tch();
         let n = set.len() as i64;
         let s = set.size as i64;
         let images = Tensor::from_slice(&set.pixels)
@@ -125,7 +128,8 @@ impl TensorSet {
 
     /// An image folder under `view`, normalized with ImageNet's statistics;
     /// training views add PCA lighting of std `pca_std` (none when 0).
-    pub fn folder(folder: ImageFolder, view: View, pca_std: f64, device: Device) -> Self {
+    pub fn folder(folder: ImageFolder, view: View, pca_std: f64, device: EngineDevice) -> Self {
+        let device = device.tch();
         let ls: Vec<u32> = folder.items.iter().map(|i| i.1).collect();
         let augment = match view {
             View::Train { .. } if pca_std > 0.0 => Augment::Lighting(pca_std),
@@ -161,7 +165,7 @@ impl TensorSet {
     }
 
     /// The device batches are made on.
-    pub fn device(&self) -> Device {
+    pub(crate) fn device(&self) -> Device {
         self.labels.device()
     }
 
@@ -171,7 +175,7 @@ impl TensorSet {
         &'a self,
         order: &'a Tensor,
         batch: usize,
-    ) -> impl Iterator<Item = Result<(Tensor, Tensor), TchError>> + 'a {
+    ) -> impl Iterator<Item = Result<(Tensor, Tensor)>> + 'a {
         let n = self.len() as i64;
         (0..n).step_by(batch).map(move |start| {
             let idx = order.narrow(0, start, (batch as i64).min(n - start));
@@ -255,7 +259,7 @@ pub fn prefetched_batches(
     order: &Tensor,
     batch: usize,
     aug_seed: u64,
-) -> impl Iterator<Item = Result<(Tensor, Tensor), TchError>> {
+) -> impl Iterator<Item = Result<(Tensor, Tensor)>> {
     let (tx, rx) = std::sync::mpsc::sync_channel(PREFETCH);
     let (source, labels, order) = (
         set.source.share(),

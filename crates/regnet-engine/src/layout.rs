@@ -10,10 +10,10 @@
 //! each converting its input and output, while the rest stays channels-last.
 
 use crate::model::BuiltModel;
+use crate::Device;
 use regnet_spec::layers::Conv2d;
 use std::fmt;
 use std::str::FromStr;
-use tch::Device;
 
 /// Whether libtorch 2.11's CPU backward is known to crash on `conv` in
 /// channels-last: a 1x1 convolution with stride 2 and 2 to 15 input

@@ -4,6 +4,8 @@
 
 pub mod amp;
 pub mod data;
+pub mod device;
+pub mod error;
 pub mod import;
 pub mod layout;
 pub mod model;
@@ -12,8 +14,10 @@ pub mod pth;
 pub mod sgd;
 pub mod train;
 
+pub use device::Device;
+pub use error::{EngineError, Result};
 pub use model::{channels_last, BuiltModel, InitConfig, Model};
-pub use tch;
+use std::path::Path;
 
 /// Sets libtorch's CPU thread count.
 pub fn set_threads(n: usize) {
@@ -35,29 +39,29 @@ pub fn cuda_device_count() -> usize {
     tch::Cuda::device_count().max(0) as usize
 }
 
-/// Eval-mode logits for an N × 3 × H × W float32 `.npy` array.
-pub fn predict(model: &BuiltModel, input: &std::path::Path) -> Result<tch::Tensor, String> {
+/// Writes the eval-mode logits of `model` for an N × 3 × H × W float32
+/// `.npy` array `input` to the `.npy` file `output` (N × classes).
+pub fn predict(model: &BuiltModel, input: &Path, output: &Path) -> Result<()> {
     use tch::nn::ModuleT;
     let x = tch::Tensor::read_npy(input)
-        .map_err(|e| format!("cannot read '{}': {e}", input.display()))?;
+        .map_err(|e| EngineError::bad_file(input, format!("not a readable .npy array ({e})")))?;
     let size = x.size();
     if size.len() != 4 || size[1] != 3 || x.kind() != tch::Kind::Float {
-        return Err(format!(
-            "'{}' must be an N x 3 x H x W float32 array (got shape {size:?}, {:?})",
-            input.display(),
-            x.kind()
+        return Err(EngineError::bad_file(
+            input,
+            format!(
+                "must be an N x 3 x H x W float32 array (got shape {size:?}, {:?})",
+                x.kind()
+            ),
         ));
     }
-    Ok(tch::no_grad(|| {
+    let logits = tch::no_grad(|| {
         model
             .model
             .forward_t(&x.to_device(model.vs.device()), false)
             .to_device(tch::Device::Cpu)
-    }))
-}
-
-/// Writes a tensor as `.npy`.
-pub fn write_npy(t: &tch::Tensor, path: &std::path::Path) -> Result<(), String> {
-    t.write_npy(path)
-        .map_err(|e| format!("cannot write '{}': {e}", path.display()))
+    });
+    logits
+        .write_npy(output)
+        .map_err(|e| EngineError::bad_file(output, format!("cannot write: {e}")))
 }

@@ -568,7 +568,11 @@ pub struct BuiltModel {
 
 impl BuiltModel {
     /// Builds `net` with pycls initialization on `device`.
-    pub fn new(net: &Network, device: Device, init: InitConfig) -> Self {
+    pub fn new(net: &Network, device: crate::Device, init: InitConfig) -> Self {
+        Self::on(net, device.tch(), init)
+    }
+
+    fn on(net: &Network, device: Device, init: InitConfig) -> Self {
         let vs = nn::VarStore::new(device);
         let model = Model::new(&vs.root(), net, init);
         BuiltModel {
@@ -622,7 +626,7 @@ impl BuiltModel {
 
     /// Writes the weights and BN statistics as safetensors (pycls names),
     /// in standard layout whatever the layout in memory.
-    pub fn save(&self, path: &std::path::Path) -> Result<(), tch::TchError> {
+    pub fn save(&self, path: &std::path::Path) -> crate::Result<()> {
         let named: Vec<(String, Tensor)> = self
             .vs
             .variables()
@@ -630,6 +634,15 @@ impl BuiltModel {
             .map(|(k, v)| (k, v.to_device(Device::Cpu).contiguous()))
             .collect();
         Tensor::write_safetensors(&named, path)
+            .map_err(|e| crate::EngineError::bad_file(path, format!("cannot write weights: {e}")))
+    }
+
+    /// The device the model lives on.
+    pub fn device(&self) -> crate::Device {
+        match self.vs.device() {
+            Device::Cuda(i) => crate::Device::Cuda(i),
+            _ => crate::Device::Cpu,
+        }
     }
 
     /// Folds every BN into the conv before it, for inference: eval-mode
@@ -646,8 +659,8 @@ impl BuiltModel {
 
     /// A second model of the same network holding a copy of this one's
     /// weights and BN statistics (for the weight EMA).
-    pub fn twin(&self) -> Result<Self, tch::TchError> {
-        let mut t = BuiltModel::new(&self.net, self.vs.device(), self.init);
+    pub fn twin(&self) -> crate::Result<Self> {
+        let mut t = BuiltModel::on(&self.net, self.vs.device(), self.init);
         t.vs.copy(&self.vs)?;
         if self.model.channels_last {
             let _ = t.to_channels_last();

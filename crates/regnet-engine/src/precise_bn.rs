@@ -7,11 +7,12 @@
 
 use crate::data::{prefetched_batches, TensorSet};
 use crate::model::BuiltModel;
+use crate::Result;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use tch::nn::ModuleT;
-use tch::{TchError, Tensor};
+use tch::Tensor;
 
 /// Number of mini-batches pycls averages over: `samples / batch`, at most the
 /// full batches of one epoch. (pycls would leave zeroed statistics when this
@@ -29,7 +30,7 @@ pub fn precise_bn(
     batch: usize,
     iters: usize,
     seed: u64,
-) -> Result<(), TchError> {
+) -> Result<()> {
     if iters == 0 {
         return Ok(());
     }
@@ -58,7 +59,7 @@ pub fn precise_bn(
         .iter()
         .map(|(m, v)| (m.zeros_like(), v.zeros_like()))
         .collect();
-    let result = tch::no_grad(|| -> Result<(), TchError> {
+    let result = tch::no_grad(|| -> Result<()> {
         for b in prefetched_batches(set, &order, batch, seed).take(iters) {
             let (x, _) = b?;
             let _ = model.model.forward_t(&x, true);

@@ -3,6 +3,7 @@
 
 use crate::amp::GradScaler;
 use crate::data::{prefetched_batches, TensorSet};
+use crate::error::{EngineError, Result};
 use crate::model::BuiltModel;
 use crate::precise_bn::{precise_bn, precise_bn_iters};
 use crate::sgd::Sgd;
@@ -16,28 +17,10 @@ use std::ops::ControlFlow;
 use std::path::Path;
 use std::time::Instant;
 use tch::nn::ModuleT;
-use tch::{Device, Kind, Reduction, TchError, Tensor};
+use tch::{Device, Kind, Reduction, Tensor};
 
-/// One epoch's record (a line of the JSON Lines log).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct EpochLog {
-    pub epoch: usize,
-    /// Learning rate of the epoch's first mini-batch.
-    pub lr: f64,
-    /// Learning rate of its last mini-batch: the same as `lr` when the lr is
-    /// set once per epoch (pycls), lower under a decaying per-iteration schedule.
-    pub lr_end: f64,
-    pub train_loss: f64,
-    /// Train top-1 error in percent, over the epoch's mini-batches.
-    pub train_top1_err: f64,
-    pub test_top1_err: f64,
-    pub test_top5_err: f64,
-    /// Errors of the weight EMA (pycls `test_ema_epoch`), when kept.
-    pub test_ema_top1_err: Option<f64>,
-    pub test_ema_top5_err: Option<f64>,
-    pub images_per_s: f64,
-    pub seconds: f64,
-}
+/// One epoch's record (a line of the JSON Lines log, a row of the store).
+pub use regnet_record::EpochRecord;
 
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -67,11 +50,11 @@ pub trait Observer {
     /// After each mini-batch.
     fn batch(&mut self, _p: BatchProgress) {}
     /// After each epoch's evaluation; `Break` stops the run (resumable).
-    fn epoch(&mut self, log: &EpochLog) -> ControlFlow<()>;
+    fn epoch(&mut self, log: &EpochRecord) -> ControlFlow<()>;
 }
 
-impl<F: FnMut(&EpochLog) -> ControlFlow<()>> Observer for F {
-    fn epoch(&mut self, log: &EpochLog) -> ControlFlow<()> {
+impl<F: FnMut(&EpochRecord) -> ControlFlow<()>> Observer for F {
+    fn epoch(&mut self, log: &EpochRecord) -> ControlFlow<()> {
         self(log)
     }
 }
@@ -88,7 +71,7 @@ pub fn train(
     recipe: &Recipe,
     checkpoint: Option<&Path>,
     mut observer: impl Observer,
-) -> Result<(Status, Vec<EpochLog>), TchError> {
+) -> Result<(Status, Vec<EpochRecord>)> {
     let mut sgd = Sgd::new(&model.vs, recipe);
     if recipe.ema_on() && model.ema.is_none() {
         model.ema = Some(Box::new(model.twin()?));
@@ -105,11 +88,11 @@ pub fn train(
     // pycls's train loader drops the last partial batch (drop_last=True).
     let iters = train.len() / recipe.batch_size;
     if iters == 0 {
-        return Err(TchError::Io(std::io::Error::other(format!(
+        return Err(EngineError::Setup(format!(
             "the training set ({} images) is smaller than TRAIN.BATCH_SIZE {}: as in pycls the last partial batch is dropped, so no step would be taken",
             train.len(),
             recipe.batch_size
-        ))));
+        )));
     }
     let bn_iters = precise_bn_iters(recipe.precise_bn_samples, recipe.batch_size, train.len());
     for epoch in first..recipe.epochs {
@@ -171,8 +154,8 @@ pub fn train(
             None => None,
         };
         let seconds = start.elapsed().as_secs_f64();
-        let log = EpochLog {
-            epoch: epoch + 1,
+        let log = EpochRecord {
+            epoch: epoch as u32 + 1,
             lr: recipe.lr_for(epoch, 0, iters),
             lr_end: recipe.lr_for(epoch, iters - 1, iters),
             train_loss: loss_sum / seen as f64,
@@ -286,7 +269,7 @@ fn save_checkpoint(
     sgd: &Sgd,
     scaler: Option<&GradScaler>,
     epochs_done: usize,
-) -> Result<(), TchError> {
+) -> Result<()> {
     let mut named: Vec<(String, Tensor)> = model
         .vs
         .variables()
@@ -315,22 +298,20 @@ fn save_checkpoint(
         .collect();
     let tmp = path.with_extension("partial");
     Tensor::write_safetensors(&named, &tmp)?;
-    std::fs::rename(&tmp, path)
-        .map_err(|e| TchError::FileFormat(format!("{}: {e}", path.display())))
+    std::fs::rename(&tmp, path).map_err(|e| EngineError::io("write checkpoint", path, e))
+}
+
+fn read_checkpoint(path: &Path) -> Result<Vec<(String, Tensor)>> {
+    Tensor::read_safetensors(path).map_err(|e| EngineError::bad_file(path, e.to_string()))
 }
 
 /// Number of epochs a checkpoint file has completed.
-pub fn checkpoint_epoch(path: &Path) -> Result<usize, TchError> {
-    Tensor::read_safetensors(path)?
+pub fn checkpoint_epoch(path: &Path) -> Result<usize> {
+    read_checkpoint(path)?
         .into_iter()
         .find(|(k, _)| k == "epoch")
         .map(|(_, t)| t.int64_value(&[0]) as usize)
-        .ok_or_else(|| {
-            TchError::FileFormat(format!(
-                "{}: not a regnet checkpoint (no epoch)",
-                path.display()
-            ))
-        })
+        .ok_or_else(|| EngineError::bad_file(path, "not a regnet checkpoint (no epoch)"))
 }
 
 /// Restores a checkpoint; returns the number of epochs it had completed.
@@ -339,10 +320,10 @@ fn load_checkpoint(
     model: &mut BuiltModel,
     sgd: &mut Sgd,
     scaler: Option<&mut GradScaler>,
-) -> Result<usize, TchError> {
-    let named = Tensor::read_safetensors(path)?;
+) -> Result<usize> {
+    let named = read_checkpoint(path)?;
     let vars = model.vs.variables();
-    let mismatch = |what: String| TchError::FileFormat(format!("{}: {what}", path.display()));
+    let mismatch = |what: String| EngineError::bad_file(path, what);
     for (name, v) in &vars {
         let saved = named
             .iter()
@@ -391,20 +372,15 @@ fn load_checkpoint(
     if let Some(s) = scaler {
         s.load_state(&named);
     }
-    epoch.ok_or_else(|| {
-        TchError::FileFormat(format!(
-            "{}: not a regnet checkpoint (no epoch)",
-            path.display()
-        ))
-    })
+    epoch.ok_or_else(|| EngineError::bad_file(path, "not a regnet checkpoint (no epoch)"))
 }
 
 /// Top-1 and top-5 error in percent (eval mode, no gradients).
-pub fn evaluate(model: &BuiltModel, set: &TensorSet, batch: usize) -> Result<(f64, f64), TchError> {
+pub fn evaluate(model: &BuiltModel, set: &TensorSet, batch: usize) -> Result<(f64, f64)> {
     let order = Tensor::arange(set.len() as i64, (Kind::Int64, set.device()));
     let k = 5.min(set.num_classes as i64);
     let (mut w1, mut w5) = (0.0, 0.0);
-    tch::no_grad(|| -> Result<(), TchError> {
+    tch::no_grad(|| -> Result<()> {
         for b in set.batches(&order, batch) {
             let (x, y) = b?;
             let logits = model.model.forward_t(&x, false);
@@ -422,24 +398,4 @@ fn top_k_wrong(logits: &Tensor, labels: &Tensor, k: i64) -> f64 {
     let (_, top) = logits.topk(k, 1, true, true);
     let hit = top.eq_tensor(&labels.unsqueeze(1)).any_dim(1, false);
     (labels.size()[0] - hit.sum(Kind::Int64).int64_value(&[])) as f64
-}
-
-/// The device to train on: CUDA when asked or, for `auto`, when present.
-pub fn pick_device(choice: &str) -> Result<Device, String> {
-    match choice {
-        "cpu" => Ok(Device::Cpu),
-        "cuda" if tch::Cuda::is_available() => Ok(Device::Cuda(0)),
-        "cuda" => Err("--device cuda: no CUDA device is available".into()),
-        c if c.starts_with("cuda:") => match c[5..].parse::<usize>() {
-            Ok(i) if i < tch::Cuda::device_count() as usize => Ok(Device::Cuda(i)),
-            _ => Err(format!(
-                "--device {c}: {} CUDA devices are visible",
-                tch::Cuda::device_count()
-            )),
-        },
-        "auto" => Ok(Device::cuda_if_available()),
-        other => Err(format!(
-            "unknown device '{other}' (allowed: auto, cpu, cuda, cuda:N)"
-        )),
-    }
 }

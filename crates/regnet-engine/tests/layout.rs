@@ -4,10 +4,11 @@
 //! processes (crates/regnet-cli/tests/layout_cli.rs).
 
 use regnet_engine::layout::{crashes_channels_last, Layout, LayoutUsed};
+use regnet_engine::Device;
 use regnet_engine::{BuiltModel, InitConfig};
 use regnet_spec::layers::Conv2d;
 use tch::nn::ModuleT;
-use tch::{Device, Kind, Tensor};
+use tch::{Kind, Tensor};
 
 /// Two stride-2 X-block stages after a simple stem of width `stem_w`; the
 /// first stage is `w1` wide, the second twice that.
@@ -91,7 +92,7 @@ fn a_guarded_model_computes_what_the_nchw_model_computes() {
     let mut guarded = BuiltModel::new(&net(8), Device::Cpu, InitConfig::default());
     guarded.vs.copy(&plain.vs).unwrap();
     guarded.set_layout(Layout::Auto, Device::Cpu);
-    let x = Tensor::randn([4, 3, 64, 64], (Kind::Float, Device::Cpu));
+    let x = Tensor::randn([4, 3, 64, 64], (Kind::Float, tch::Device::Cpu));
     for train in [false, true] {
         let (a, b) = tch::no_grad(|| {
             (

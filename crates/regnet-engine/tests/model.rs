@@ -1,9 +1,10 @@
 //! Networks built on libtorch match their specs.
 
+use regnet_engine::Device;
 use regnet_engine::{BuiltModel, InitConfig};
 use regnet_spec::zoo::zoo;
 use tch::nn::ModuleT;
-use tch::{Device, Kind, Tensor};
+use tch::{Kind, Tensor};
 
 #[test]
 fn every_zoo_model_has_the_specs_parameter_count() {
@@ -23,7 +24,7 @@ fn forward_gives_logits_per_class_at_any_resolution() {
         let e = regnet_spec::zoo::find(name).unwrap();
         let net = e.spec().with_num_classes(7).build().unwrap();
         let m = BuiltModel::new(&net, Device::Cpu, InitConfig::default());
-        let x = Tensor::randn([2, 3, 64, 64], (Kind::Float, Device::Cpu));
+        let x = Tensor::randn([2, 3, 64, 64], (Kind::Float, tch::Device::Cpu));
         let y = m.model.forward_t(&x, false);
         assert_eq!(y.size(), [2, 7], "{name}");
         assert!(bool::try_from(y.isfinite().all()).unwrap());
@@ -102,7 +103,7 @@ fn folded_bn_and_channels_last_keep_the_eval_outputs() {
                 }
             }
         });
-        let x = Tensor::randn([2, 3, 64, 64], (Kind::Float, Device::Cpu));
+        let x = Tensor::randn([2, 3, 64, 64], (Kind::Float, tch::Device::Cpu));
         let reference = m.model.forward_t(&x, false);
         let scale = reference.abs().max().double_value(&[]);
         m.fold_bn();

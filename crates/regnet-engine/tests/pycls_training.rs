@@ -7,11 +7,12 @@ use regnet_data::synthetic::{generate, Split};
 use regnet_engine::data::TensorSet;
 use regnet_engine::precise_bn::{precise_bn, precise_bn_iters};
 use regnet_engine::sgd::Sgd;
-use regnet_engine::train::{train, BatchProgress, EpochLog, Observer};
+use regnet_engine::train::{train, BatchProgress, EpochRecord, Observer};
+use regnet_engine::Device;
 use regnet_engine::{BuiltModel, InitConfig};
 use std::ops::ControlFlow;
 use tch::nn::{ModuleT, VarStore};
-use tch::{Device, Kind, Tensor};
+use tch::{Kind, Tensor};
 
 /// Tests seed libtorch's process-wide generator: they take turns.
 fn serial() -> std::sync::MutexGuard<'static, ()> {
@@ -40,7 +41,7 @@ fn set(n: usize, split: Split) -> TensorSet {
 }
 
 fn all_images(s: &TensorSet) -> Tensor {
-    let order = Tensor::arange(s.len() as i64, (Kind::Int64, Device::Cpu));
+    let order = Tensor::arange(s.len() as i64, (Kind::Int64, tch::Device::Cpu));
     let x = s.batches(&order, s.len()).next().unwrap().unwrap().0;
     x
 }
@@ -129,14 +130,14 @@ fn bn_momentum_and_eps_come_from_the_recipe() {
 #[derive(Default)]
 struct Seen {
     batches: Vec<BatchProgress>,
-    epochs: Vec<EpochLog>,
+    epochs: Vec<EpochRecord>,
 }
 
 impl Observer for &mut Seen {
     fn batch(&mut self, p: BatchProgress) {
         self.batches.push(p);
     }
-    fn epoch(&mut self, log: &EpochLog) -> ControlFlow<()> {
+    fn epoch(&mut self, log: &EpochRecord) -> ControlFlow<()> {
         self.epochs.push(log.clone());
         ControlFlow::Continue(())
     }
@@ -217,7 +218,7 @@ fn sgd_dampening_and_bias_weight_decay_by_hand() {
     // p = 1, loss p^2/2 (gradient p), momentum 0.9, dampening 0.5, no nesterov, lr 0.1, wd 0:
     // step 1: buf = d = 1 (no dampening on the first step), p = 0.9;
     // step 2: d = 0.9, buf = 0.9 * 1 + 0.5 * 0.9 = 1.35, p = 0.9 - 0.135 = 0.765.
-    let vs = VarStore::new(Device::Cpu);
+    let vs = VarStore::new(tch::Device::Cpu);
     let p = vs.root().var("w", &[1], tch::nn::Init::Const(1.0));
     let r = Recipe {
         nesterov: false,
@@ -234,7 +235,7 @@ fn sgd_dampening_and_bias_weight_decay_by_hand() {
     }
     // Bias decay group: with zero gradients, a bias decays by its own rate and
     // a weight by WEIGHT_DECAY (momentum 0: one plain step of lr * wd * p).
-    let vs = VarStore::new(Device::Cpu);
+    let vs = VarStore::new(tch::Device::Cpu);
     let fc = vs.root() / "fc";
     let w = fc.var("weight", &[1], tch::nn::Init::Const(1.0));
     let b = fc.var("bias", &[1], tch::nn::Init::Const(1.0));

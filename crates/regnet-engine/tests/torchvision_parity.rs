@@ -2,11 +2,12 @@
 //! project venv): the same weights and input give the same logits.
 
 use regnet_engine::import::Naming;
+use regnet_engine::Device;
 use regnet_engine::{BuiltModel, InitConfig};
 use std::path::PathBuf;
 use std::process::Command;
 use tch::nn::ModuleT;
-use tch::{Device, Tensor};
+use tch::Tensor;
 
 fn reference(name: &str) -> Vec<(String, Tensor)> {
     let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);

@@ -6,11 +6,12 @@ use regnet_config::{LrPolicy, Recipe};
 use regnet_data::synthetic::{generate, Split};
 use regnet_engine::data::TensorSet;
 use regnet_engine::sgd::Sgd;
-use regnet_engine::train::{train, EpochLog, Status};
+use regnet_engine::train::{train, EpochRecord, Status};
+use regnet_engine::Device;
 use regnet_engine::{BuiltModel, InitConfig};
 use std::ops::ControlFlow;
 use tch::nn::VarStore;
-use tch::{Device, Kind, Tensor};
+use tch::{Kind, Tensor};
 
 /// libtorch's generator (initialization, epoch shuffles) is process-wide and
 /// the test harness runs tests on parallel threads: tests that seed it take
@@ -46,7 +47,7 @@ fn sgd_steps_by_hand() {
     // One parameter p = 1 with loss p^2 / 2 (gradient p), wd 0.1, momentum 0.9, lr 0.1:
     // step 1: d = 1 + 0.1 = 1.1, buf = 1.1, p = 1 - 0.11 = 0.89
     // step 2: d = 0.89 * 1.1 = 0.979, buf = 0.9 * 1.1 + 0.979 = 1.969, p = 0.89 - 0.1969 = 0.6931
-    let vs = VarStore::new(Device::Cpu);
+    let vs = VarStore::new(tch::Device::Cpu);
     let p = vs.root().var("p", &[1], tch::nn::Init::Const(1.0));
     let mut sgd = Sgd::new(&vs, &recipe(1));
     for expected in [0.89, 0.89 - 0.1969] {
@@ -56,7 +57,7 @@ fn sgd_steps_by_hand() {
         assert!((p.double_value(&[0]) - expected).abs() < 1e-6, "{p:?}");
     }
     // Nesterov, no weight decay: d = 1, buf = 1, step = d + 0.9 buf = 1.9 -> p = 1 - 0.19.
-    let vs = VarStore::new(Device::Cpu);
+    let vs = VarStore::new(tch::Device::Cpu);
     let p = vs.root().var("p", &[1], tch::nn::Init::Const(1.0));
     let mut r = recipe(1);
     r.weight_decay = 0.0;
@@ -91,7 +92,7 @@ fn synthetic_sets(train: usize, test: usize) -> (TensorSet, TensorSet) {
     )
 }
 
-fn run(seed: u64, epochs: usize) -> (Status, Vec<EpochLog>) {
+fn run(seed: u64, epochs: usize) -> (Status, Vec<EpochRecord>) {
     tch::set_num_threads(1);
     tch::manual_seed(seed as i64);
     let (tr, te) = synthetic_sets(2000, 500);
@@ -119,6 +120,7 @@ fn a_small_model_learns_the_synthetic_task_deterministically() {
     // Same seed, same numbers (timings aside).
     let (_, once) = run(3, 1);
     let (_, again) = run(3, 1);
+    assert_eq!((once.len(), again.len()), (1, 1));
     for (a, b) in once.iter().zip(&again) {
         assert_eq!(
             (a.train_loss, a.test_top1_err, a.lr),
@@ -167,6 +169,7 @@ fn a_resumed_run_ends_where_an_uninterrupted_one_does() {
     let (status, rest) = train(&mut b, &tr, &te, &r, Some(&cb), keep_going).unwrap();
     assert_eq!(status, Status::Done);
     assert_eq!(rest.iter().map(|l| l.epoch).collect::<Vec<_>>(), [2, 3]);
+    assert_eq!(logs_a.len(), 3);
     for (x, y) in logs_a[1..].iter().zip(&rest) {
         assert_eq!(
             (x.train_loss, x.test_top1_err, x.lr),
@@ -198,7 +201,8 @@ fn cifar_augmentation_flips_and_shifts() {
     let _rng = serial();
     use rand::SeedableRng;
     use regnet_engine::data::{augment, Augment};
-    let x = Tensor::arange(2 * 3 * 32 * 32, (Kind::Float, Device::Cpu)).view([2, 3, 32, 32]) + 1.0;
+    let x =
+        Tensor::arange(2 * 3 * 32 * 32, (Kind::Float, tch::Device::Cpu)).view([2, 3, 32, 32]) + 1.0;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
     let y = augment(&x, Augment::FlipPadCrop, &mut rng);
     assert_eq!(y.size(), [2, 3, 32, 32]);
@@ -233,7 +237,7 @@ fn prefetched_batches_cover_the_epoch_in_order() {
         [0.25; 3],
         Device::Cpu,
     );
-    let order = Tensor::arange(50, (Kind::Int64, Device::Cpu)).flip([0]);
+    let order = Tensor::arange(50, (Kind::Int64, tch::Device::Cpu)).flip([0]);
     let batches: Vec<(Tensor, Tensor)> = prefetched_batches(&set, &order, 16, 0)
         .map(Result::unwrap)
         .collect();
@@ -258,11 +262,11 @@ fn prefetched_batches_cover_the_epoch_in_order() {
     assert!(first.0.equal(&last.0), "image 49 first");
 }
 
-fn keep_going(_: &EpochLog) -> ControlFlow<()> {
+fn keep_going(_: &EpochRecord) -> ControlFlow<()> {
     ControlFlow::Continue(())
 }
 
-fn stop(_: &EpochLog) -> ControlFlow<()> {
+fn stop(_: &EpochRecord) -> ControlFlow<()> {
     ControlFlow::Break(())
 }
 
@@ -271,7 +275,7 @@ fn mixup_soft_targets_agree_with_pytorch_cross_entropy() {
     let _rng = serial();
     use regnet_engine::train::{mixup, soft_cross_entropy, soft_targets};
     tch::manual_seed(3);
-    let logits = Tensor::randn([6, 5], (Kind::Float, Device::Cpu));
+    let logits = Tensor::randn([6, 5], (Kind::Float, tch::Device::Cpu));
     let y = Tensor::from_slice(&[0i64, 1, 2, 3, 4, 0]);
     let y2 = Tensor::from_slice(&[4i64, 3, 2, 1, 0, 1]);
     let ce = |t: &Tensor, eps: f64| {
@@ -293,7 +297,7 @@ fn mixup_soft_targets_agree_with_pytorch_cross_entropy() {
     // Seeded: the same generator state mixes the same way.
     let mut r = recipe(1);
     r.mixup_alpha = 0.5;
-    let x = Tensor::randn([6, 3, 4, 4], (Kind::Float, Device::Cpu));
+    let x = Tensor::randn([6, 3, 4, 4], (Kind::Float, tch::Device::Cpu));
     let draw = |seed| {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         mixup(x.shallow_clone(), y.shallow_clone(), &r, 5, &mut rng)
@@ -350,7 +354,7 @@ fn the_weight_ema_is_tracked_evaluated_and_resumed() {
     std::fs::create_dir_all(&dir).unwrap();
     let ck = dir.join("c.safetensors");
     let mut c = fresh();
-    let stop = |_: &EpochLog| ControlFlow::Break(());
+    let stop = |_: &EpochRecord| ControlFlow::Break(());
     train(&mut c, &a_tr, &a_te, &r, Some(&ck), stop).unwrap();
     let mut d = fresh();
     let (_, rest) = train(&mut d, &a_tr, &a_te, &r, Some(&ck), keep_going).unwrap();
@@ -411,7 +415,7 @@ fn loss_scaling_trains_exactly_like_float32_and_checkpoints_its_scale() {
 fn an_overflowing_step_is_skipped_and_the_scale_backs_off() {
     use regnet_engine::amp::GradScaler;
     use regnet_engine::train::backward_step;
-    let vs = VarStore::new(Device::Cpu);
+    let vs = VarStore::new(tch::Device::Cpu);
     let w = vs.root().var("w", &[3], tch::nn::Init::Const(1.0));
     let mut sgd = Sgd::new(&vs, &recipe(1));
     let mut scaler = GradScaler {
@@ -480,7 +484,7 @@ fn a_channels_last_model_trains_like_nchw_and_saves_standard_weights() {
     cl.save(&path).unwrap();
     let mut back = BuiltModel::new(&small_net(), Device::Cpu, InitConfig::default());
     back.vs.load(&path).unwrap();
-    let x = Tensor::randn([4, 3, 32, 32], (Kind::Float, Device::Cpu));
+    let x = Tensor::randn([4, 3, 32, 32], (Kind::Float, tch::Device::Cpu));
     use tch::nn::ModuleT;
     let (y1, y2) = (
         cl.model.forward_t(&x, false),

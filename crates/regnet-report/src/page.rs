@@ -172,13 +172,14 @@ fn comparisons(h: &mut String, a: &Analysis) {
         } else {
             "not significant"
         };
+        let verdict = esc(&c.verdict());
         let verdict = match &c.better {
-            Some(b) => format!("<b>{}</b> is better: lower normalized mean error.", esc(b)),
-            None => "Both have the same normalized mean error.".into(),
+            Some(b) => verdict.replacen(&esc(b), &format!("<b>{}</b>", esc(b)), 1),
+            None => verdict,
         };
         let _ = write!(
             h,
-            "<p>{verdict} The normalized EDFs of {} and {} differ by KS D = {:.3}, p = {:.3} ({significant} at the 5% level).</p>",
+            "<p><b>Verdict:</b> {verdict}. The normalized EDFs of {} and {} differ by KS D = {:.3}, p = {:.3} ({significant} at the 5% level).</p>",
             esc(&c.a), esc(&c.b), c.ks.d, c.ks.p_value
         );
     }

@@ -2,7 +2,7 @@
 //! depth; RegNet expansion always yields 8-divisible, group-compatible widths.
 
 use proptest::prelude::*;
-use regnet_spec::{Activation, AnyNetSpec, BlockType, Complexity, RegNetSpec, StemType};
+use regnet_spec::{Activation, AnyNetSpec, BlockType, Complexity, Cx, RegNetSpec, StemType};
 
 fn anynet(
     block_type: BlockType,
@@ -66,15 +66,26 @@ proptest! {
 
     #[test]
     fn complexity_is_additive_over_parts(t in block_type(), (d, w) in stages(), se in any::<bool>()) {
-        let s = anynet(t, d, w, 8, se && t.is_bottleneck());
-        let p = s.build().unwrap().profile(64).unwrap();
-        let parts = std::iter::once(&p.stem).chain(&p.stages).chain(std::iter::once(&p.head));
-        let sum = parts.fold(Complexity::default(), |a, q| Complexity {
-            flops: a.flops + q.cx.flops,
-            params: a.params + q.cx.params,
-            acts: a.acts + q.cx.acts,
-        });
-        prop_assert_eq!(sum, p.total);
+        // Each part (stem, every block, head) counted on its own, from a
+        // fresh counter at the size it receives, then summed: the network's
+        // total must be that sum.
+        let net = anynet(t, d, w, 8, se && t.is_bottleneck()).build().unwrap();
+        let (mut sum, mut size) = (Complexity::default(), 64);
+        let mut add = |count: &dyn Fn(&mut Cx), size: &mut u64| {
+            let mut cx = Cx::new(*size);
+            count(&mut cx);
+            let c = cx.totals().unwrap();
+            sum.flops += c.flops;
+            sum.params += c.params;
+            sum.acts += c.acts;
+            *size = cx.h;
+        };
+        add(&|cx| net.stem.complexity(cx), &mut size);
+        for block in net.stages.iter().flat_map(|s| &s.blocks) {
+            add(&|cx| block.complexity(cx), &mut size);
+        }
+        add(&|cx| net.head.complexity(cx), &mut size);
+        prop_assert_eq!(sum, net.complexity(64).unwrap());
     }
 
     #[test]

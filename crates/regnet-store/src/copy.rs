@@ -1,7 +1,7 @@
 //! A sweep as copied between stores (`sweep init` writes fresh ones,
 //! `sweep migrate-store` copies a whole sweep from one back end to the other).
 
-use crate::{now, EpochRecord, JobState, NewJob, Result, StoreError, SweepInfo, SweepStore};
+use crate::{EpochRecord, JobState, NewJob, Result, StoreError, SweepInfo, SweepStore};
 
 /// A job with everything a store keeps about it except a lease: leases
 /// belong to workers of the store they were taken in.
@@ -38,10 +38,11 @@ impl JobRecord {
 }
 
 /// Everything in `store`, for a copy. Refused while a worker holds a live
-/// lease (its next writes would go to the old store only); a job whose lease
-/// expired is copied as pending and resumes from its checkpoint.
+/// lease (its next writes would go to the old store only; leases are judged
+/// by the store's own clock); a job whose lease expired is copied as pending
+/// and resumes from its checkpoint.
 pub fn snapshot(store: &dyn SweepStore) -> Result<(SweepInfo, Vec<JobRecord>)> {
-    let t = now();
+    let t = store.clock()?;
     let jobs = store.jobs()?;
     let live: Vec<&str> = jobs
         .iter()

@@ -11,13 +11,16 @@
 
 mod copy;
 mod export;
+mod location;
 mod pg;
 mod rows;
 mod sqlite;
 
 pub use copy::{snapshot, JobRecord};
 pub use export::{to_csv, to_pycls_json};
+pub use location::{store_path, Location};
 pub use pg::{PgStore, PgUrl};
+pub use regnet_record::EpochRecord;
 pub use sqlite::SqliteStore;
 
 use serde::{Deserialize, Serialize};
@@ -76,10 +79,39 @@ pub struct SweepInfo {
     pub description: String,
     /// The sweep config as the user wrote it (YAML text).
     pub config_text: String,
-    /// Resolved settings the workers need (dataset, epochs, retries...).
-    pub settings: serde_json::Value,
+    /// Resolved settings the workers need (dataset, lr updates, work dir...).
+    pub settings: SweepSettings,
     /// How many times a job may fail before it is given up.
     pub max_attempts: u32,
+}
+
+/// What every worker of a sweep needs besides its job's config, and what
+/// the sweep was sampled with, resolved at `sweep init`. Every field has a
+/// default, so sweeps stored by earlier versions still read.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SweepSettings {
+    /// The dataset, as `regnet train --data` takes it.
+    pub data: String,
+    /// The design space's name.
+    pub space: String,
+    pub num_configs: usize,
+    /// Sampling seed.
+    pub seed: u64,
+    /// Resolution and classes the models were counted at.
+    pub im_size: u64,
+    pub num_classes: u64,
+    /// The sampling constraints (bands, stage counts), as applied.
+    pub constraints: serde_json::Value,
+    /// When the jobs' learning rate changes: `epoch` (pycls) or `iter`;
+    /// empty in sweeps made before the choice existed (read as `epoch`).
+    pub lr_update: String,
+    /// Options read from the config but not applied, said at `sweep init`.
+    pub warnings: Vec<String>,
+    /// Where the job files (logs, checkpoints, weights) of a sweep kept in a
+    /// database go; a sweep directory is its own work directory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub work_dir: Option<String>,
 }
 
 /// A sampled model to train.
@@ -132,24 +164,6 @@ pub struct Job {
 
 /// The layout a job is retried in after its worker crashed by a signal.
 pub const NCHW: &str = "nchw";
-
-/// One epoch's metrics, as the trainer reports them (the engine's `EpochLog`
-/// has the same fields; the store is kept free of the engine, so the
-/// scheduler converts).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EpochRecord {
-    pub epoch: u32,
-    pub lr: f64,
-    pub train_loss: f64,
-    pub train_top1_err: f64,
-    pub test_top1_err: f64,
-    pub test_top5_err: f64,
-    /// Errors of the weight EMA, when the recipe keeps one.
-    pub test_ema_top1_err: Option<f64>,
-    pub test_ema_top5_err: Option<f64>,
-    pub images_per_s: f64,
-    pub seconds: f64,
-}
 
 /// The right to work on one job, until it expires.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -212,8 +226,14 @@ impl Counts {
 /// `export` and the analysis. Every method is one transaction.
 pub trait SweepStore {
     fn info(&self) -> Result<SweepInfo>;
+    /// Unix seconds on the clock this store judges leases by: the local
+    /// clock for SQLite, the database server's for PostgreSQL (so hosts
+    /// whose clocks drift agree on which leases are live).
+    fn clock(&self) -> Result<f64>;
     /// Every job, by id.
     fn jobs(&self) -> Result<Vec<Job>>;
+    /// One job, by id (none when the sweep has no such job).
+    fn job(&self, id: i64) -> Result<Option<Job>>;
     fn counts(&self) -> Result<Counts>;
     /// A job's recorded epochs, in order.
     fn epochs(&self, job_id: i64) -> Result<Vec<EpochRecord>>;

@@ -74,6 +74,8 @@ CREATE TABLE regnet_epochs (
 ",
     // 2: the memory layout of each job's last attempt (NCHW after a crash).
     "ALTER TABLE regnet_jobs ADD COLUMN layout TEXT;",
+    // 3: each epoch's last learning rate (older rows read theirs as lr).
+    "ALTER TABLE regnet_epochs ADD COLUMN lr_end DOUBLE PRECISION;",
 ];
 
 /// The newest schema version this build knows.
@@ -540,9 +542,9 @@ fn upsert_epoch(
 ) -> std::result::Result<(), postgres::Error> {
     tx.execute(
         "INSERT INTO regnet_epochs (job_id, epoch, lr, train_loss, train_top1_err, test_top1_err,
-             test_top5_err, images_per_s, seconds, test_ema_top1_err, test_ema_top5_err)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-         ON CONFLICT (job_id, epoch) DO UPDATE SET lr = EXCLUDED.lr,
+             test_top5_err, images_per_s, seconds, test_ema_top1_err, test_ema_top5_err, lr_end)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+         ON CONFLICT (job_id, epoch) DO UPDATE SET lr = EXCLUDED.lr, lr_end = EXCLUDED.lr_end,
              train_loss = EXCLUDED.train_loss, train_top1_err = EXCLUDED.train_top1_err,
              test_top1_err = EXCLUDED.test_top1_err, test_top5_err = EXCLUDED.test_top5_err,
              images_per_s = EXCLUDED.images_per_s, seconds = EXCLUDED.seconds,
@@ -560,6 +562,7 @@ fn upsert_epoch(
             &e.seconds,
             &e.test_ema_top1_err,
             &e.test_ema_top5_err,
+            &e.lr_end,
         ],
     )?;
     Ok(())
@@ -616,6 +619,10 @@ fn requeue_expired(tx: &mut Transaction, sweep: i64) -> std::result::Result<u64,
 }
 
 impl SweepStore for PgStore {
+    fn clock(&self) -> Result<f64> {
+        self.tx(|tx, _| tx.query_one(&format!("SELECT {NOW}"), &[])?.try_get(0))
+    }
+
     fn info(&self) -> Result<SweepInfo> {
         let text: String = self.tx(|tx, sweep| {
             tx.query_one("SELECT info FROM regnet_sweeps WHERE id = $1", &[&sweep])?
@@ -627,6 +634,10 @@ impl SweepStore for PgStore {
 
     fn jobs(&self) -> Result<Vec<Job>> {
         self.read_jobs("", None)
+    }
+
+    fn job(&self, id: i64) -> Result<Option<Job>> {
+        Ok(self.read_jobs("AND j.id = $2", Some(id))?.pop())
     }
 
     fn counts(&self) -> Result<Counts> {
@@ -646,7 +657,8 @@ impl SweepStore for PgStore {
         self.tx(|tx, _| {
             tx.query(
                 "SELECT epoch, lr, train_loss, train_top1_err, test_top1_err, test_top5_err,
-                        images_per_s, seconds, test_ema_top1_err, test_ema_top5_err
+                        images_per_s, seconds, test_ema_top1_err, test_ema_top5_err,
+                        COALESCE(lr_end, lr)
                  FROM regnet_epochs WHERE job_id = $1 ORDER BY epoch",
                 &[&job_id],
             )?
@@ -663,6 +675,7 @@ impl SweepStore for PgStore {
                     seconds: r.try_get(7)?,
                     test_ema_top1_err: r.try_get(8)?,
                     test_ema_top5_err: r.try_get(9)?,
+                    lr_end: r.try_get(10)?,
                 })
             })
             .collect()

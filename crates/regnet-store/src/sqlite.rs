@@ -12,10 +12,15 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Version of the schema below; a store of another version is refused.
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 
 /// Upgrades from older schema versions, in order: `(from, sql)`.
-const UPGRADES: &[(i64, &str)] = &[(2, "ALTER TABLE jobs ADD COLUMN layout TEXT;")];
+const UPGRADES: &[(i64, &str)] = &[
+    // 3: the memory layout of each job's last attempt.
+    (2, "ALTER TABLE jobs ADD COLUMN layout TEXT;"),
+    // 4: each epoch's last learning rate (older rows read theirs as lr).
+    (3, "ALTER TABLE epochs ADD COLUMN lr_end REAL;"),
+];
 
 const SCHEMA: &str = "
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -43,6 +48,7 @@ CREATE TABLE epochs (
     job_id INTEGER NOT NULL REFERENCES jobs(id),
     epoch INTEGER NOT NULL CHECK (epoch > 0),
     lr REAL NOT NULL,
+    lr_end REAL,
     train_loss REAL NOT NULL,
     train_top1_err REAL NOT NULL,
     test_top1_err REAL NOT NULL,
@@ -87,9 +93,16 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Creates a new store holding `info` and `jobs`, all or nothing: the file
     /// is written under a temporary name and renamed into place, so a failed
-    /// or interrupted `init` (or `migrate-store`) leaves no partial sweep behind.
-    pub fn create(path: &Path, info: &SweepInfo, jobs: &[JobRecord]) -> Result<Self> {
-        if path.exists() {
+    /// or interrupted `init` (or `migrate-store`) leaves no partial sweep
+    /// behind. An existing store is refused unless `replace`, which deletes
+    /// it (with its write-ahead log) once the new one is written.
+    pub fn create(
+        path: &Path,
+        info: &SweepInfo,
+        jobs: &[JobRecord],
+        replace: bool,
+    ) -> Result<Self> {
+        if path.exists() && !replace {
             return Err(StoreError(format!("{} already exists", path.display())));
         }
         let tmp = path.with_extension("db.partial");
@@ -98,6 +111,10 @@ impl SqliteStore {
         if let Err(e) = written {
             let _ = std::fs::remove_file(&tmp);
             return Err(e);
+        }
+        // A stale write-ahead log must not be replayed into the new file.
+        for suffix in ["-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
         }
         std::fs::rename(&tmp, path)
             .map_err(|e| StoreError(format!("cannot create {}: {e}", path.display())))?;
@@ -251,8 +268,8 @@ fn insert_epoch(tx: &rusqlite::Transaction, job_id: i64, e: &EpochRecord) -> rus
     tx.execute(
         "INSERT OR REPLACE INTO epochs (job_id, epoch, lr, train_loss, train_top1_err,
              test_top1_err, test_top5_err, images_per_s, seconds, test_ema_top1_err,
-             test_ema_top5_err)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+             test_ema_top5_err, lr_end)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         params![
             job_id,
             e.epoch,
@@ -264,7 +281,8 @@ fn insert_epoch(tx: &rusqlite::Transaction, job_id: i64, e: &EpochRecord) -> rus
             e.images_per_s,
             e.seconds,
             e.test_ema_top1_err,
-            e.test_ema_top5_err
+            e.test_ema_top5_err,
+            e.lr_end
         ],
     )?;
     Ok(())
@@ -315,6 +333,10 @@ fn db_error(path: &Path, e: rusqlite::Error) -> StoreError {
 const HELD: &str = "id = ?1 AND lease_token = ?2 AND state = 'running'";
 
 impl SweepStore for SqliteStore {
+    fn clock(&self) -> Result<f64> {
+        Ok(now())
+    }
+
     fn info(&self) -> Result<SweepInfo> {
         let text: String = self
             .conn
@@ -335,6 +357,10 @@ impl SweepStore for SqliteStore {
         self.read_jobs("", [])
     }
 
+    fn job(&self, id: i64) -> Result<Option<Job>> {
+        Ok(self.read_jobs("WHERE j.id = ?1", [id])?.pop())
+    }
+
     fn counts(&self) -> Result<Counts> {
         let conn = self.conn.borrow();
         let mut stmt = conn
@@ -353,7 +379,8 @@ impl SweepStore for SqliteStore {
         let mut stmt = conn
             .prepare(
                 "SELECT epoch, lr, train_loss, train_top1_err, test_top1_err, test_top5_err,
-                        images_per_s, seconds, test_ema_top1_err, test_ema_top5_err
+                        images_per_s, seconds, test_ema_top1_err, test_ema_top5_err,
+                        COALESCE(lr_end, lr)
                  FROM epochs WHERE job_id = ?1 ORDER BY epoch",
             )
             .map_err(|e| self.err(e))?;
@@ -370,6 +397,7 @@ impl SweepStore for SqliteStore {
                     seconds: r.get(7)?,
                     test_ema_top1_err: r.get(8)?,
                     test_ema_top5_err: r.get(9)?,
+                    lr_end: r.get(10)?,
                 })
             })
             .map_err(|e| self.err(e))?;

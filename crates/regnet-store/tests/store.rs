@@ -18,7 +18,10 @@ fn info(max_attempts: u32) -> SweepInfo {
         name: "t".into(),
         description: String::new(),
         config_text: "NAME: t\n".into(),
-        settings: json!({"data": "synthetic:100"}),
+        settings: SweepSettings {
+            data: "synthetic:100".into(),
+            ..SweepSettings::default()
+        },
         max_attempts,
     }
 }
@@ -42,6 +45,7 @@ fn epoch(e: u32, err: f64) -> EpochRecord {
     EpochRecord {
         epoch: e,
         lr: 0.1,
+        lr_end: 0.09,
         train_loss: 1.0,
         train_top1_err: 50.0,
         test_top1_err: err,
@@ -78,7 +82,8 @@ impl Fixture {
     fn create(&self, n: usize, attempts: u32) -> Box<dyn SweepStore> {
         match self {
             Fixture::Sqlite(d) => Box::new(
-                SqliteStore::create(&d.path().join("sweep.db"), &info(attempts), &jobs(n)).unwrap(),
+                SqliteStore::create(&d.path().join("sweep.db"), &info(attempts), &jobs(n), false)
+                    .unwrap(),
             ),
             Fixture::Postgres(url) => Box::new(
                 PgStore::create(
@@ -94,7 +99,7 @@ impl Fixture {
 
     fn location(&self) -> String {
         match self {
-            Fixture::Sqlite(d) => d.path().join("sweep.db").display().to_string(),
+            Fixture::Sqlite(d) => d.path().display().to_string(),
             Fixture::Postgres(url) => url.clone(),
         }
     }
@@ -107,12 +112,10 @@ impl Fixture {
     }
 }
 
+/// Another connection to a fixture's store (its location is the sweep
+/// directory or the URL).
 fn open(location: &str) -> Box<dyn SweepStore> {
-    if PgUrl::is_url(location) {
-        Box::new(PgStore::open(&PgUrl::parse(location).unwrap()).unwrap())
-    } else {
-        Box::new(SqliteStore::open(Path::new(location)).unwrap())
-    }
+    Location::parse(location).unwrap().open().unwrap()
 }
 
 /// Each case, as one test per back end.
@@ -134,6 +137,8 @@ on_both_backends!(
     a_resumed_attempt_replaces_epochs_after_its_checkpoint,
     failures_are_retried_up_to_max_attempts_then_kept_with_their_message,
     a_crash_is_retried_once_in_nchw_before_it_counts_as_a_failure,
+    a_store_is_replaced_only_when_asked,
+    one_job_is_read_by_id,
     concurrent_workers_never_claim_the_same_job,
     integrity_check_finds_a_done_job_missing_epochs,
     pycls_export_has_the_series_pycls_analysis_reads,
@@ -251,6 +256,35 @@ fn a_crash_is_retried_once_in_nchw_before_it_counts_as_a_failure(f: &Fixture) {
     assert!(to_csv(s.as_ref()).unwrap().contains(",nchw,"));
 }
 
+fn a_store_is_replaced_only_when_asked(f: &Fixture) {
+    let s = f.create(2, 2);
+    let (_, l) = s.claim("w", LEASE).unwrap().unwrap();
+    s.record_epoch(&l, &epoch(1, 50.0)).unwrap();
+    drop(s);
+    let at = Location::parse(&f.location()).unwrap();
+    let e = at.create(&info(2), &jobs(3), false).err().unwrap().0;
+    assert!(e.contains("already holds") && e.contains("--force"), "{e}");
+    assert_eq!(
+        open(&f.location()).jobs().unwrap().len(),
+        2,
+        "refused: untouched"
+    );
+    let s = at.create(&info(2), &jobs(3), true).unwrap();
+    let js = s.jobs().unwrap();
+    assert_eq!(js.len(), 3);
+    assert!(js
+        .iter()
+        .all(|j| j.claims == 0 && s.epochs(j.id).unwrap().is_empty()));
+    assert!(s.check_integrity().unwrap().is_empty());
+}
+
+fn one_job_is_read_by_id(f: &Fixture) {
+    let s = f.create(3, 2);
+    let all = s.jobs().unwrap();
+    assert_eq!(s.job(all[1].id).unwrap().as_ref(), Some(&all[1]));
+    assert_eq!(s.job(999).unwrap(), None);
+}
+
 fn concurrent_workers_never_claim_the_same_job(f: &Fixture) {
     drop(f.create(40, 2));
     let handles: Vec<_> = (0..4)
@@ -305,8 +339,8 @@ fn bad_sqlite_files_give_one_line_errors() {
     std::fs::write(&junk, vec![b'x'; 4096]).unwrap();
     let e = SqliteStore::open(&junk).err().unwrap().0;
     assert!(e.contains("not a regnet sweep store"), "{e}");
-    drop(SqliteStore::create(&d.path().join("sweep.db"), &info(1), &jobs(1)).unwrap());
-    let again = SqliteStore::create(&d.path().join("sweep.db"), &info(1), &jobs(1));
+    drop(SqliteStore::create(&d.path().join("sweep.db"), &info(1), &jobs(1), false).unwrap());
+    let again = SqliteStore::create(&d.path().join("sweep.db"), &info(1), &jobs(1), false);
     assert!(again.err().unwrap().0.contains("already exists"));
 }
 
@@ -403,13 +437,14 @@ fn a_copy_to_the_other_back_end_and_back_loses_nothing(f: &Fixture) {
         }
         Fixture::Postgres(_) => {
             let d = tempfile::tempdir().unwrap().keep();
-            Box::new(SqliteStore::create(&d.join("copy.db"), &info, &records).unwrap())
+            Box::new(SqliteStore::create(&d.join("copy.db"), &info, &records, false).unwrap())
         }
     };
     let there = snapshot(other.as_ref()).unwrap();
     assert_eq!(there, (info.clone(), records.clone()));
     let back = Fixture::sqlite();
-    let back_store = SqliteStore::create(&back.dir().join("back.db"), &there.0, &there.1).unwrap();
+    let back_store =
+        SqliteStore::create(&back.dir().join("back.db"), &there.0, &there.1, false).unwrap();
     assert_eq!(snapshot(&back_store).unwrap(), (info, records));
     assert_eq!(
         to_csv(other.as_ref()).unwrap(),
@@ -520,37 +555,55 @@ fn bad_urls_credentials_and_databases_are_one_line_errors() {
     );
 }
 
-/// A store written by the previous release (schema 2, no job layouts) is
-/// upgraded in place when opened, its jobs intact.
+/// Stores written by earlier releases (schema 2: no job layouts; schema 3:
+/// no last learning rate per epoch) are upgraded in place when opened, their
+/// jobs and epochs intact (an old epoch's last lr reads as its first).
 #[test]
-fn an_older_sqlite_store_is_upgraded_when_opened() {
-    let d = tempfile::tempdir().unwrap();
-    let path = d.path().join("sweep.db");
-    drop(SqliteStore::create(&path, &info(1), &jobs(2)).unwrap());
-    let c = rusqlite::Connection::open(&path).unwrap();
-    c.execute_batch(
-        "ALTER TABLE jobs DROP COLUMN layout; UPDATE meta SET value = '2' WHERE key = 'schema_version';",
-    )
-    .unwrap();
-    drop(c);
-    let s = SqliteStore::open(&path).unwrap();
-    let js = s.jobs().unwrap();
-    assert_eq!(js.len(), 2);
-    assert!(js.iter().all(|j| j.layout.is_none()));
-    let (_, l) = s.claim("w", LEASE).unwrap().unwrap();
-    assert!(s.set_layout(&l, NCHW).unwrap());
-    let c = rusqlite::Connection::open(&path).unwrap();
-    let v: String = c
-        .query_row(
-            "SELECT value FROM meta WHERE key = 'schema_version'",
-            [],
-            |r| r.get(0),
-        )
+fn older_sqlite_stores_are_upgraded_when_opened() {
+    for (version, downgrade) in [
+        (
+            2,
+            "ALTER TABLE jobs DROP COLUMN layout; ALTER TABLE epochs DROP COLUMN lr_end;",
+        ),
+        (3, "ALTER TABLE epochs DROP COLUMN lr_end;"),
+    ] {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("sweep.db");
+        let s = SqliteStore::create(&path, &info(1), &jobs(2), false).unwrap();
+        let (job, l) = s.claim("w", LEASE).unwrap().unwrap();
+        assert!(s.record_epoch(&l, &epoch(1, 50.0)).unwrap());
+        drop(s);
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(&format!(
+            "{downgrade} UPDATE meta SET value = '{version}' WHERE key = 'schema_version';"
+        ))
         .unwrap();
-    assert_eq!(v, "3");
+        drop(c);
+        let s = SqliteStore::open(&path).unwrap();
+        let js = s.jobs().unwrap();
+        assert_eq!(js.len(), 2);
+        assert!(js.iter().all(|j| j.layout.is_none()), "from {version}");
+        let old = s.epochs(job.id).unwrap();
+        assert_eq!(old.len(), 1);
+        assert_eq!(old[0].lr_end, old[0].lr, "from {version}");
+        assert!(s.set_layout(&l, NCHW).unwrap());
+        let mut e = epoch(2, 40.0);
+        e.lr_end = 0.01;
+        assert!(s.record_epoch(&l, &e).unwrap());
+        assert_eq!(s.epochs(job.id).unwrap()[1], e);
+        let c = rusqlite::Connection::open(&path).unwrap();
+        let v: String = c
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(v, "4", "from {version}");
+    }
 }
 
-/// The same on PostgreSQL: a database at schema 1 gets migration 2.
+/// The same on PostgreSQL: a database at schema 1 gets migrations 2 and 3.
 #[test]
 fn an_older_postgres_schema_is_migrated_when_opened() {
     let server = pg_server::server();
@@ -560,16 +613,21 @@ fn an_older_postgres_schema_is_migrated_when_opened() {
     let db = f.location().rsplit('/').next().unwrap().to_string();
     server.psql(
         &db,
-        "ALTER TABLE regnet_jobs DROP COLUMN layout; DELETE FROM regnet_schema WHERE version = 2",
+        "ALTER TABLE regnet_jobs DROP COLUMN layout; ALTER TABLE regnet_epochs DROP COLUMN lr_end;
+         DELETE FROM regnet_schema WHERE version > 1",
     );
     let s = PgStore::open(&url).unwrap();
     assert_eq!(s.jobs().unwrap().len(), 2);
     assert_eq!(
         server.psql(&db, "SELECT MAX(version) FROM regnet_schema"),
-        "2"
+        "3"
     );
-    let (_, l) = s.claim("w", LEASE).unwrap().unwrap();
+    let (job, l) = s.claim("w", LEASE).unwrap().unwrap();
     assert!(s.set_layout(&l, NCHW).unwrap());
+    let mut e = epoch(1, 40.0);
+    e.lr_end = 0.01;
+    assert!(s.record_epoch(&l, &e).unwrap());
+    assert_eq!(s.epochs(job.id).unwrap(), [e]);
 }
 
 #[test]

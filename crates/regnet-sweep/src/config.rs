@@ -12,6 +12,7 @@
 //! FLOPS: 2M:6M            # bands, also PARAMS and ACTS
 //! DATA: synthetic:2000
 //! IM_SIZE: 224            # resolution models are counted (and folders viewed) at
+//! NUM_CLASSES: 10         # classes models are counted with (default 1000)
 //! STEM_TYPE: simple_stem_in   # the stem of every model (with STEM_W, default 32)
 //! OPTIM: {MAX_EPOCH: 6}   # recipe sections as in a pycls config
 //! ```
@@ -44,6 +45,7 @@ const SHORT_KEYS: &[&str] = &[
     "BN",
     "RNG_SEED",
     "IM_SIZE",
+    "NUM_CLASSES",
     "STEM_TYPE",
     "STEM_W",
 ];
@@ -95,7 +97,9 @@ pub struct SweepConfig {
     /// Resolution models are counted at: `IM_SIZE` or
     /// `BASE_CFG.TRAIN.IM_SIZE`, default 224.
     pub im_size: u64,
-    /// `BASE_CFG.MODEL.NUM_CLASSES`, when set.
+    /// Classes models are counted with: `NUM_CLASSES` or
+    /// `BASE_CFG.MODEL.NUM_CLASSES`, when set (a sweep trains with its
+    /// dataset's classes, and says so when they differ).
     pub num_classes: Option<u64>,
     /// `DATA`: the dataset, as `regnet train --data` takes it.
     pub data: Option<String>,
@@ -215,7 +219,7 @@ fn short_form(doc: &Mapping) -> Result<SweepConfig> {
         max_tries: 1_000_000,
         constraints,
         im_size: root.u64("IM_SIZE", DEFAULT_IM_SIZE)?,
-        num_classes: None,
+        num_classes: num_classes(&root)?,
         space,
         data: None,
         max_attempts: None,
@@ -255,6 +259,17 @@ fn pycls_form(doc: &Mapping) -> Result<SweepConfig> {
         warnings,
         text: String::new(),
     })
+}
+
+/// The short form's `NUM_CLASSES`, at least 1 when given.
+fn num_classes(root: &Section) -> Result<Option<u64>> {
+    match root.value("NUM_CLASSES") {
+        None => Ok(None),
+        Some(_) => match root.u64("NUM_CLASSES", 0)? {
+            0 => Err(SweepError("NUM_CLASSES must be at least 1".into())),
+            n => Ok(Some(n)),
+        },
+    }
 }
 
 fn take_string(doc: &mut Mapping, key: &str) -> Result<Option<String>> {

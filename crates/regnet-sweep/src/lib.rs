@@ -1,13 +1,23 @@
-//! Sweeps: population studies of a design space. This crate reads sweep
-//! configs, in pycls's form and in a short form naming a built-in space,
-//! once for every command that takes one (`space sample`, `space stats`,
-//! `space info`, `sweep init`, the demo), so all of them accept the same files.
+//! Sweeps: population studies of a design space, as a library. It reads
+//! sweep configs (pycls's form and a short form naming a built-in space)
+//! once for every command that takes one; plans a sweep's jobs; and runs
+//! them: the scheduler claims jobs from the store, hands each to a worker
+//! behind the [`scheduler::Workers`] trait (`regnet sweep run` starts one
+//! process per job; tests use fakes), renews live workers' leases, reaps dead
+//! owners, kills hung workers, and records how every attempt ended, per the
+//! job-process protocol ([`protocol`]). The command line only parses
+//! arguments and prints.
 
 pub mod config;
+pub mod plan;
+pub mod protocol;
+pub mod scheduler;
+pub mod sweep;
 
 pub use config::{open_space, SweepConfig};
+pub use sweep::{job_dir, Sweep};
 
-/// A sweep config that cannot be used, with a one-line message naming the key.
+/// A sweep that cannot be read, planned or run, as one line for the user.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{0}")]
 pub struct SweepError(pub String);
@@ -20,6 +30,12 @@ impl From<regnet_config::ConfigError> for SweepError {
 
 impl From<regnet_space::SpaceError> for SweepError {
     fn from(e: regnet_space::SpaceError) -> Self {
+        SweepError(e.0)
+    }
+}
+
+impl From<regnet_store::StoreError> for SweepError {
+    fn from(e: regnet_store::StoreError) -> Self {
         SweepError(e.0)
     }
 }

@@ -46,13 +46,30 @@ fn every_example_sweep_config_is_read() {
 #[test]
 fn data_and_max_attempts_are_sweep_keys_of_both_forms() {
     let c = SweepConfig::load(&config("demo_regnetx.yaml")).unwrap();
-    assert_eq!(c.data.as_deref(), Some("synthetic:2000"));
+    assert_eq!(
+        c.data.as_deref(),
+        Some("fashion-mnist,train=2000,test=1000")
+    );
     assert_eq!(
         (c.name.as_str(), c.num_configs, c.seed),
-        ("demo/regnetx", Some(8), 1)
+        ("demo/regnetx", Some(20), 1)
     );
     assert_eq!((c.im_size, c.num_classes), (32, Some(10)));
-    assert!(c.constraints.flops.is_active());
+    assert_eq!(c.constraints.flops.to_string(), "[10M, 11M]");
+    let Space::RegNet(r) = &c.space else {
+        panic!("{:?}", c.space)
+    };
+    assert_eq!((r.stem.kind.name(), r.stem.width), ("res_stem_cifar", 16));
+    let pycls = SweepConfig::parse(
+        "DATA: synthetic:100\nMAX_ATTEMPTS: 4\nNAME: p\nSETUP:\n  NUM_CONFIGS: 2\n  \
+         BASE_CFG: {MODEL: {TYPE: regnet, NUM_CLASSES: 10}, TRAIN: {IM_SIZE: 32}}\n",
+    )
+    .unwrap();
+    assert_eq!(pycls.data.as_deref(), Some("synthetic:100"));
+    assert_eq!(
+        (pycls.max_attempts, pycls.im_size, pycls.num_classes),
+        (Some(4), 32, Some(10))
+    );
     let short = SweepConfig::parse(
         "NAME: s\nSPACE: anynetx-c\nNUM_CONFIGS: 4\nSEED: 2\nFLOPS: 360M:400M\nDATA: synthetic:100\n\
          MAX_ATTEMPTS: 2\nIM_SIZE: 64\nOPTIM: {MAX_EPOCH: 3}\n",
@@ -86,6 +103,7 @@ fn bad_sweep_configs_name_the_problem() {
         err("SPACE: regnetx\nMAX_ATTEMPTS: 0\n").contains("MAX_ATTEMPTS: expected a whole number")
     );
     assert!(err("SPACE: regnetx\nWHAT: 1\n").contains("unknown top-level key 'WHAT'"));
+    assert!(err("SPACE: regnetx\nNUM_CLASSES: 0\n").contains("NUM_CLASSES must be at least 1"));
     let e = SweepConfig::load(std::path::Path::new("/no/such.yaml"))
         .unwrap_err()
         .0;

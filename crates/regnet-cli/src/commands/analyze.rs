@@ -107,7 +107,7 @@ pub fn compare(a: &CompareArgs) -> Result<(), CliError> {
 pub fn load(source: &Path, name: Option<&str>) -> Result<Population, CliError> {
     let text = source.to_string_lossy();
     let pop = if source.is_dir() || PgUrl::is_url(&text) {
-        let sweep = crate::sweep::location::open(&text)?;
+        let sweep = regnet_sweep::Sweep::named(&text)?;
         let default = sweep.store.info()?.name;
         Population::from_store(name.unwrap_or(&default), sweep.store.as_ref())?
     } else {
@@ -165,16 +165,16 @@ pub fn write(pops: &[Population], r: &ReportArgs, title: &str) -> Result<Analysi
     std::fs::write(&r.out, html)
         .map_err(|e| CliError(format!("cannot write '{}': {e}", r.out.display())))?;
     if let Some(j) = &r.json {
-        std::fs::write(j, serde_json::to_string_pretty(&analysis)?)
+        std::fs::write(j, crate::format::to_json(&analysis, true)?)
             .map_err(|e| CliError(format!("cannot write '{}': {e}", j.display())))?;
     }
     say_missing(&analysis);
     for c in &analysis.comparisons {
         eprintln!(
-            "{} vs {}: {}; KS D = {:.3}, p = {:.3}",
+            "{} vs {}: {}; normalized EDFs KS D = {:.3}, p = {:.3}",
             c.a,
             c.b,
-            verdict(c),
+            c.verdict(),
             c.ks.d,
             c.ks.p_value
         );
@@ -196,13 +196,5 @@ fn say_missing(a: &Analysis) {
         for m in &p.missing {
             eprintln!("  {} ({}): {}", m.name, m.state, m.reason);
         }
-    }
-}
-
-/// "X is better (lower normalized mean error)", or that neither is.
-pub fn verdict(c: &regnet_analysis::Comparison) -> String {
-    match &c.better {
-        Some(b) => format!("{b} is better (lower normalized mean error)"),
-        None => "equal normalized mean errors".into(),
     }
 }

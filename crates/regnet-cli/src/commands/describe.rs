@@ -29,7 +29,8 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         eprintln!("note: {note}");
     }
     if args.json {
-        let config = serde_json::to_value(regnet_config::to_value(&m.spec, m.im_size))?;
+        let config = serde_json::to_value(regnet_config::to_value(&m.spec, m.im_size))
+            .map_err(|e| CliError(format!("the model's config as JSON: {e}")))?;
         let out = json!({
             "name": m.name,
             "type": m.spec.model_type(),

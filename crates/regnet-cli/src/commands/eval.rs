@@ -1,10 +1,11 @@
 //! `regnet eval` and `regnet predict`: use trained or imported weights.
 
 use crate::datasource::{DataOptions, DataSource};
+use crate::session::pick_device;
 use crate::{resolve, CliError};
 use regnet_config::Recipe;
 use regnet_engine::import::load_weights;
-use regnet_engine::train::{evaluate, pick_device};
+use regnet_engine::train::evaluate;
 use regnet_engine::{BuiltModel, InitConfig};
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -104,7 +105,7 @@ pub fn eval(a: &EvalArgs) -> Result<(), CliError> {
         &a.weights,
         &a.device,
     )?;
-    let data = source.tensors(&DataOptions::of(&recipe, im_size, false), m.vs.device())?;
+    let data = source.tensors(&DataOptions::of(&recipe, im_size, false), m.device())?;
     let (top1, top5) = evaluate(&m, &data.test, a.batch_size.max(1))?;
     println!(
         "{}",
@@ -116,8 +117,7 @@ pub fn eval(a: &EvalArgs) -> Result<(), CliError> {
 pub fn predict(a: &PredictArgs) -> Result<(), CliError> {
     let w = &a.model;
     let m = load_model(&w.model, w.num_classes, &w.weights, &a.device)?;
-    let logits = regnet_engine::predict(&m, &a.input)?;
-    regnet_engine::write_npy(&logits, &a.output)?;
+    regnet_engine::predict(&m, &a.input, &a.output)?;
     Ok(())
 }
 

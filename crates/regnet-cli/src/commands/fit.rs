@@ -33,7 +33,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
     };
     let fit = fit_regnet(&widths)?;
     if args.json {
-        println!("{}", serde_json::to_string(&fit)?);
+        println!("{}", crate::format::to_json(&fit, false)?);
     } else {
         println!(
             "d {}  w0 {}  wa {}  wm {}  e_fit {:.6}",

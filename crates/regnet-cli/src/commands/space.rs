@@ -164,7 +164,7 @@ fn info(name: &str, as_json: bool) -> Result<(), CliError> {
         info.constraints = c.constraints;
     }
     if as_json {
-        println!("{}", serde_json::to_string(&info)?);
+        println!("{}", crate::format::to_json(&info, false)?);
         return Ok(());
     }
     println!("{}: {}", info.name, info.description);
@@ -216,12 +216,14 @@ fn sample_cmd(draw: &DrawArgs, out: Option<&PathBuf>) -> Result<(), CliError> {
     let pop = sample(&space, &opts)?;
     let mut text = String::new();
     for m in &pop.models {
-        text.push_str(&serde_json::to_string(m)?);
+        text.push_str(&crate::format::to_json(m, false)?);
         text.push('\n');
     }
     match out {
         Some(path) => write_atomically(path, &text)?,
-        None => std::io::stdout().write_all(text.as_bytes())?,
+        None => std::io::stdout()
+            .write_all(text.as_bytes())
+            .map_err(|e| CliError(format!("cannot write to standard output: {e}")))?,
     }
     eprintln!(
         "sampled {} models from {} in {} tries (acceptance {:.2}%)",

@@ -1,12 +1,11 @@
 //! `regnet train`: train one model and keep its log, metrics and weights.
 
 use crate::datasource::DataSource;
+use crate::session::pick_device;
 use crate::{crash_note, resolve, session, CliError};
 use indicatif::{ProgressBar, ProgressStyle};
 use regnet_config::Recipe;
-use regnet_engine::train::{
-    checkpoint_epoch, pick_device, train, BatchProgress, EpochLog, Observer, Status,
-};
+use regnet_engine::train::{checkpoint_epoch, train, BatchProgress, EpochRecord, Observer, Status};
 use serde_json::json;
 use std::io::Write;
 use std::ops::ControlFlow;
@@ -125,10 +124,13 @@ pub fn run(args: &Args) -> Result<bool, CliError> {
     if args.resume {
         keep_logged_epochs(&out.join("log.jsonl"), checkpoint_epoch(&checkpoint)?)?;
     }
+    let log_path = out.join("log.jsonl");
     let mut log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .open(out.join("log.jsonl"))?;
+        .open(&log_path)
+        .map_err(|e| CliError::io("open the run's log", &log_path, e))?;
+    let mut log_error = None;
     let start = std::time::Instant::now();
     let bar = ProgressBar::new(0).with_style(
         ProgressStyle::with_template(
@@ -140,15 +142,24 @@ pub fn run(args: &Args) -> Result<bool, CliError> {
     let observer = Progress {
         bar: bar.clone(),
         log: &mut log,
+        log_error: &mut log_error,
         epochs: recipe.epochs,
     };
     let (status, logs) = train(&mut model, &tr, &te, &recipe, Some(&checkpoint), observer)?;
     bar.finish_and_clear();
+    if let Some(e) = log_error {
+        // The log is the run's record: a run that cannot keep it stops.
+        return Err(CliError(format!(
+            "cannot write the run's log '{}': {e}; training stopped after epoch {} (fix it and continue with --resume)",
+            log_path.display(),
+            logs.last().map_or(0, |r| r.epoch)
+        )));
+    }
     model.save(&out.join("model.safetensors"))?;
     if let Some(ema) = &model.ema {
         ema.save(&out.join("model_ema.safetensors"))?;
     }
-    let last: Option<&EpochLog> = logs.last();
+    let last: Option<&EpochRecord> = logs.last();
     let metrics = json!({
         "name": m.name,
         "status": status,
@@ -163,9 +174,10 @@ pub fn run(args: &Args) -> Result<bool, CliError> {
         "flops": cx.flops, "params": cx.params, "acts": cx.acts,
         "device": format!("{device:?}"),
     });
-    std::fs::write(out.join("metrics.json"), format!("{metrics}\n"))?;
-    let config = regnet_config::to_value(&spec, im_size);
-    std::fs::write(out.join("config.yaml"), serde_yaml::to_string(&config)?)?;
+    write_file(&out.join("metrics.json"), &format!("{metrics}\n"))?;
+    let config = serde_yaml::to_string(&regnet_config::to_value(&spec, im_size))
+        .map_err(|e| CliError(format!("the run's config: {e}")))?;
+    write_file(&out.join("config.yaml"), &config)?;
     eprintln!("wrote {}", out.display());
     Ok(status == Status::Done)
 }
@@ -214,7 +226,10 @@ fn prepare_out(out: &Path, resume: bool) -> Result<(), CliError> {
 /// Drops log records of epochs the checkpoint does not include (a run killed
 /// after logging an epoch but before checkpointing it repeats that epoch).
 fn keep_logged_epochs(log: &Path, epochs_done: usize) -> Result<(), CliError> {
-    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let text = match std::fs::read_to_string(log) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        read => read.map_err(|e| CliError::io("read", log, e))?,
+    };
     let kept: Vec<&str> = text
         .lines()
         .filter(|l| {
@@ -225,18 +240,23 @@ fn keep_logged_epochs(log: &Path, epochs_done: usize) -> Result<(), CliError> {
         })
         .collect();
     let tmp = log.with_extension("partial");
-    std::fs::write(
+    write_file(
         &tmp,
-        kept.iter().map(|l| format!("{l}\n")).collect::<String>(),
+        &kept.iter().map(|l| format!("{l}\n")).collect::<String>(),
     )?;
-    std::fs::rename(&tmp, log)?;
-    Ok(())
+    std::fs::rename(&tmp, log).map_err(|e| CliError::io("replace", log, e))
+}
+
+fn write_file(path: &Path, text: &str) -> Result<(), CliError> {
+    std::fs::write(path, text).map_err(|e| CliError::io("write", path, e))
 }
 
 /// Shows a progress bar within epochs, prints and logs every epoch.
 struct Progress<'a> {
     bar: ProgressBar,
     log: &'a mut std::fs::File,
+    /// Why the log could not be written (the run then stops).
+    log_error: &'a mut Option<std::io::Error>,
     epochs: usize,
 }
 
@@ -252,15 +272,20 @@ impl Observer for Progress<'_> {
         self.bar.set_message(format!("{:.3}", p.loss));
     }
 
-    fn epoch(&mut self, e: &EpochLog) -> ControlFlow<()> {
+    fn epoch(&mut self, e: &EpochRecord) -> ControlFlow<()> {
         self.bar.suspend(|| print_epoch(e, self.epochs));
-        let _ = writeln!(self.log, "{}", serde_json::to_string(e).unwrap_or_default());
-        let _ = self.log.flush();
-        ControlFlow::Continue(())
+        let line = serde_json::to_string(e).map_err(std::io::Error::other);
+        match line.and_then(|l| writeln!(self.log, "{l}").and_then(|()| self.log.flush())) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(err) => {
+                *self.log_error = Some(err);
+                ControlFlow::Break(())
+            }
+        }
     }
 }
 
-fn print_epoch(e: &EpochLog, epochs: usize) {
+fn print_epoch(e: &EpochRecord, epochs: usize) {
     let ema = e
         .test_ema_top1_err
         .map_or(String::new(), |v| format!("  ema err {v:.2}%"));

@@ -1,9 +1,9 @@
 //! `regnet sweep init`: sample the jobs and store them, all or nothing.
 
-use super::location::{store_path, Target, WORK_DIR};
-use super::plan::{plan, Overrides, Plan};
+use crate::datasource::DataSource;
 use crate::CliError;
-use regnet_store::{JobRecord, PgStore, PgUrl, SqliteStore};
+use regnet_store::{JobRecord, Location, PgUrl};
+use regnet_sweep::plan::{plan, DataShape, Overrides, Plan};
 use regnet_sweep::SweepConfig;
 use std::path::{Path, PathBuf};
 
@@ -55,98 +55,82 @@ pub fn run(a: &Args) -> Result<(), CliError> {
         max_attempts: a.max_attempts,
         lr_update: a.lr_update,
     };
-    let mut p = plan(&config, &overrides)
+    let mut p = plan_with_data(&config, &overrides)
         .map_err(|e| CliError(format!("{}: {}", a.config.display(), e.0)))?;
     let dir = a
         .dir
         .clone()
         .unwrap_or_else(|| Path::new("sweeps").join(&p.info.name));
-    let target = match &a.store {
-        None => {
-            create(&dir, &p, a.force)?;
-            Target::Dir(dir)
+    let location = match &a.store {
+        None => Location::Dir(dir.clone()),
+        Some(url) => {
+            // Job files of a database sweep go to the work directory, recorded.
+            let work = std::path::absolute(&dir)
+                .map_err(|e| CliError(format!("--dir '{}': {e}", dir.display())))?;
+            p.info.settings.work_dir = Some(work.display().to_string());
+            Location::Url(Box::new(PgUrl::parse(url)?))
         }
-        Some(url) => Target::Url(Box::new(create_in_database(
-            &PgUrl::parse(url)?,
-            &dir,
-            &mut p,
-            a.force,
-        )?)),
     };
+    let location = create(&location, &dir, &p, a.force)?;
     eprintln!(
-        "sweep {}: {} models sampled from {} in {} tries, stored in {target}",
+        "sweep {}: {} models sampled from {} in {} tries, stored in {location}",
         p.info.name,
         p.jobs.len(),
-        p.info.settings["space"].as_str().unwrap_or_default(),
+        p.info.settings.space,
         p.tries,
     );
-    eprintln!("train them with `regnet sweep run '{target}'`");
+    eprintln!("train them with `regnet sweep run '{location}'`");
     Ok(())
 }
 
-/// Stores the plan as a sweep of a PostgreSQL database (all or nothing),
-/// its work directory `dir` recorded for the workers; returns the URL
-/// naming the sweep.
-fn create_in_database(
-    url: &PgUrl,
-    dir: &Path,
-    p: &mut Plan,
-    force: bool,
-) -> Result<PgUrl, CliError> {
-    for w in &p.warnings {
-        eprintln!("warning: {w}");
-    }
-    let work = std::path::absolute(dir)
-        .map_err(|e| CliError(format!("--dir '{}': {e}", dir.display())))?;
-    p.info.settings[WORK_DIR] = work.display().to_string().into();
-    let jobs: Vec<JobRecord> = p.jobs.iter().cloned().map(JobRecord::new).collect();
-    let store = PgStore::create(url, &p.info, &jobs, force)?;
-    if force {
-        let _ = std::fs::remove_dir_all(work.join("jobs"));
-    }
-    std::fs::create_dir_all(&work)
-        .map_err(|e| CliError(format!("cannot create '{}': {e}", work.display())))?;
-    Ok(store.url().clone())
+/// Plans the sweep on its dataset (`--data` or the config's `DATA`), read
+/// for its resolution and classes.
+pub fn plan_with_data(config: &SweepConfig, o: &Overrides) -> Result<Plan, CliError> {
+    let data = config.data(o)?;
+    let shape = DataSource::parse(&data)?.shape(config.im_size)?;
+    let shape = DataShape {
+        num_classes: shape.num_classes as u64,
+        size: shape.size as u64,
+    };
+    Ok(plan(config, o, data, shape)?)
 }
 
-/// Writes the store (and a copy of the config) into `dir`; refuses to
-/// replace a sweep unless `force`. Prints the plan's warnings.
-pub fn create(dir: &Path, p: &Plan, force: bool) -> Result<(), CliError> {
+/// Writes the store at `location` (with a copy of the config and the job
+/// directory in `dir`), all or nothing; refuses to replace a sweep unless
+/// `force`. Prints the plan's warnings; returns the location naming the sweep.
+pub fn create(
+    location: &Location,
+    dir: &Path,
+    p: &Plan,
+    force: bool,
+) -> Result<Location, CliError> {
     for w in &p.warnings {
         eprintln!("warning: {w}");
-    }
-    let db = store_path(dir);
-    if db.exists() && !force {
-        return Err(CliError(format!(
-            "{} already holds a sweep; continue it with `regnet sweep run {}`, or pass --force to replace it",
-            dir.display(),
-            dir.display()
-        )));
-    }
-    if force {
-        for f in [
-            db.clone(),
-            dir.join("sweep.db-wal"),
-            dir.join("sweep.db-shm"),
-        ] {
-            let _ = std::fs::remove_file(f);
-        }
-        let _ = std::fs::remove_dir_all(dir.join("jobs"));
     }
     let existed = dir.exists();
-    std::fs::create_dir_all(dir)
-        .map_err(|e| CliError(format!("cannot create '{}': {e}", dir.display())))?;
     let jobs: Vec<JobRecord> = p.jobs.iter().cloned().map(JobRecord::new).collect();
-    let created = SqliteStore::create(&db, &p.info, &jobs).and_then(|_| {
-        std::fs::write(dir.join("sweep.yaml"), &p.info.config_text)
-            .map_err(|e| regnet_store::StoreError(format!("{}: {e}", dir.display())))
-    });
-    if let Err(e) = created {
-        let _ = std::fs::remove_file(&db);
-        if !existed {
-            let _ = std::fs::remove_dir_all(dir);
-        }
-        return Err(e.into());
+    let store = location.create(&p.info, &jobs, force)?;
+    if force {
+        let _ = std::fs::remove_dir_all(dir.join("jobs"));
     }
-    Ok(())
+    let written = std::fs::create_dir_all(dir).and_then(|_| match location {
+        Location::Dir(_) => std::fs::write(dir.join("sweep.yaml"), &p.info.config_text),
+        Location::Url(_) => Ok(()),
+    });
+    if let Err(e) = written {
+        drop(store);
+        if let Location::Dir(_) = location {
+            let _ = std::fs::remove_file(regnet_store::store_path(dir));
+            if !existed {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        }
+        return Err(CliError(format!("cannot write '{}': {e}", dir.display())));
+    }
+    Ok(match location {
+        Location::Url(u) => {
+            Location::Url(Box::new(u.with_sweep(u.sweep().unwrap_or(&p.info.name))))
+        }
+        Location::Dir(_) => location.clone(),
+    })
 }

@@ -5,27 +5,19 @@
 //! abort ends one attempt, never the sweep. The job resumes from its epoch
 //! checkpoint, so a re-queued job repeats at most the epoch it was in.
 
-use super::location::{job_dir, Target};
 use crate::datasource::DataSource;
+use crate::session::pick_device;
 use crate::{session, CliError};
 use regnet_config::Recipe;
 use regnet_engine::layout::Layout;
-use regnet_engine::train::{checkpoint_epoch, pick_device, train, BatchProgress, EpochLog};
+use regnet_engine::train::{checkpoint_epoch, train, BatchProgress};
 use regnet_engine::train::{Observer, Status};
-use regnet_store::{EpochRecord, Job, Lease, Outcome, SweepStore, NCHW};
+use regnet_store::{EpochRecord, Job, Lease, Location, Outcome, SweepStore, NCHW};
+use regnet_sweep::protocol::{EXIT_ABANDONED, EXIT_DIVERGED, SWEEP_ENV};
+use regnet_sweep::{job_dir, Sweep};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-
-/// Exit code of a job whose loss diverged (recorded as a failure).
-pub const EXIT_DIVERGED: u8 = 3;
-/// Exit code of a job that stopped because its lease was taken over or its
-/// scheduler died; it wrote nothing more.
-pub const EXIT_ABANDONED: u8 = 4;
-
-/// The variable through which the scheduler names the sweep to a job
-/// process (a store URL may carry a password, which `ps` would show).
-pub const SWEEP_ENV: &str = "REGNET_SWEEP";
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -53,7 +45,7 @@ pub fn run(a: &Args) -> Result<u8, CliError> {
             "{SWEEP_ENV} is not set (jobs are started by `regnet sweep run`)"
         ))
     })?;
-    let sweep = Target::parse(&target)?.open(Some(&a.dir))?;
+    let sweep = Sweep::open(&Location::parse(&target)?, Some(&a.dir))?;
     let store = sweep.store.as_ref();
     let lease = Lease {
         job_id: a.job,
@@ -65,12 +57,10 @@ pub fn run(a: &Args) -> Result<u8, CliError> {
         return Ok(EXIT_ABANDONED);
     }
     let job = store
-        .jobs()?
-        .into_iter()
-        .find(|j| j.id == a.job)
+        .job(a.job)?
         .ok_or_else(|| CliError(format!("no job {} in the sweep", a.job)))?;
     let dir = job_dir(&a.dir, &job.spec.name);
-    std::fs::create_dir_all(&dir)?;
+    std::fs::create_dir_all(&dir).map_err(|e| CliError::io("create", &dir, e))?;
     match attempt(a, store, &lease, &job, &dir) {
         Ok(code) => Ok(code),
         Err(e) => {
@@ -94,16 +84,16 @@ fn attempt(
     regnet_engine::set_threads(a.threads);
     let device = pick_device(&a.device)?;
     let settings = store.info()?.settings;
-    let data = settings["data"]
-        .as_str()
-        .map(str::to_string)
-        .ok_or_else(|| CliError("the sweep settings name no dataset".into()))?;
-    let source = DataSource::parse(&data)?;
-    let value: serde_yaml::Value = serde_yaml::to_value(&job.spec.config)?;
+    if settings.data.is_empty() {
+        return Err(CliError("the sweep settings name no dataset".into()));
+    }
+    let source = DataSource::parse(&settings.data)?;
+    let value: serde_yaml::Value = serde_yaml::to_value(&job.spec.config)
+        .map_err(|e| CliError(format!("{}: its config: {e}", job.spec.name)))?;
     let cfg = regnet_config::from_value(&value)?;
     let (mut recipe, _) = Recipe::from_doc(&cfg.doc)?;
-    if let Some(when) = settings["lr_update"].as_str() {
-        recipe.lr_update = when.parse().map_err(CliError)?;
+    if !settings.lr_update.is_empty() {
+        recipe.lr_update = settings.lr_update.parse().map_err(CliError)?;
     }
     // A job that crashed by a signal is retried in NCHW (the scheduler sets it).
     let layout = match job.layout.as_deref() {
@@ -211,20 +201,8 @@ impl Observer for Watch<'_> {
         }
     }
 
-    fn epoch(&mut self, e: &EpochLog) -> ControlFlow<()> {
-        let record = EpochRecord {
-            epoch: e.epoch as u32,
-            lr: e.lr,
-            train_loss: e.train_loss,
-            train_top1_err: e.train_top1_err,
-            test_top1_err: e.test_top1_err,
-            test_top5_err: e.test_top5_err,
-            test_ema_top1_err: e.test_ema_top1_err,
-            test_ema_top5_err: e.test_ema_top5_err,
-            images_per_s: e.images_per_s,
-            seconds: e.seconds,
-        };
-        match self.store.record_epoch(self.lease, &record) {
+    fn epoch(&mut self, e: &EpochRecord) -> ControlFlow<()> {
+        match self.store.record_epoch(self.lease, e) {
             Ok(true) => {}
             Ok(false) => self.abandon("lease lost"),
             // Unrecorded, the epoch must not be checkpointed either.

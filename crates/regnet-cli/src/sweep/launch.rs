@@ -8,9 +8,10 @@
 //! back to the queue for any worker that asks (the array is submitted with
 //! `--requeue`, and launching again starts fresh workers for what is left).
 
-use super::location::{Sweep, Target};
 use crate::CliError;
-use regnet_store::Counts;
+use regnet_store::{Counts, Location};
+use regnet_sweep::scheduler::requeue_dead;
+use regnet_sweep::Sweep;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -59,21 +60,20 @@ pub fn run(a: &Args) -> Result<(), CliError> {
             "--cpus-per-job, --parallel-jobs and --time-limit must be at least 1".into(),
         ));
     }
-    let target = Target::parse(&a.sweep)?;
-    let sweep = target.open(a.dir.as_deref())?;
+    let sweep = Sweep::open(&Location::parse(&a.sweep)?, a.dir.as_deref())?;
     // Jobs of workers that are gone come back first (a cancelled array's):
     // at once when they ran on this host, else when their lease expires.
-    super::run::requeue_dead(sweep.store.as_ref())?;
+    requeue_dead(sweep.store.as_ref())?;
     sweep.store.requeue_expired()?;
     let counts = sweep.store.counts()?;
     if counts.pending == 0 {
         return Err(CliError(format!(
             "{}: no pending jobs to launch ({}; a running job whose worker is gone returns to the queue when its lease expires)",
-            sweep.target,
+            sweep.location,
             describe(&counts)
         )));
     }
-    if matches!(sweep.target, Target::Dir(_)) {
+    if matches!(sweep.location, Location::Dir(_)) {
         eprintln!("warning: a sweep directory's SQLite store is safe only when every task runs on one node (or one local disk); use `sweep init --store postgres://…` for a cluster");
     }
     let tasks = a.parallel_jobs.unwrap_or(counts.pending.min(64));
@@ -99,8 +99,10 @@ fn quote(s: &str) -> String {
 
 /// The sbatch script: an array of `tasks` workers, logs in `DIR/slurm/`.
 fn script(a: &Args, sweep: &Sweep, tasks: usize) -> Result<String, CliError> {
-    let exe = std::env::current_exe()?;
-    let dir = std::path::absolute(&sweep.dir)?;
+    let exe = std::env::current_exe()
+        .map_err(|e| CliError(format!("cannot find the regnet binary's path: {e}")))?;
+    let dir =
+        std::path::absolute(&sweep.dir).map_err(|e| CliError::io("resolve", &sweep.dir, e))?;
     let name = sweep.store.info()?.name;
     let logs = dir.join("slurm");
     let mut s = String::from("#!/bin/bash\n");
@@ -130,7 +132,7 @@ fn script(a: &Args, sweep: &Sweep, tasks: usize) -> Result<String, CliError> {
          echo \"task $SLURM_ARRAY_TASK_ID of job $SLURM_ARRAY_JOB_ID on $(hostname)\"\n\
          exec {} sweep worker {} --dir {} --device {device} --workers {workers} --threads {threads} --lease-seconds {}\n",
         quote(&exe.display().to_string()),
-        quote(&sweep.target.arg()),
+        quote(&sweep.location.arg()),
         quote(&dir.display().to_string()),
         a.lease_seconds
     ));
@@ -140,7 +142,8 @@ fn script(a: &Args, sweep: &Sweep, tasks: usize) -> Result<String, CliError> {
 /// Writes the script next to the logs (owner-only: a store URL may hold a
 /// password) and submits it.
 fn submit(sweep: &Sweep, script: &str, tasks: usize) -> Result<(), CliError> {
-    let logs = std::path::absolute(sweep.dir.join("slurm"))?;
+    let logs = sweep.dir.join("slurm");
+    let logs = std::path::absolute(&logs).map_err(|e| CliError::io("resolve", &logs, e))?;
     std::fs::create_dir_all(&logs)
         .map_err(|e| CliError(format!("cannot create '{}': {e}", logs.display())))?;
     let path = logs.join(format!(
@@ -176,7 +179,7 @@ fn submit(sweep: &Sweep, script: &str, tasks: usize) -> Result<(), CliError> {
         logs.display(),
         sweep.dir.display()
     );
-    eprintln!("watch it with `regnet sweep status '{}'`", sweep.target);
+    eprintln!("watch it with `regnet sweep status '{}'`", sweep.location);
     Ok(())
 }
 

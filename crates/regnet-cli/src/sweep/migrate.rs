@@ -4,9 +4,9 @@
 //! Job files (logs, checkpoints, weights) stay where they are: a sweep copied
 //! into a database records the source directory as its work directory.
 
-use super::location::{open, store_path, Target, WORK_DIR};
 use crate::CliError;
-use regnet_store::{snapshot, JobState, PgStore, SqliteStore};
+use regnet_store::{snapshot, JobState, Location};
+use regnet_sweep::Sweep;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -26,35 +26,17 @@ pub struct Args {
 }
 
 pub fn run(a: &Args) -> Result<(), CliError> {
-    let from = open(&a.from)?;
+    let from = Sweep::named(&a.from)?;
     let (mut info, jobs) = snapshot(from.store.as_ref())?;
-    let to = Target::parse(&a.to)?;
-    match &to {
-        Target::Dir(d) => {
-            let db = store_path(d);
-            if db.exists() && !a.force {
-                return Err(CliError(format!(
-                    "{} already holds a sweep; pass --force to replace it",
-                    d.display()
-                )));
-            }
-            std::fs::create_dir_all(d)
-                .map_err(|e| CliError(format!("cannot create '{}': {e}", d.display())))?;
-            if a.force {
-                for suffix in ["", "-wal", "-shm"] {
-                    let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
-                }
-            }
-            SqliteStore::create(&db, &info, &jobs)?;
-        }
-        Target::Url(url) => {
-            let work = a.dir.clone().unwrap_or_else(|| from.dir.clone());
-            let work = std::path::absolute(&work)
-                .map_err(|e| CliError(format!("--dir '{}': {e}", work.display())))?;
-            info.settings[WORK_DIR] = work.display().to_string().into();
-            PgStore::create(url, &info, &jobs, a.force)?;
-        }
+    let to = Location::parse(&a.to)?;
+    if let Location::Url(_) = to {
+        // Job files stay where they are: the copy records them as its work directory.
+        let work = a.dir.clone().unwrap_or_else(|| from.dir.clone());
+        let work = std::path::absolute(&work)
+            .map_err(|e| CliError(format!("--dir '{}': {e}", work.display())))?;
+        info.settings.work_dir = Some(work.display().to_string());
     }
+    to.create(&info, &jobs, a.force)?;
     let count = |s: JobState| jobs.iter().filter(|j| j.state == s).count();
     let epochs: usize = jobs.iter().map(|j| j.epochs.len()).sum();
     eprintln!(
@@ -64,9 +46,9 @@ pub fn run(a: &Args) -> Result<(), CliError> {
         count(JobState::Done),
         count(JobState::Failed),
         count(JobState::Pending),
-        from.target,
+        from.location,
     );
-    if matches!(to, Target::Dir(ref d) if *d != from.dir) {
+    if matches!(to, Location::Dir(ref d) if *d != from.dir) {
         eprintln!(
             "job files (logs, checkpoints, weights) stay in {}",
             from.dir.display()

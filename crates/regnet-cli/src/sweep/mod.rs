@@ -5,13 +5,13 @@
 pub mod init;
 pub mod job;
 mod launch;
-pub mod location;
 mod migrate;
-pub mod plan;
 pub mod run;
 mod status;
 
 use crate::CliError;
+use regnet_sweep::scheduler::Mode;
+use regnet_sweep::Sweep;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -58,19 +58,19 @@ enum Command {
 pub fn run(args: &Args) -> Result<u8, CliError> {
     match &args.command {
         Command::Init(a) => init::run(a).map(|_| 0),
-        Command::Run(a) => run::run(a, run::Mode::Run).map(|_| 0),
-        Command::Worker(a) => run::run(a, run::Mode::Worker).map(|_| 0),
+        Command::Run(a) => run::run(a, Mode::Run).map(|_| 0),
+        Command::Worker(a) => run::run(a, Mode::Worker).map(|_| 0),
         Command::Launch(a) => launch::run(a).map(|_| 0),
         Command::Status(a) => status::status(a).map(|_| 0),
         Command::Export(a) => status::export(a).map(|_| 0),
         Command::Analyze(a) => crate::commands::analyze::analyze_one(a).map(|_| 0),
         Command::RetryFailed { sweep } => {
-            let n = location::open(sweep)?.store.retry_failed()?;
+            let n = Sweep::named(sweep)?.store.retry_failed()?;
             eprintln!("{n} failed jobs queued again; run them with `regnet sweep run '{sweep}'`");
             Ok(0)
         }
         Command::Check { sweep } => {
-            let problems = location::open(sweep)?.store.check_integrity()?;
+            let problems = Sweep::named(sweep)?.store.check_integrity()?;
             if problems.is_empty() {
                 println!("{sweep}: sound");
                 return Ok(0);

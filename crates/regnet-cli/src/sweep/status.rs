@@ -1,9 +1,9 @@
 //! `regnet sweep status` and `regnet sweep export`: read-only views of a sweep.
 
-use super::location::open;
 use crate::format::table;
 use crate::CliError;
 use regnet_store::{now, to_csv, to_pycls_json, Job, JobState};
+use regnet_sweep::Sweep;
 use serde_json::json;
 use std::path::PathBuf;
 
@@ -29,7 +29,7 @@ pub struct ExportArgs {
 }
 
 pub fn status(a: &Args) -> Result<(), CliError> {
-    let sweep = open(&a.sweep)?;
+    let sweep = Sweep::named(&a.sweep)?;
     let store = sweep.store.as_ref();
     let info = store.info()?;
     let counts = store.counts()?;
@@ -58,7 +58,7 @@ pub fn status(a: &Args) -> Result<(), CliError> {
             })).collect::<Vec<_>>(),
             "eta_seconds": eta,
         });
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        println!("{}", crate::format::to_json(&v, true)?);
         return Ok(());
     }
     println!(
@@ -135,10 +135,10 @@ fn eta_seconds(jobs: &[Job]) -> Option<f64> {
 }
 
 pub fn export(a: &ExportArgs) -> Result<(), CliError> {
-    let sweep = open(&a.sweep)?;
+    let sweep = Sweep::named(&a.sweep)?;
     let store = sweep.store.as_ref();
     let text = match a.format.as_str() {
-        "pycls-json" => serde_json::to_string(&to_pycls_json(store, &sweep.dir)?)?,
+        "pycls-json" => crate::format::to_json(&to_pycls_json(store, &sweep.dir)?, false)?,
         "csv" => to_csv(store)?,
         other => {
             return Err(CliError(format!(

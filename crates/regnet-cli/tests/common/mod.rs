@@ -44,11 +44,9 @@ pub fn fails(args: &[&str]) -> String {
         .to_string()
 }
 
-/// The demo's RegNetX sweep config.
-pub const REGNETX: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../configs/sweeps/demo_regnetx.yaml"
-);
+/// A small RegNetX sweep config (3 stages at 32x32, 2-8 MF, synthetic data),
+/// the sweep tests' population: fast to sample and to train.
+pub const REGNETX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/small_regnetx.yaml");
 
 /// `sweep init` arguments for a small RegNetX sweep: `n` jobs of `epochs`
 /// epochs on `images` synthetic images, then `extra` (--dir, --store...).

@@ -1,14 +1,15 @@
-//! From a sweep config (read by `regnet_sweep::SweepConfig`, which knows
-//! both forms) to the list of jobs to train. Every job's stored config is a
-//! complete pycls config: model, recipe and resolution.
+//! From a sweep config to the list of jobs to train: the config's space is
+//! sampled at the dataset's resolution and classes, each sample merged with
+//! the recipe, and every job's config read back as a model and a recipe (so
+//! a bad one fails at `sweep init`, not hours later). Every stored job config
+//! is a complete pycls config: model, recipe and resolution.
 
-use crate::datasource::DataSource;
-use crate::CliError;
+use crate::config::SweepConfig;
+use crate::{Result, SweepError};
 use regnet_config::{LrUpdate, Recipe};
 use regnet_space::space::Target;
 use regnet_space::{sample, SampleOptions};
-use regnet_store::{NewJob, SweepInfo};
-use regnet_sweep::SweepConfig;
+use regnet_store::{NewJob, SweepInfo, SweepSettings};
 use serde_json::{json, Value as Json};
 use serde_yaml::{Mapping, Value};
 
@@ -56,23 +57,45 @@ const JOB_OPTIONS_NOT_USED: &[(&str, &str, &str)] = &[
     ("TEST", "SPLIT", "the dataset's own test split is used"),
 ];
 
-/// Samples the config's jobs and checks every job's recipe.
-pub fn plan(r: &SweepConfig, o: &Overrides) -> Result<Plan, CliError> {
+/// What the dataset a sweep trains on gives its models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DataShape {
+    pub num_classes: u64,
+    /// Square input side.
+    pub size: u64,
+}
+
+impl SweepConfig {
+    /// The dataset: `--data`, else the config's `DATA`.
+    pub fn data(&self, o: &Overrides) -> Result<String> {
+        o.data.clone().or(self.data.clone()).ok_or_else(|| {
+            SweepError(
+                "the sweep has no dataset: add `DATA: fashion-mnist` (or synthetic:2000, cifar10:DIR...) \
+                 to the config, or pass --data"
+                    .into(),
+            )
+        })
+    }
+}
+
+/// Samples the config's jobs for a dataset `data` of shape `shape` and
+/// checks every job's recipe.
+pub fn plan(r: &SweepConfig, o: &Overrides, data: String, shape: DataShape) -> Result<Plan> {
     let mut warnings = r.warnings.clone();
-    let data = o.data.clone().or(r.data.clone()).ok_or_else(|| {
-        CliError(
-            "the sweep has no dataset: add `DATA: synthetic:2000` (or cifar10:DIR, cifar100:DIR) \
-             to the config, or pass --data"
-                .into(),
-        )
-    })?;
-    let source = DataSource::parse(&data)?;
-    let train_set = source.shape(r.im_size)?;
     let n = o.num_configs.or(r.num_configs).ok_or_else(|| {
-        CliError("the sweep says no NUM_CONFIGS (SETUP.NUM_CONFIGS); pass -n N".into())
+        SweepError("the sweep says no NUM_CONFIGS (SETUP.NUM_CONFIGS); pass -n N".into())
     })?;
     if n == 0 {
-        return Err(CliError("the number of configs must be at least 1".into()));
+        return Err(SweepError(
+            "the number of configs must be at least 1".into(),
+        ));
+    }
+    if let Some(stated) = r.num_classes.filter(|&c| c != shape.num_classes) {
+        warnings.push(format!(
+            "the config counts models with {stated} classes; the dataset has {}, so the jobs \
+             are sampled and trained with {}",
+            shape.num_classes, shape.num_classes
+        ));
     }
     let seed = o.seed.unwrap_or(r.seed);
     let opts = SampleOptions {
@@ -81,8 +104,8 @@ pub fn plan(r: &SweepConfig, o: &Overrides) -> Result<Plan, CliError> {
         max_tries: r.max_tries,
         constraints: r.constraints.clone(),
         target: Target {
-            im_size: Some(train_set.size as u64),
-            num_classes: Some(train_set.num_classes as u64),
+            im_size: Some(shape.size),
+            num_classes: Some(shape.num_classes),
         },
     };
     let population = sample(&r.space, &opts)?;
@@ -112,17 +135,18 @@ pub fn plan(r: &SweepConfig, o: &Overrides) -> Result<Plan, CliError> {
         name: r.name.clone(),
         description: r.description.clone(),
         config_text: r.text.clone(),
-        settings: json!({
-            "data": data,
-            "space": r.space.name(),
-            "num_configs": n,
-            "seed": seed,
-            "im_size": train_set.size,
-            "num_classes": train_set.num_classes,
-            "constraints": r.constraints,
-            "lr_update": o.lr_update.name(),
-            "warnings": warnings,
-        }),
+        settings: SweepSettings {
+            data,
+            space: r.space.name().to_string(),
+            num_configs: n,
+            seed,
+            im_size: shape.size,
+            num_classes: shape.num_classes,
+            constraints: serde_json::to_value(&r.constraints).unwrap_or_default(),
+            lr_update: o.lr_update.name().to_string(),
+            warnings: warnings.clone(),
+            work_dir: None,
+        },
         max_attempts,
     };
     Ok(Plan {
@@ -135,8 +159,9 @@ pub fn plan(r: &SweepConfig, o: &Overrides) -> Result<Plan, CliError> {
 
 /// Reads a job's config as a model and a recipe (so a bad one fails at
 /// `init`, not hours later); returns its epochs.
-fn check_job(config: &Json, warnings: &mut Vec<String>) -> Result<u32, CliError> {
-    let value: Value = serde_yaml::to_value(config)?;
+fn check_job(config: &Json, warnings: &mut Vec<String>) -> Result<u32> {
+    let value: Value =
+        serde_yaml::to_value(config).map_err(|e| SweepError(format!("a job config: {e}")))?;
     let cfg = regnet_config::from_value(&value)?;
     let (recipe, mut w) = Recipe::from_doc(&cfg.doc)?;
     w.extend(not_used(&cfg.doc));

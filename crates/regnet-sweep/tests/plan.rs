@@ -1,0 +1,75 @@
+//! Planning: the jobs a sweep config gives for a dataset.
+
+use regnet_sweep::plan::{plan, DataShape, Overrides};
+use regnet_sweep::SweepConfig;
+
+const SHORT: &str = "NAME: p\nSPACE: regnetx\nSTEM_TYPE: res_stem_cifar\nSTEM_W: 16\nIM_SIZE: 32\n\
+                     NUM_CLASSES: 10\nFLOPS: 10M:11M\nNUM_CONFIGS: 3\nSEED: 4\nOPTIM: {MAX_EPOCH: 2}\n";
+
+#[test]
+fn jobs_are_the_models_space_sampling_gives_at_the_datas_shape() {
+    let c = SweepConfig::parse(SHORT).unwrap();
+    let shape = DataShape {
+        num_classes: 10,
+        size: 32,
+    };
+    let p = plan(&c, &Overrides::default(), "synthetic:40".into(), shape).unwrap();
+    assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+    assert_eq!(p.jobs.len(), 3);
+    // The models `space sample` draws from the same config, job for job.
+    let opts = regnet_space::SampleOptions {
+        n: 3,
+        seed: 4,
+        max_tries: c.max_tries,
+        constraints: c.constraints.clone(),
+        target: regnet_space::space::Target {
+            im_size: Some(c.im_size),
+            num_classes: c.num_classes,
+        },
+    };
+    let sampled = regnet_space::sample(&c.space, &opts).unwrap();
+    for (job, m) in p.jobs.iter().zip(&sampled.models) {
+        assert_eq!(
+            (job.flops, job.params, job.acts),
+            (m.flops, m.params, m.acts)
+        );
+        assert!(
+            (10_000_000..=11_000_000).contains(&job.flops),
+            "{}",
+            job.flops
+        );
+        assert_eq!(job.config["MODEL"]["NUM_CLASSES"], 10);
+        assert_eq!(
+            (job.epochs, &job.config["OPTIM"]["MAX_EPOCH"]),
+            (2, &2.into())
+        );
+    }
+    assert_eq!((p.info.settings.num_classes, p.info.settings.seed), (10, 4));
+}
+
+#[test]
+fn a_dataset_with_other_classes_than_the_config_says_is_stated() {
+    let c = SweepConfig::parse(SHORT).unwrap();
+    let shape = DataShape {
+        num_classes: 100,
+        size: 32,
+    };
+    let p = plan(
+        &c,
+        &Overrides::default(),
+        "synthetic:40,classes=100".into(),
+        shape,
+    )
+    .unwrap();
+    assert_eq!(
+        p.warnings,
+        [
+            "the config counts models with 10 classes; the dataset has 100, so the jobs are \
+          sampled and trained with 100"
+        ]
+    );
+    assert!(p
+        .jobs
+        .iter()
+        .all(|j| j.config["MODEL"]["NUM_CLASSES"] == 100));
+}
