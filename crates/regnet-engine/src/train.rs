@@ -72,19 +72,6 @@ pub fn train(
     checkpoint: Option<&Path>,
     mut observer: impl Observer,
 ) -> Result<(Status, Vec<EpochRecord>)> {
-    let mut sgd = Sgd::new(&model.vs, recipe);
-    if recipe.ema_on() && model.ema.is_none() {
-        model.ema = Some(Box::new(model.twin()?));
-    }
-    // Loss scaling whenever mixed precision is asked for; float16 autocast
-    // only on CUDA (on CPU the scaling is exact in float32 and changes nothing).
-    let mut scaler = recipe.mixed_precision.then(GradScaler::default);
-    let autocast = scaler.is_some() && train.device().is_cuda();
-    let first = match checkpoint {
-        Some(path) if path.exists() => load_checkpoint(path, model, &mut sgd, scaler.as_mut())?,
-        _ => 0,
-    };
-    let mut logs = Vec::with_capacity(recipe.epochs);
     // pycls's train loader drops the last partial batch (drop_last=True).
     let iters = train.len() / recipe.batch_size;
     if iters == 0 {
@@ -94,84 +81,25 @@ pub fn train(
             recipe.batch_size
         )));
     }
-    let bn_iters = precise_bn_iters(recipe.precise_bn_samples, recipe.batch_size, train.len());
+    let mut t = Trainer::new(model, train, recipe, iters)?;
+    let first = match checkpoint {
+        Some(path) if path.exists() => {
+            load_checkpoint(path, t.model, &mut t.sgd, t.scaler.as_mut())?
+        }
+        _ => 0,
+    };
+    let mut logs = Vec::with_capacity(recipe.epochs);
     for epoch in first..recipe.epochs {
         let start = Instant::now();
-        tch::manual_seed(recipe.seed as i64 + epoch as i64);
-        let order = Tensor::randperm(train.len() as i64, (Kind::Int64, train.device()));
-        let (mut loss_sum, mut wrong, mut seen) = (0.0, 0.0, 0usize);
-        let aug_seed = recipe.seed ^ ((epoch as u64) << 32);
-        let batches = prefetched_batches(train, &order, recipe.batch_size, aug_seed).take(iters);
-        let mut mix_rng = ChaCha8Rng::seed_from_u64(aug_seed ^ MIXUP_STREAM);
-        for (i, batch) in batches.enumerate() {
-            let (x, y) = batch?;
-            let lr = recipe.lr_for(epoch, i, iters);
-            let (x, y, targets) = mixup(x, y, recipe, train.num_classes, &mut mix_rng);
-            let logits = tch::autocast(autocast, || model.model.forward_t(&x, true));
-            let logits = match logits.kind() {
-                Kind::Float => logits,
-                _ => logits.to_kind(Kind::Float),
-            };
-            let loss = match &targets {
-                Some(t) => soft_cross_entropy(&logits, t),
-                None => logits.cross_entropy_loss(
-                    &y,
-                    None::<Tensor>,
-                    Reduction::Mean,
-                    -100,
-                    recipe.label_smoothing,
-                ),
-            };
-            let loss_v = loss.double_value(&[]);
-            if !loss_v.is_finite() {
-                return Ok((Status::Diverged, logs));
-            }
-            backward_step(&loss, &mut sgd, scaler.as_mut(), lr);
-            if let Some(ema) = &model.ema {
-                if i % recipe.ema_update_period == 0 {
-                    update_ema(ema, &model.vs, recipe.ema_rate(epoch));
-                }
-            }
-            let b = y.size()[0] as usize;
-            loss_sum += loss_v * b as f64;
-            wrong += top_k_wrong(&logits, &y, 1);
-            seen += b;
-            observer.batch(BatchProgress {
-                epoch,
-                done: i + 1,
-                total: iters,
-                loss: loss_sum / seen as f64,
-            });
-        }
-        let bn_seed = aug_seed ^ PRECISE_BN_STREAM;
-        precise_bn(model, train, recipe.batch_size, bn_iters, bn_seed)?;
-        if let Some(ema) = model.ema.as_deref_mut() {
-            precise_bn(ema, train, recipe.batch_size, bn_iters, bn_seed)?;
-        }
-        let (top1, top5) = evaluate(model, test, recipe.test_batch_size)?;
-        let ema_errs = match &model.ema {
-            Some(ema) => Some(evaluate(ema, test, recipe.test_batch_size)?),
-            None => None,
+        let Some(totals) = t.train_epoch(epoch, &mut observer)? else {
+            return Ok((Status::Diverged, logs));
         };
-        let seconds = start.elapsed().as_secs_f64();
-        let log = EpochRecord {
-            epoch: epoch as u32 + 1,
-            lr: recipe.lr_for(epoch, 0, iters),
-            lr_end: recipe.lr_for(epoch, iters - 1, iters),
-            train_loss: loss_sum / seen as f64,
-            train_top1_err: 100.0 * wrong / seen as f64,
-            test_top1_err: top1,
-            test_top5_err: top5,
-            test_ema_top1_err: ema_errs.map(|e| e.0),
-            test_ema_top5_err: ema_errs.map(|e| e.1),
-            images_per_s: seen as f64 / seconds,
-            seconds,
-        };
+        let log = t.end_epoch(epoch, &totals, test, start)?;
         // The caller records the epoch first, then the checkpoint says it is
         // done: a crash in between repeats the epoch, never loses its record.
         let flow = observer.epoch(&log);
         if let Some(path) = checkpoint {
-            save_checkpoint(path, model, &sgd, scaler.as_ref(), epoch + 1)?;
+            save_checkpoint(path, t.model, &t.sgd, t.scaler.as_ref(), epoch + 1)?;
         }
         logs.push(log);
         if flow.is_break() && epoch + 1 < recipe.epochs {
@@ -179,6 +107,176 @@ pub fn train(
         }
     }
     Ok((Status::Done, logs))
+}
+
+/// One run's training state: the model, its optimizer and loss scaler, and
+/// what every step needs to know.
+struct Trainer<'a> {
+    model: &'a mut BuiltModel,
+    train: &'a TensorSet,
+    recipe: &'a Recipe,
+    sgd: Sgd,
+    scaler: Option<GradScaler>,
+    /// float16 autocast (mixed precision on CUDA).
+    autocast: bool,
+    /// Mini-batches per epoch.
+    iters: usize,
+    /// Mini-batches precise BN statistics are computed over.
+    bn_iters: usize,
+}
+
+/// Sums over one epoch's mini-batches.
+struct EpochTotals {
+    loss: f64,
+    wrong: f64,
+    seen: usize,
+}
+
+impl<'a> Trainer<'a> {
+    fn new(
+        model: &'a mut BuiltModel,
+        train: &'a TensorSet,
+        recipe: &'a Recipe,
+        iters: usize,
+    ) -> Result<Self> {
+        let sgd = Sgd::new(&model.vs, recipe);
+        if recipe.ema_on() && model.ema.is_none() {
+            model.ema = Some(Box::new(model.twin()?));
+        }
+        // Loss scaling whenever mixed precision is asked for; float16 autocast
+        // only on CUDA (on CPU the scaling is exact in float32 and changes nothing).
+        let scaler = recipe.mixed_precision.then(GradScaler::default);
+        let autocast = scaler.is_some() && train.device().is_cuda();
+        let bn_iters = precise_bn_iters(recipe.precise_bn_samples, recipe.batch_size, train.len());
+        Ok(Trainer {
+            model,
+            train,
+            recipe,
+            sgd,
+            scaler,
+            autocast,
+            iters,
+            bn_iters,
+        })
+    }
+
+    /// The seed of epoch `epoch`'s augmentation (and of the streams derived from it).
+    fn aug_seed(&self, epoch: usize) -> u64 {
+        self.recipe.seed ^ ((epoch as u64) << 32)
+    }
+
+    /// One epoch of SGD steps in a seeded order; `None` when the loss diverged.
+    fn train_epoch(
+        &mut self,
+        epoch: usize,
+        observer: &mut impl Observer,
+    ) -> Result<Option<EpochTotals>> {
+        tch::manual_seed(self.recipe.seed as i64 + epoch as i64);
+        let order = Tensor::randperm(self.train.len() as i64, (Kind::Int64, self.train.device()));
+        let aug_seed = self.aug_seed(epoch);
+        let batches = prefetched_batches(self.train, &order, self.recipe.batch_size, aug_seed)
+            .take(self.iters);
+        let mut mix_rng = ChaCha8Rng::seed_from_u64(aug_seed ^ MIXUP_STREAM);
+        let mut totals = EpochTotals {
+            loss: 0.0,
+            wrong: 0.0,
+            seen: 0,
+        };
+        for (i, batch) in batches.enumerate() {
+            let (x, y) = batch?;
+            let (x, y, targets) = mixup(x, y, self.recipe, self.train.num_classes, &mut mix_rng);
+            let Some((loss, wrong)) = self.step(epoch, i, &x, &y, targets.as_ref()) else {
+                return Ok(None);
+            };
+            let b = y.size()[0] as usize;
+            totals.loss += loss * b as f64;
+            totals.wrong += wrong;
+            totals.seen += b;
+            observer.batch(BatchProgress {
+                epoch,
+                done: i + 1,
+                total: self.iters,
+                loss: totals.loss / totals.seen as f64,
+            });
+        }
+        Ok(Some(totals))
+    }
+
+    /// Mini-batch `i`: forward, loss, backward, SGD step and EMA update;
+    /// returns the loss and the count of top-1 mistakes (`None`: diverged).
+    fn step(
+        &mut self,
+        epoch: usize,
+        i: usize,
+        x: &Tensor,
+        y: &Tensor,
+        targets: Option<&Tensor>,
+    ) -> Option<(f64, f64)> {
+        let r = self.recipe;
+        let logits = tch::autocast(self.autocast, || self.model.model.forward_t(x, true));
+        let logits = match logits.kind() {
+            Kind::Float => logits,
+            _ => logits.to_kind(Kind::Float),
+        };
+        let loss = match targets {
+            Some(t) => soft_cross_entropy(&logits, t),
+            None => logits.cross_entropy_loss(
+                y,
+                None::<Tensor>,
+                Reduction::Mean,
+                -100,
+                r.label_smoothing,
+            ),
+        };
+        let loss_v = loss.double_value(&[]);
+        if !loss_v.is_finite() {
+            return None;
+        }
+        let lr = r.lr_for(epoch, i, self.iters);
+        backward_step(&loss, &mut self.sgd, self.scaler.as_mut(), lr);
+        if let Some(ema) = &self.model.ema {
+            if i % r.ema_update_period == 0 {
+                update_ema(ema, &self.model.vs, r.ema_rate(epoch));
+            }
+        }
+        Some((loss_v, top_k_wrong(&logits, y, 1)))
+    }
+
+    /// After an epoch's steps: precise BN statistics, evaluation of the model
+    /// (and its EMA) on `test`, and the epoch's record.
+    fn end_epoch(
+        &mut self,
+        epoch: usize,
+        totals: &EpochTotals,
+        test: &TensorSet,
+        start: Instant,
+    ) -> Result<EpochRecord> {
+        let r = self.recipe;
+        let bn_seed = self.aug_seed(epoch) ^ PRECISE_BN_STREAM;
+        precise_bn(self.model, self.train, r.batch_size, self.bn_iters, bn_seed)?;
+        if let Some(ema) = self.model.ema.as_deref_mut() {
+            precise_bn(ema, self.train, r.batch_size, self.bn_iters, bn_seed)?;
+        }
+        let (top1, top5) = evaluate(self.model, test, r.test_batch_size)?;
+        let ema_errs = match &self.model.ema {
+            Some(ema) => Some(evaluate(ema, test, r.test_batch_size)?),
+            None => None,
+        };
+        let seconds = start.elapsed().as_secs_f64();
+        Ok(EpochRecord {
+            epoch: epoch as u32 + 1,
+            lr: r.lr_for(epoch, 0, self.iters),
+            lr_end: r.lr_for(epoch, self.iters - 1, self.iters),
+            train_loss: totals.loss / totals.seen as f64,
+            train_top1_err: 100.0 * totals.wrong / totals.seen as f64,
+            test_top1_err: top1,
+            test_top5_err: top5,
+            test_ema_top1_err: ema_errs.map(|e| e.0),
+            test_ema_top5_err: ema_errs.map(|e| e.1),
+            images_per_s: totals.seen as f64 / seconds,
+            seconds,
+        })
+    }
 }
 
 /// Gradients of `loss` and one SGD step; under loss scaling the step is

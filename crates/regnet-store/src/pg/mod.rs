@@ -15,74 +15,22 @@
 //! every call site and buy nothing; `postgres` is tokio-postgres behind a
 //! blocking API, from the same well-kept project.
 
+mod connection;
+mod migrations;
+mod url;
+
+use connection::{connect, detail, retry_window, transient};
+use migrations::{migrate, newer_schema, schema_version, LATEST};
+pub use url::PgUrl;
+
 use crate::rows::{epoch_gap, job_problems, JobRow};
 use crate::{
     Counts, EpochRecord, Job, JobRecord, Lease, Outcome, Result, StoreError, SweepInfo, SweepStore,
     NCHW,
 };
-use postgres::error::SqlState;
-use postgres::{Client, Config, NoTls, Row, Transaction};
+use postgres::{Client, Row, Transaction};
 use std::cell::RefCell;
 use std::time::{Duration, Instant};
-
-/// The schema's migrations in order: version `i + 1` is `MIGRATIONS[i]`.
-/// A shipped migration is never edited; a change is a new entry.
-const MIGRATIONS: &[&str] = &[
-    "
-CREATE TABLE regnet_sweeps (
-    id BIGSERIAL PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    info TEXT NOT NULL,
-    created_at DOUBLE PRECISION NOT NULL
-);
-CREATE TABLE regnet_jobs (
-    id BIGSERIAL PRIMARY KEY,
-    sweep_id BIGINT NOT NULL REFERENCES regnet_sweeps(id) ON DELETE CASCADE,
-    name TEXT NOT NULL,
-    config TEXT NOT NULL,
-    flops BIGINT NOT NULL,
-    params BIGINT NOT NULL,
-    acts BIGINT NOT NULL,
-    epochs INTEGER NOT NULL CHECK (epochs > 0),
-    state TEXT NOT NULL CHECK (state IN ('pending', 'running', 'done', 'failed')),
-    claims INTEGER NOT NULL DEFAULT 0,
-    failures INTEGER NOT NULL DEFAULT 0,
-    lease_token BIGINT,
-    lease_owner TEXT,
-    lease_expires DOUBLE PRECISION,
-    progress DOUBLE PRECISION NOT NULL DEFAULT 0,
-    error TEXT,
-    started_at DOUBLE PRECISION,
-    finished_at DOUBLE PRECISION,
-    UNIQUE (sweep_id, name)
-);
-CREATE INDEX regnet_jobs_queue ON regnet_jobs (sweep_id, state, id);
-CREATE TABLE regnet_epochs (
-    job_id BIGINT NOT NULL REFERENCES regnet_jobs(id) ON DELETE CASCADE,
-    epoch INTEGER NOT NULL CHECK (epoch > 0),
-    lr DOUBLE PRECISION NOT NULL,
-    train_loss DOUBLE PRECISION NOT NULL,
-    train_top1_err DOUBLE PRECISION NOT NULL,
-    test_top1_err DOUBLE PRECISION NOT NULL,
-    test_top5_err DOUBLE PRECISION NOT NULL,
-    test_ema_top1_err DOUBLE PRECISION,
-    test_ema_top5_err DOUBLE PRECISION,
-    images_per_s DOUBLE PRECISION NOT NULL,
-    seconds DOUBLE PRECISION NOT NULL,
-    PRIMARY KEY (job_id, epoch)
-);
-",
-    // 2: the memory layout of each job's last attempt (NCHW after a crash).
-    "ALTER TABLE regnet_jobs ADD COLUMN layout TEXT;",
-    // 3: each epoch's last learning rate (older rows read theirs as lr).
-    "ALTER TABLE regnet_epochs ADD COLUMN lr_end DOUBLE PRECISION;",
-];
-
-/// The newest schema version this build knows.
-const LATEST: i32 = MIGRATIONS.len() as i32;
-
-/// Advisory lock key serializing migrations ("regnet" in ASCII).
-const MIGRATION_LOCK: i64 = 0x7265_676e_6574;
 
 /// Unix seconds on the server's clock.
 const NOW: &str = "EXTRACT(EPOCH FROM clock_timestamp())::float8";
@@ -101,227 +49,6 @@ const JOB_COLUMNS: &str = "
 
 /// The condition under which a lease is still held.
 const HELD: &str = "id = $1 AND lease_token = $2 AND state = 'running'";
-
-/// A store URL: `postgres://USER:PASSWORD@HOST:PORT/DATABASE?sweep=NAME`.
-/// `sweep` picks one sweep of the database (optional when it holds one);
-/// every other parameter is PostgreSQL's own (`sslmode`, `connect_timeout`…).
-#[derive(Clone)]
-pub struct PgUrl {
-    config: Config,
-    sweep: Option<String>,
-    /// The URL without its password, for messages.
-    shown: String,
-    /// The URL as given, less `sweep`, for worker command lines.
-    raw: String,
-}
-
-impl PgUrl {
-    /// Whether `s` names a PostgreSQL store rather than a directory.
-    pub fn is_url(s: &str) -> bool {
-        s.starts_with("postgres://") || s.starts_with("postgresql://")
-    }
-
-    pub fn parse(url: &str) -> Result<Self> {
-        let (base, query) = url.split_once('?').unwrap_or((url, ""));
-        let mut sweep = None;
-        let mut rest = Vec::new();
-        for pair in query.split('&').filter(|p| !p.is_empty()) {
-            match pair.strip_prefix("sweep=") {
-                Some(name) => sweep = Some(name.to_string()),
-                None => rest.push(pair),
-            }
-        }
-        let shown = hide_password(base);
-        let pg_url = if rest.is_empty() {
-            base.to_string()
-        } else {
-            format!("{base}?{}", rest.join("&"))
-        };
-        let mut config: Config = pg_url
-            .parse()
-            .map_err(|e| StoreError(format!("bad store URL '{shown}': {e}")))?;
-        if config.get_password().is_none() {
-            // libpq's variable, so a password need not sit in a URL or a script.
-            if let Ok(pw) = std::env::var("PGPASSWORD") {
-                config.password(pw);
-            }
-        }
-        if config.get_application_name().is_none() {
-            config.application_name("regnet");
-        }
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(Duration::from_secs(10));
-        }
-        if config.get_options().is_none() {
-            // A worker frozen inside a transaction (stopped, partitioned)
-            // must not hold its row locks forever: the server ends such a
-            // session after a minute, and a waiter gives up after 30 s
-            // (then retries, like a dropped connection).
-            config.options("-c idle_in_transaction_session_timeout=60000 -c lock_timeout=30000");
-        }
-        if sweep.as_deref() == Some("") {
-            return Err(StoreError(format!("store URL '{shown}': empty sweep name")));
-        }
-        Ok(PgUrl {
-            config,
-            sweep,
-            shown,
-            raw: pg_url,
-        })
-    }
-
-    /// The sweep the URL names, if any.
-    pub fn sweep(&self) -> Option<&str> {
-        self.sweep.as_deref()
-    }
-
-    /// The URL with its password and sweep, to hand to a worker process
-    /// (never printed: `Display` hides the password).
-    pub fn full(&self) -> String {
-        let sep = if self.raw.contains('?') { '&' } else { '?' };
-        match &self.sweep {
-            Some(s) => format!("{}{sep}sweep={s}", self.raw),
-            None => self.raw.clone(),
-        }
-    }
-
-    /// The same database, naming sweep `name`.
-    pub fn with_sweep(&self, name: &str) -> PgUrl {
-        PgUrl {
-            sweep: Some(name.to_string()),
-            ..self.clone()
-        }
-    }
-}
-
-impl std::fmt::Display for PgUrl {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.sweep {
-            Some(s) => write!(f, "{}?sweep={s}", self.shown),
-            None => f.write_str(&self.shown),
-        }
-    }
-}
-
-/// `scheme://user:secret@host` → `scheme://user:***@host`.
-fn hide_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    match rest.split_once('@') {
-        Some((user_info, host)) if user_info.contains(':') => {
-            let user = user_info.split(':').next().unwrap_or_default();
-            format!("{scheme}://{user}:***@{host}")
-        }
-        _ => url.to_string(),
-    }
-}
-
-/// How long a store call keeps retrying after a dropped connection.
-fn retry_window() -> Duration {
-    let secs = std::env::var("REGNET_STORE_RETRY_SECONDS")
-        .ok()
-        .and_then(|v| v.parse::<f64>().ok())
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .unwrap_or(300.0);
-    Duration::from_secs_f64(secs)
-}
-
-/// Whether `e` is worth a retry: the connection dropped, the server is
-/// restarting, or the transaction lost a deadlock or serialization race.
-fn transient(e: &postgres::Error) -> bool {
-    if e.is_closed() {
-        return true;
-    }
-    if let Some(code) = e.code() {
-        return code.code().starts_with("08")
-            || [
-                SqlState::ADMIN_SHUTDOWN,
-                SqlState::CRASH_SHUTDOWN,
-                SqlState::CANNOT_CONNECT_NOW,
-                SqlState::T_R_SERIALIZATION_FAILURE,
-                SqlState::T_R_DEADLOCK_DETECTED,
-                SqlState::LOCK_NOT_AVAILABLE,
-                SqlState::IDLE_IN_TRANSACTION_SESSION_TIMEOUT,
-            ]
-            .contains(code);
-    }
-    std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
-}
-
-/// The server's own words when it sent some, else the client's.
-fn detail(e: &postgres::Error) -> String {
-    match e.as_db_error() {
-        Some(db) => db.message().to_string(),
-        None => match std::error::Error::source(e) {
-            Some(s) => format!("{e}: {s}"),
-            None => e.to_string(),
-        },
-    }
-}
-
-fn connect(url: &PgUrl) -> Result<Client> {
-    url.config.connect(NoTls).map_err(|e| {
-        StoreError(format!(
-            "cannot connect to the sweep store {}: {}",
-            url.shown,
-            detail(&e)
-        ))
-    })
-}
-
-/// The schema version of the database, `None` when it holds no regnet store.
-fn schema_version(tx: &mut Transaction) -> std::result::Result<Option<i32>, postgres::Error> {
-    let exists: bool = tx
-        .query_one("SELECT to_regclass('regnet_schema') IS NOT NULL", &[])?
-        .try_get(0)?;
-    if !exists {
-        return Ok(None);
-    }
-    let v: Option<i32> = tx
-        .query_one("SELECT MAX(version) FROM regnet_schema", &[])?
-        .try_get(0)?;
-    Ok(Some(v.unwrap_or(0)))
-}
-
-fn newer_schema(url: &PgUrl, v: i32) -> StoreError {
-    StoreError(format!(
-        "{}: store schema version {v} is newer than this regnet's ({LATEST}); use a newer regnet",
-        url.shown
-    ))
-}
-
-/// Brings the schema to `LATEST` (creating it in an empty database); a
-/// newer schema is refused with nothing written.
-fn migrate(client: &mut Client, url: &PgUrl) -> Result<()> {
-    let fail = |e: postgres::Error| StoreError(format!("{}: migrating: {}", url.shown, detail(&e)));
-    let mut tx = client.transaction().map_err(fail)?;
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
-        .map_err(fail)?;
-    let current = schema_version(&mut tx).map_err(fail)?;
-    if let Some(v) = current.filter(|v| *v > LATEST) {
-        return Err(newer_schema(url, v));
-    }
-    if current.is_none() {
-        tx.batch_execute(
-            "CREATE TABLE regnet_schema (
-                 version INTEGER PRIMARY KEY,
-                 applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
-             )",
-        )
-        .map_err(fail)?;
-    }
-    let from = current.unwrap_or(0);
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(from as usize) {
-        tx.batch_execute(sql).map_err(fail)?;
-        tx.execute(
-            "INSERT INTO regnet_schema (version) VALUES ($1)",
-            &[&(i as i32 + 1)],
-        )
-        .map_err(fail)?;
-    }
-    tx.commit().map_err(fail)
-}
 
 /// A sweep in a PostgreSQL database.
 pub struct PgStore {
@@ -450,7 +177,7 @@ impl PgStore {
                     std::thread::sleep(pause);
                     pause = (pause * 2).min(Duration::from_secs(5));
                     if self.client.borrow().is_closed() {
-                        if let Ok(c) = self.url.config.connect(NoTls) {
+                        if let Ok(c) = connect(&self.url) {
                             *self.client.borrow_mut() = c;
                         }
                     }
