@@ -23,6 +23,8 @@ pub struct Target {
 /// ImageNet defaults for the built-in spaces.
 const DEFAULT_IM_SIZE: u64 = 224;
 const DEFAULT_NUM_CLASSES: u64 = 1000;
+/// Most stages a built-in space may be given.
+const MAX_STAGES: usize = 8;
 
 /// A drawn model, before constraints.
 #[derive(Debug, Clone, PartialEq)]
@@ -148,6 +150,34 @@ impl Space {
                 s.name
             ))),
         }
+    }
+
+    /// The same built-in space with `n` stages instead of the paper's 4
+    /// (sweep configs' `NUM_STAGES`: fewer stride-2 stages keep the last
+    /// stage's maps larger at small resolutions). AnyNetX spaces draw `n`
+    /// per-stage values; RegNet spaces keep the samples whose width rule
+    /// gives `n` stages.
+    pub fn with_stages(self, n: usize) -> Result<(Space, Constraints), SpaceError> {
+        if !(1..=MAX_STAGES).contains(&n) {
+            return Err(SpaceError(format!(
+                "the number of stages must be between 1 and {MAX_STAGES} (got {n})"
+            )));
+        }
+        let space = match self {
+            Space::AnyNetX(s) => Space::AnyNetX(AnyNetXSpace { stages: n, ..s }),
+            Space::RegNet(s) => Space::RegNet(s),
+            Space::Sweep(s) => {
+                return Err(SpaceError(format!(
+                    "{}: a sweep config's space sets its stages in SETUP (CONSTRAINTS.REGNET.NUM_STAGES or its samplers)",
+                    s.name
+                )))
+            }
+        };
+        let mut constraints = space.default_constraints();
+        if let Space::RegNet(_) = space {
+            constraints.num_stages = Some((n as u64, n as u64));
+        }
+        Ok((space, constraints))
     }
 
     /// The space's name.

@@ -14,6 +14,7 @@
 //! IM_SIZE: 224            # resolution models are counted (and folders viewed) at
 //! NUM_CLASSES: 10         # classes models are counted with (default 1000)
 //! STEM_TYPE: simple_stem_in   # the stem of every model (with STEM_W, default 32)
+//! NUM_STAGES: 4           # stride-2 stages (default: the paper's 4)
 //! OPTIM: {MAX_EPOCH: 6}   # recipe sections as in a pycls config
 //! ```
 //!
@@ -48,6 +49,7 @@ const SHORT_KEYS: &[&str] = &[
     "NUM_CLASSES",
     "STEM_TYPE",
     "STEM_W",
+    "NUM_STAGES",
 ];
 
 /// Recipe sections a short-form config passes to every job.
@@ -189,7 +191,13 @@ fn short_form(doc: &Mapping) -> Result<SweepConfig> {
             ))
         })?
         .with_stem(stem)?;
-    let mut constraints = space.default_constraints();
+    let (space, mut constraints) = match root.value("NUM_STAGES") {
+        None => {
+            let c = space.default_constraints();
+            (space, c)
+        }
+        Some(_) => space.with_stages(root.u64("NUM_STAGES", 4)? as usize)?,
+    };
     for (key, slot) in [
         ("FLOPS", &mut constraints.flops),
         ("PARAMS", &mut constraints.params),

@@ -170,3 +170,52 @@ fn list_and_value_samplers_fill_anynet_lists() {
         assert!(m.flops <= 50_000_000);
     }
 }
+
+#[test]
+fn num_stages_gives_built_in_spaces_another_stage_count() {
+    let short = |space: &str, stages: u64| {
+        SweepConfig::parse(&format!(
+            "SPACE: {space}\nNUM_STAGES: {stages}\nSTEM_TYPE: res_stem_cifar\nSTEM_W: 16\n\
+             IM_SIZE: 32\nNUM_CLASSES: 10\nFLOPS: 10M:11M\nSEED: 3\n"
+        ))
+    };
+    let e = short("anynetx-e", 3).unwrap();
+    // Non-decreasing triples of 16 depths and 128 widths: C(18, 3) and
+    // C(130, 3); one shared b (3 values) and g (6 values).
+    assert_eq!(
+        e.space.size().to_string(),
+        (816u64 * 357_760 * 3 * 6).to_string()
+    );
+    let opts = |c: &SweepConfig| SampleOptions {
+        n: 8,
+        seed: c.seed,
+        max_tries: c.max_tries,
+        constraints: c.constraints.clone(),
+        target: Target {
+            im_size: Some(32),
+            num_classes: Some(10),
+        },
+    };
+    for m in &sample(&e.space, &opts(&e)).unwrap().models {
+        let d: Vec<u64> = m.config["ANYNET"]["DEPTHS"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap())
+            .collect();
+        assert_eq!(d.len(), 3);
+        assert!(d.windows(2).all(|p| p[0] <= p[1]), "{d:?}");
+        assert_eq!(m.config["ANYNET"]["STRIDES"], serde_json::json!([2, 2, 2]));
+    }
+    let r = short("regnetx", 3).unwrap();
+    assert_eq!(r.constraints.num_stages, Some((3, 3)));
+    for m in &sample(&r.space, &opts(&r)).unwrap().models {
+        let cfg = regnet_config::from_value(&serde_yaml::to_value(&m.config).unwrap()).unwrap();
+        let regnet_spec::ModelSpec::RegNet(spec) = cfg.model else {
+            panic!()
+        };
+        assert_eq!(spec.widths().unwrap().num_stages(), 3);
+    }
+    let err = short("anynetx-a", 0).unwrap_err().0;
+    assert!(err.contains("between 1 and 8 (got 0)"), "{err}");
+}
