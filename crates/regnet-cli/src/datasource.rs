@@ -212,8 +212,8 @@ impl DataSource {
             }
             if let Some(n) = n {
                 let labels: Vec<u32> = f.items.iter().map(|i| i.1).collect();
-                let keep = subset::balanced(&labels, f.classes.len(), n, self.subset_seed)
-                    .map_err(|e| CliError(format!("{name} split of '{}': {e}", dir.display())))?;
+                let what = || format!("{name} split of '{}'", dir.display());
+                let keep = self.balanced(&labels, f.classes.len(), n, what)?;
                 f.items = keep.into_iter().map(|i| f.items[i].clone()).collect();
             }
         }
@@ -242,9 +242,22 @@ impl DataSource {
 
     fn cut(&self, set: ImageSet, n: Option<usize>, split: &str) -> Result<ImageSet, CliError> {
         let Some(n) = n else { return Ok(set) };
-        let keep = subset::balanced(&set.labels, set.num_classes, n, self.subset_seed)
-            .map_err(|e| CliError(format!("{} {split} split: {e}", self.name())))?;
+        let what = || format!("{} {split} split", self.name());
+        let keep = self.balanced(&set.labels, set.num_classes, n, what)?;
         Ok(set.select(&keep))
+    }
+
+    /// The indices of a seeded class-balanced subset of `n` of `labels`;
+    /// `what` names the split in an error.
+    fn balanced(
+        &self,
+        labels: &[u32],
+        classes: usize,
+        n: usize,
+        what: impl Fn() -> String,
+    ) -> Result<Vec<usize>, CliError> {
+        subset::balanced(labels, classes, n, self.subset_seed)
+            .map_err(|e| CliError(format!("{}: {e}", what())))
     }
 
     /// CIFAR and the MNIST-layout sets train with flip + pad-and-crop (as

@@ -10,15 +10,24 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A small RegNetX sweep: 3 jobs of 3 epochs on 300 synthetic images.
-fn init(dir: &Path) {
+/// A small RegNetX sweep: 3 jobs of `epochs` epochs on 300 synthetic images.
+fn init_epochs(dir: &Path, epochs: usize) {
     ok(&strs(&regnetx_init(
         3,
-        3,
+        epochs,
         300,
         &["--dir", dir.to_str().unwrap()],
     )));
 }
+
+fn init(dir: &Path) {
+    init_epochs(dir, 3);
+}
+
+/// Epochs of the sweeps whose job is signalled after its first epoch: enough
+/// left that the signal lands mid-training even on a loaded machine (with 3,
+/// a job could finish between the check and the signal).
+const INTERRUPTED_EPOCHS: usize = 6;
 
 fn run_args(dir: &Path) -> Vec<String> {
     [
@@ -155,7 +164,7 @@ fn sigkill_of_the_whole_run_at_random_points_loses_and_repeats_nothing() {
 fn interrupt_a_job(name: &str, signal: &str, extra: &[&str]) -> String {
     let (err, d) = interrupt(name, signal, extra);
     let clean = tmp(&format!("sweep-{name}-clean")).join("s");
-    init(&clean);
+    init_epochs(&clean, INTERRUPTED_EPOCHS);
     ok(&strs(&run_args(&clean)));
     assert_same_results(&series(&d), &series(&clean));
     err
@@ -166,7 +175,7 @@ fn interrupt_a_job(name: &str, signal: &str, extra: &[&str]) -> String {
 /// store. Returns the scheduler's stderr and the sweep directory.
 fn interrupt(name: &str, signal: &str, extra: &[&str]) -> (String, std::path::PathBuf) {
     let d = tmp(&format!("sweep-{name}")).join("s");
-    init(&d);
+    init_epochs(&d, INTERRUPTED_EPOCHS);
     let run = Command::new(env!("CARGO_BIN_EXE_regnet"))
         .args(run_args(&d))
         .args(extra)

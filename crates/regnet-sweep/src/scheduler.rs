@@ -36,7 +36,7 @@ pub trait Observer {
     fn say(&mut self, _line: &str) {}
     /// A job's attempt ended; `counted` when it left the queue (done or failed).
     fn ended(&mut self, _job: &Job, _took: Duration, _counted: bool) {}
-    /// About once a second: every job, and the ids of the running ones.
+    /// About once a second while workers run: every job, and the ids of the running ones.
     fn tick(&mut self, _jobs: &[Job], _running: &[i64]) {}
 }
 
@@ -181,7 +181,10 @@ impl Scheduler<'_> {
                 last_renew = Instant::now();
             }
             self.reap()?;
-            if last_show.elapsed() >= Duration::from_secs(1).min(self.o.stall / 4) {
+            // Watching running workers reads every job: only when there are some.
+            if !self.running.is_empty()
+                && last_show.elapsed() >= Duration::from_secs(1).min(self.o.stall / 4)
+            {
                 let jobs = self.store.jobs()?;
                 self.kill_stalled(&jobs);
                 let ids: Vec<i64> = self.running.iter().map(|w| w.lease.job_id).collect();
@@ -262,6 +265,12 @@ impl Scheduler<'_> {
             }
         }
     }
+}
+
+/// Before a scheduler starts: re-queues the jobs of workers that are gone
+/// (dead processes of this machine, expired leases); returns how many.
+pub fn recover(store: &dyn SweepStore) -> Result<usize> {
+    Ok(requeue_dead(store)? + store.requeue_expired()?)
 }
 
 /// Re-queues jobs whose lease owner was a process of this machine that no

@@ -65,9 +65,7 @@ pub fn run(a: &Args) -> Result<(), CliError> {
         None => Location::Dir(dir.clone()),
         Some(url) => {
             // Job files of a database sweep go to the work directory, recorded.
-            let work = std::path::absolute(&dir)
-                .map_err(|e| CliError(format!("--dir '{}': {e}", dir.display())))?;
-            p.info.settings.work_dir = Some(work.display().to_string());
+            super::record_work_dir(&mut p.info.settings, &dir)?;
             Location::Url(Box::new(PgUrl::parse(url)?))
         }
     };

@@ -31,10 +31,8 @@ pub fn run(a: &Args) -> Result<(), CliError> {
     let to = Location::parse(&a.to)?;
     if let Location::Url(_) = to {
         // Job files stay where they are: the copy records them as its work directory.
-        let work = a.dir.clone().unwrap_or_else(|| from.dir.clone());
-        let work = std::path::absolute(&work)
-            .map_err(|e| CliError(format!("--dir '{}': {e}", work.display())))?;
-        info.settings.work_dir = Some(work.display().to_string());
+        let work = a.dir.as_ref().unwrap_or(&from.dir);
+        super::record_work_dir(&mut info.settings, work)?;
     }
     to.create(&info, &jobs, a.force)?;
     let count = |s: JobState| jobs.iter().filter(|j| j.state == s).count();

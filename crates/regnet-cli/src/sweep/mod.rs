@@ -81,3 +81,15 @@ pub fn run(args: &Args) -> Result<u8, CliError> {
         Command::Job(a) => job::run(a),
     }
 }
+
+/// Records `dir`, made absolute, as the work directory of a database sweep
+/// (job files live there, on a disk every worker host shares).
+fn record_work_dir(
+    settings: &mut regnet_store::SweepSettings,
+    dir: &std::path::Path,
+) -> Result<(), CliError> {
+    let work = std::path::absolute(dir)
+        .map_err(|e| CliError(format!("--dir '{}': {e}", dir.display())))?;
+    settings.work_dir = Some(work.display().to_string());
+    Ok(())
+}

@@ -61,7 +61,7 @@ pub fn run(a: &Args, mode: Mode) -> Result<(), CliError> {
             "--workers and --threads must be at least 1".into(),
         ));
     }
-    let requeued = scheduler::requeue_dead(store)? + store.requeue_expired()?;
+    let requeued = scheduler::recover(store)?;
     if requeued > 0 {
         eprintln!("re-queued {requeued} jobs of workers that are gone (they resume from their checkpoints)");
     }
