@@ -66,7 +66,6 @@ pub fn prepare(
     if let Some(note) = net.small_input_note(im_size) {
         eprintln!("note: {note}");
     }
-    regnet_engine::seed(recipe.seed);
     let mut model = BuiltModel::new(&net, device, InitConfig::of(recipe));
     // On CPU, oneDNN's channels-last kernels train these models about 1.4-1.5x
     // faster (bench/RESULTS.md), except convs libtorch crashes on.

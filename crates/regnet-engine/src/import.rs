@@ -1,14 +1,17 @@
 //! Loading weights saved by us, by pycls or by torchvision.
 //!
-//! torchvision's RegNet and ResNe(X)t have the same architecture as the zoo
-//! models they alias, with different module names; the key functions below
-//! translate one key, returning `None` for keys with no counterpart
-//! (`num_batches_tracked`). [`load_weights`] detects the naming of a
-//! weights file (safetensors or a `torch.save` zip) and loads it, refusing any missing, extra or mis-shaped
-//! tensor with a message that lists them.
+//! torchvision's RegNet, ResNe(X)t and EfficientNet have the architectures
+//! of the specs they alias, with other module names. Every spec layer
+//! carries its names in both libraries ([`regnet_spec::names`]), so a state
+//! dict is translated through the network's own module table rather than by
+//! parsing keys. [`load_weights`] detects the naming of a weights file
+//! (safetensors or a `torch.save` zip) and loads it, refusing any missing,
+//! extra or mis-shaped tensor with a message that lists them.
 
 use crate::model::BuiltModel;
-use std::collections::BTreeMap;
+pub use regnet_spec::Naming;
+use regnet_spec::Network;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use tch::Tensor;
 
@@ -17,56 +20,51 @@ use tch::Tensor;
 #[error("{0}")]
 pub struct ImportError(pub String);
 
-/// Which library's names a state dict uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Naming {
-    /// pycls's module names, which this toolkit uses too.
-    Pycls,
-    TorchvisionRegNet,
-    TorchvisionResNet,
-    TorchvisionEfficientNet,
+/// Guesses the naming of a state dict from its keys.
+pub fn detect_naming<'a>(mut keys: impl Iterator<Item = &'a str>) -> Naming {
+    keys.find_map(|k| {
+        if k.starts_with("trunk_output.") {
+            Some(Naming::TorchvisionRegNet)
+        } else if k.starts_with("features.") {
+            Some(Naming::TorchvisionEfficientNet)
+        } else if k.starts_with("layer1.") {
+            Some(Naming::TorchvisionResNet)
+        } else {
+            None
+        }
+    })
+    .unwrap_or(Naming::Pycls)
 }
 
-impl Naming {
-    /// Guesses the naming from the keys.
-    pub fn detect<'a>(mut keys: impl Iterator<Item = &'a str>) -> Naming {
-        keys.find_map(|k| {
-            if k.starts_with("trunk_output.") {
-                Some(Naming::TorchvisionRegNet)
-            } else if k.starts_with("features.") {
-                Some(Naming::TorchvisionEfficientNet)
-            } else if k.starts_with("layer1.") {
-                Some(Naming::TorchvisionResNet)
-            } else {
-                None
-            }
-        })
-        .unwrap_or(Naming::Pycls)
-    }
-
-    /// Our keys for all keys of a state dict in this naming (`None`: no
-    /// counterpart). The whole dict is needed for EfficientNet, whose block
-    /// layout depends on whether the block has an expansion conv.
-    pub fn map_all(self, keys: &[&str]) -> Vec<Option<String>> {
-        let expanded: std::collections::HashSet<&str> = keys
-            .iter()
-            .filter_map(|k| k.split_once(".block.3.").map(|(block, _)| block))
-            .collect();
-        keys.iter()
-            .map(|key| match self {
-                Naming::Pycls => {
-                    let k = key.strip_prefix("module.").unwrap_or(key);
-                    (!k.ends_with("num_batches_tracked")).then(|| k.to_string())
-                }
-                Naming::TorchvisionRegNet => torchvision_regnet_key(key),
-                Naming::TorchvisionResNet => torchvision_resnet_key(key),
-                Naming::TorchvisionEfficientNet => {
-                    let block = key.split_once(".block.").map_or("", |(b, _)| b);
-                    torchvision_effnet_key(key, expanded.contains(block))
-                }
-            })
-            .collect()
-    }
+/// Our key for each key of a state dict in `naming`, for the network `net`:
+/// `None` for tensors with no counterpart (`num_batches_tracked`), the key
+/// itself for a module the network does not have (so the loader reports it
+/// as unexpected). An error when `naming` cannot express `net` at all.
+pub fn translate(
+    net: &Network,
+    naming: Naming,
+    keys: &[&str],
+) -> Result<Vec<Option<String>>, ImportError> {
+    let modules: HashMap<String, String> = net
+        .module_names(naming)
+        .map_err(ImportError)?
+        .into_iter()
+        .map(|(ours, theirs)| (theirs, ours))
+        .collect();
+    let ours = |key: &str| -> Option<String> {
+        let key = match naming {
+            Naming::Pycls => key.strip_prefix("module.").unwrap_or(key),
+            _ => key,
+        };
+        if key.ends_with("num_batches_tracked") {
+            return None;
+        }
+        let mapped = key
+            .rsplit_once('.')
+            .and_then(|(module, tensor)| Some(format!("{}.{tensor}", modules.get(module)?)));
+        Some(mapped.unwrap_or_else(|| key.to_string()))
+    };
+    Ok(keys.iter().map(|k| ours(k)).collect())
 }
 
 /// The named tensors of a weights file: safetensors, or a `torch.save` zip
@@ -89,9 +87,14 @@ pub fn read_weights(path: &Path) -> Result<Vec<(String, Tensor)>, ImportError> {
 pub fn load_weights(model: &mut BuiltModel, path: &Path) -> Result<Naming, ImportError> {
     let named = read_weights(path)?;
     let keys: Vec<&str> = named.iter().map(|(k, _)| k.as_str()).collect();
-    let naming = Naming::detect(keys.iter().copied());
-    let mapped: BTreeMap<String, &Tensor> = naming
-        .map_all(&keys)
+    let naming = detect_naming(keys.iter().copied());
+    let translated = translate(model.network(), naming, &keys).map_err(|e| {
+        ImportError(format!(
+            "weights '{}' use {naming:?} names: {e}",
+            path.display()
+        ))
+    })?;
+    let mapped: BTreeMap<String, &Tensor> = translated
         .into_iter()
         .zip(&named)
         .filter_map(|(m, (_, t))| m.map(|m| (m, t)))
@@ -135,201 +138,4 @@ fn listing<T: std::fmt::Display>(items: &[T]) -> String {
         String::new()
     };
     format!("{} ({}{tail})", items.len(), shown.join(", "))
-}
-
-/// torchvision `RegNet` key → pycls key, e.g.
-/// `trunk_output.block2.block2-0.f.se.fc1.weight` → `s2.b1.f.se.f_ex.0.weight`.
-pub fn torchvision_regnet_key(key: &str) -> Option<String> {
-    if key.ends_with("num_batches_tracked") {
-        return None;
-    }
-    let (module, tensor) = key.rsplit_once('.')?;
-    let parts: Vec<&str> = module.split('.').collect();
-    let ours = match parts.as_slice() {
-        ["stem", "0"] => "stem.conv".to_string(),
-        ["stem", "1"] => "stem.bn".to_string(),
-        ["fc"] => "head.fc".to_string(),
-        ["trunk_output", stage, block, rest @ ..] => {
-            let s = stage.strip_prefix("block")?;
-            let b: u32 = block.rsplit_once('-')?.1.parse().ok()?;
-            format!("s{s}.b{}.{}", b + 1, regnet_block_part(rest)?)
-        }
-        _ => return None,
-    };
-    Some(format!("{ours}.{tensor}"))
-}
-
-fn regnet_block_part(rest: &[&str]) -> Option<String> {
-    Some(
-        match rest {
-            ["proj", "0"] => "proj",
-            ["proj", "1"] => "bn",
-            ["f", "se", "fc1"] => "f.se.f_ex.0",
-            ["f", "se", "fc2"] => "f.se.f_ex.2",
-            ["f", conv @ ("a" | "b" | "c"), "0"] => return Some(format!("f.{conv}")),
-            ["f", conv @ ("a" | "b" | "c"), "1"] => return Some(format!("f.{conv}_bn")),
-            _ => return None,
-        }
-        .to_string(),
-    )
-}
-
-/// torchvision `EfficientNet` key → pycls key, e.g.
-/// `features.2.1.block.0.1.weight` → `s2.b2.exp_bn.weight`; `expanded` says
-/// whether that block has an expansion conv (`block.3` exists), which shifts
-/// the indices of the depthwise conv, SE and projection.
-pub fn torchvision_effnet_key(key: &str, expanded: bool) -> Option<String> {
-    if key.ends_with("num_batches_tracked") {
-        return None;
-    }
-    let (module, tensor) = key.rsplit_once('.')?;
-    let parts: Vec<&str> = module.split('.').collect();
-    let ours = match parts.as_slice() {
-        ["features", "0", "0"] => "stem.conv".to_string(),
-        ["features", "0", "1"] => "stem.bn".to_string(),
-        ["classifier", "1"] => "head.fc".to_string(),
-        // The head conv follows the 7 stages of every EfficientNet B0-B7.
-        ["features", "8", "0"] => "head.conv".to_string(),
-        ["features", "8", "1"] => "head.conv_bn".to_string(),
-        ["features", s, b, "block", i, rest @ ..] => {
-            let b: u32 = b.parse().ok()?;
-            let i: u32 = i.parse().ok()?;
-            let layer = if expanded { i } else { i + 1 };
-            let part = match (layer, rest) {
-                (0, ["0"]) => "exp",
-                (0, ["1"]) => "exp_bn",
-                (1, ["0"]) => "dwise",
-                (1, ["1"]) => "dwise_bn",
-                (2, ["fc1"]) => "se.f_ex.0",
-                (2, ["fc2"]) => "se.f_ex.2",
-                (3, ["0"]) => "lin_proj",
-                (3, ["1"]) => "lin_proj_bn",
-                _ => return None,
-            };
-            format!("s{s}.b{}.{part}", b + 1)
-        }
-        _ => return None,
-    };
-    Some(format!("{ours}.{tensor}"))
-}
-
-/// torchvision `ResNet` key → pycls key, e.g. `layer3.0.downsample.1.weight`
-/// → `s3.b1.bn.weight`, `layer1.2.conv2.weight` → `s1.b3.f.b.weight`.
-pub fn torchvision_resnet_key(key: &str) -> Option<String> {
-    if key.ends_with("num_batches_tracked") {
-        return None;
-    }
-    let (module, tensor) = key.rsplit_once('.')?;
-    let parts: Vec<&str> = module.split('.').collect();
-    let ours = match parts.as_slice() {
-        ["conv1"] => "stem.conv".to_string(),
-        ["bn1"] => "stem.bn".to_string(),
-        ["fc"] => "head.fc".to_string(),
-        [layer, block, rest @ ..] => {
-            let s = layer.strip_prefix("layer")?;
-            let b: u32 = block.parse().ok()?;
-            let part = match rest {
-                ["conv1"] => "f.a",
-                ["bn1"] => "f.a_bn",
-                ["conv2"] => "f.b",
-                ["bn2"] => "f.b_bn",
-                ["conv3"] => "f.c",
-                ["bn3"] => "f.c_bn",
-                ["downsample", "0"] => "proj",
-                ["downsample", "1"] => "bn",
-                _ => return None,
-            };
-            format!("s{s}.b{}.{part}", b + 1)
-        }
-        _ => return None,
-    };
-    Some(format!("{ours}.{tensor}"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn regnet_keys() {
-        let k = |s| torchvision_regnet_key(s);
-        assert_eq!(k("stem.0.weight").as_deref(), Some("stem.conv.weight"));
-        assert_eq!(
-            k("stem.1.running_var").as_deref(),
-            Some("stem.bn.running_var")
-        );
-        assert_eq!(
-            k("trunk_output.block1.block1-0.proj.0.weight").as_deref(),
-            Some("s1.b1.proj.weight")
-        );
-        assert_eq!(
-            k("trunk_output.block4.block4-5.f.c.1.bias").as_deref(),
-            Some("s4.b6.f.c_bn.bias")
-        );
-        assert_eq!(
-            k("trunk_output.block2.block2-0.f.se.fc2.bias").as_deref(),
-            Some("s2.b1.f.se.f_ex.2.bias")
-        );
-        assert_eq!(k("fc.weight").as_deref(), Some("head.fc.weight"));
-        assert_eq!(k("stem.1.num_batches_tracked"), None);
-        assert_eq!(k("trunk_output.block1.block1-0.f.zz.0.weight"), None);
-    }
-
-    #[test]
-    fn effnet_keys() {
-        let k = torchvision_effnet_key;
-        assert_eq!(
-            k("features.0.0.weight", false).as_deref(),
-            Some("stem.conv.weight")
-        );
-        // Stage 1 has no expansion: block.0 is the depthwise conv.
-        assert_eq!(
-            k("features.1.0.block.0.0.weight", false).as_deref(),
-            Some("s1.b1.dwise.weight")
-        );
-        assert_eq!(
-            k("features.1.0.block.1.fc2.bias", false).as_deref(),
-            Some("s1.b1.se.f_ex.2.bias")
-        );
-        assert_eq!(
-            k("features.1.0.block.2.1.weight", false).as_deref(),
-            Some("s1.b1.lin_proj_bn.weight")
-        );
-        // Later stages expand first.
-        assert_eq!(
-            k("features.2.1.block.0.1.weight", true).as_deref(),
-            Some("s2.b2.exp_bn.weight")
-        );
-        assert_eq!(
-            k("features.6.3.block.3.0.weight", true).as_deref(),
-            Some("s6.b4.lin_proj.weight")
-        );
-        assert_eq!(
-            k("features.8.1.running_var", true).as_deref(),
-            Some("head.conv_bn.running_var")
-        );
-        assert_eq!(
-            k("classifier.1.weight", true).as_deref(),
-            Some("head.fc.weight")
-        );
-    }
-
-    #[test]
-    fn resnet_keys() {
-        let k = |s| torchvision_resnet_key(s);
-        assert_eq!(k("conv1.weight").as_deref(), Some("stem.conv.weight"));
-        assert_eq!(
-            k("layer3.0.downsample.1.weight").as_deref(),
-            Some("s3.b1.bn.weight")
-        );
-        assert_eq!(
-            k("layer1.2.conv2.weight").as_deref(),
-            Some("s1.b3.f.b.weight")
-        );
-        assert_eq!(
-            k("layer4.2.bn3.running_mean").as_deref(),
-            Some("s4.b3.f.c_bn.running_mean")
-        );
-        assert_eq!(k("fc.bias").as_deref(), Some("head.fc.bias"));
-    }
 }

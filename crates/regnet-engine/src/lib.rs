@@ -24,11 +24,6 @@ pub fn set_threads(n: usize) {
     tch::set_num_threads(n as i32);
 }
 
-/// Seeds libtorch's generators (initialization, shuffles, dropout).
-pub fn seed(s: u64) {
-    tch::manual_seed(s as i64);
-}
-
 /// Whether a CUDA device is usable (libtorch_cuda loaded and a GPU present).
 pub fn cuda_available() -> bool {
     tch::Cuda::is_available()

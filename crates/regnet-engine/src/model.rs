@@ -2,15 +2,19 @@
 //!
 //! Every layer is created from the very struct the complexity counter reads,
 //! so the trainable parameter count is the spec's `params` by construction
-//! (and tested for every zoo model). Variable names follow pycls's module
-//! names (`stem.conv`, `s1.b1.f.a_bn`, `head.fc`, ...), so pycls checkpoints
-//! map one to one.
+//! (and tested for every zoo model). Variable names are pycls's module
+//! names (`stem.conv`, `s1.b1.f.a_bn`, `head.fc`, ...), read from the names
+//! each spec layer carries, so pycls checkpoints map one to one.
 
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::StandardNormal;
 use regnet_spec::blocks::{Block, MbConv, VanillaBlock};
 use regnet_spec::head::Head;
 use regnet_spec::layers::{Conv2d, ConvBn, Se};
 use regnet_spec::stem::Stem;
-use regnet_spec::{Activation, Network, StageParams};
+use regnet_spec::{Activation, Network};
+use std::sync::Mutex;
 use tch::nn::{self, Module, ModuleT};
 use tch::{Device, Tensor};
 
@@ -24,15 +28,21 @@ pub struct InitConfig {
     pub bn_eps: f64,
     /// BN running-statistics momentum (`BN.MOM`, PyTorch's convention).
     pub bn_momentum: f64,
+    /// Seeds the model's own generator: the initial weights, and the
+    /// dropout and drop-connect masks until the trainer reseeds it. Nothing
+    /// is drawn from libtorch's process-wide generator, so two models built
+    /// on parallel threads are each reproducible.
+    pub seed: u64,
 }
 
 impl Default for InitConfig {
-    /// pycls's defaults: no zero-init, eps 1e-5, momentum 0.1.
+    /// pycls's defaults: no zero-init, eps 1e-5, momentum 0.1; seed 0.
     fn default() -> Self {
         InitConfig {
             zero_init_final_gamma: false,
             bn_eps: 1e-5,
             bn_momentum: 0.1,
+            seed: 0,
         }
     }
 }
@@ -44,6 +54,7 @@ impl InitConfig {
             zero_init_final_gamma: recipe.zero_init_final_gamma,
             bn_eps: recipe.bn_eps,
             bn_momentum: recipe.bn_momentum,
+            seed: recipe.seed,
         }
     }
 
@@ -67,6 +78,8 @@ pub struct Model {
     /// Inputs are given channels-last strides to match the weights
     /// ([`BuiltModel::to_channels_last`]).
     channels_last: bool,
+    /// Draws the dropout and drop-connect masks of train-mode forwards.
+    noise: Noise,
 }
 
 impl Model {
@@ -89,11 +102,53 @@ impl Model {
         Model {
             stem: StemT::new(&(root / "stem"), &net.stem, init),
             stages,
-            head: HeadT::new(&(root / "head"), &net.head, is_effnet(net), init),
+            head: HeadT::new(&(root / "head"), &net.head, init),
             act: net.activation,
             drop_connect: net.drop_connect,
             channels_last: false,
+            noise: Noise::new(init.seed ^ NOISE_STREAM),
         }
+    }
+
+    /// Restarts the dropout and drop-connect masks from `seed` (the trainer
+    /// does at every epoch, so a resumed run draws what an uninterrupted one does).
+    pub fn reseed_noise(&self, seed: u64) {
+        self.noise.reseed(seed);
+    }
+}
+
+/// Separates the model's generator streams from the trainer's.
+const NOISE_STREAM: u64 = 0x6e6f_6973_6500_0003;
+const INIT_STREAM: u64 = 0x696e_6974_0000_0004;
+
+/// The model's own generator for train-mode masks. A mutex, because
+/// `forward_t` takes `&self`; only the training thread ever locks it.
+#[derive(Debug)]
+struct Noise(Mutex<ChaCha8Rng>);
+
+impl Noise {
+    fn new(seed: u64) -> Self {
+        Noise(Mutex::new(ChaCha8Rng::seed_from_u64(seed)))
+    }
+
+    fn reseed(&self, seed: u64) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = ChaCha8Rng::seed_from_u64(seed);
+    }
+
+    /// Keeps each element of `x` with probability `keep` and scales the kept
+    /// ones by 1 / `keep` (inverted dropout); `mask_shape` broadcasts over `x`.
+    fn drop(&self, x: &Tensor, mask_shape: &[i64], keep: f64) -> Tensor {
+        let n: i64 = mask_shape.iter().product();
+        let scale = (1.0 / keep) as f32;
+        let mut rng = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mask: Vec<f32> = (0..n)
+            .map(|_| match rng.random::<f64>() < keep {
+                true => scale,
+                false => 0.0,
+            })
+            .collect();
+        let mask = Tensor::from_slice(&mask).view(mask_shape);
+        x * mask.to_device(x.device()).to_kind(x.kind())
     }
 }
 
@@ -118,18 +173,14 @@ impl ModuleT for Model {
         let mut x = self.stem.forward_t(&xs, train, self.act);
         for stage in &self.stages {
             for block in stage {
-                x = block.forward_t(&x, train, self.act, self.drop_connect);
+                let dc =
+                    (train && self.drop_connect > 0.0).then_some((&self.noise, self.drop_connect));
+                x = block.forward_t(&x, train, self.act, dc);
             }
         }
-        self.head.forward_t(&x, train, self.act)
+        let dropout = train.then_some(&self.noise);
+        self.head.forward_t(&x, train, self.act, dropout)
     }
-}
-
-/// EfficientNet heads name their conv's BN `conv_bn` (pycls `EffHead`).
-fn is_effnet(net: &Network) -> bool {
-    net.stages
-        .iter()
-        .any(|s| matches!(s.params, StageParams::MbConv { .. }))
 }
 
 /// The activation, in place where it is safe: every caller passes a fresh
@@ -142,18 +193,14 @@ fn activate(mut x: Tensor, act: Activation) -> Tensor {
     }
 }
 
-/// A conv with pycls init: weight ~ N(0, sqrt(2 / (k·k·out))), bias 0.
+/// A conv, bias 0; its weight is drawn by [`init_weights`].
 fn conv(p: &nn::Path, c: &Conv2d) -> nn::Conv2D {
-    let fan_out = (c.k * c.k * c.w_out) as f64;
     let cfg = nn::ConvConfig {
         stride: c.stride as i64,
         padding: c.padding() as i64,
         groups: c.groups as i64,
         bias: c.bias,
-        ws_init: nn::Init::Randn {
-            mean: 0.0,
-            stdev: (2.0 / fan_out).sqrt(),
-        },
+        ws_init: nn::Init::Const(0.0),
         bs_init: nn::Init::Const(0.0),
         ..Default::default()
     };
@@ -172,7 +219,21 @@ fn bn(p: &nn::Path, w: u64, gamma: f64, init: InitConfig) -> nn::BatchNorm {
     nn::batch_norm2d(p, w as i64, cfg)
 }
 
-/// Conv + BN named like pycls siblings (`a` / `a_bn`, `proj` / `bn`, ...).
+/// `p` / `name` for a dotted module name (`f.se.f_ex.0`): tch paths take one
+/// segment at a time.
+fn sub<'a>(p: &nn::Path<'a>, name: &str) -> nn::Path<'a> {
+    name.split('.').fold(p.clone(), |p, s| p / s)
+}
+
+/// The full variable prefix of module `name` under `p` (`s1.b1.f.a`).
+fn full_name(p: &nn::Path, name: &str) -> String {
+    match name.rsplit_once('.') {
+        Some((dir, last)) => sub(p, dir).path(last),
+        None => p.path(name),
+    }
+}
+
+/// Conv + BN named by the spec (`f.a` / `f.a_bn`, `proj` / `bn`, ...).
 #[derive(Debug)]
 pub(crate) struct ConvBnT {
     /// The conv's variable prefix (`s1.b1.proj`), for messages.
@@ -195,19 +256,14 @@ pub(crate) struct ConvBnT {
 }
 
 impl ConvBnT {
-    fn new(
-        p: &nn::Path,
-        (conv_name, bn_name): (&str, &str),
-        c: &ConvBn,
-        gamma: f64,
-        init: InitConfig,
-    ) -> Self {
+    fn new(p: &nn::Path, c: &ConvBn, gamma: f64, init: InitConfig) -> Self {
+        let [conv_name, bn_name] = c.names.map(|n| n.pycls);
         ConvBnT {
-            name: p.path(conv_name),
+            name: full_name(p, conv_name),
             spec: c.conv,
             keep_nchw: false,
-            conv: conv(&(p / conv_name), &c.conv),
-            bn: bn(&(p / bn_name), c.bn.w, gamma, init),
+            conv: conv(&sub(p, conv_name), &c.conv),
+            bn: bn(&sub(p, bn_name), c.bn.w, gamma, init),
             geometry: [
                 c.conv.stride as i64,
                 c.conv.padding() as i64,
@@ -282,7 +338,7 @@ struct StemT {
 impl StemT {
     fn new(p: &nn::Path, s: &Stem, init: InitConfig) -> Self {
         StemT {
-            conv: ConvBnT::new(p, ("conv", "bn"), &s.conv, 1.0, init),
+            conv: ConvBnT::new(p, &s.conv, 1.0, init),
             pool: s.pool.map(|pl| (pl.k as i64, pl.stride as i64)),
         }
     }
@@ -296,7 +352,7 @@ impl StemT {
     }
 }
 
-/// Squeeze-and-excitation: `se.f_ex.0` and `se.f_ex.2` in pycls.
+/// Squeeze-and-excitation (`f.se.f_ex.0` and `f.se.f_ex.2` in pycls).
 #[derive(Debug)]
 struct SeT {
     reduce: nn::Conv2D,
@@ -305,10 +361,10 @@ struct SeT {
 
 impl SeT {
     fn new(p: &nn::Path, se: &Se) -> Self {
-        let f = p / "f_ex";
+        let [reduce, expand] = se.names.map(|n| sub(p, n.pycls));
         SeT {
-            reduce: conv(&(&f / "0"), &se.reduce),
-            expand: conv(&(&f / "2"), &se.expand),
+            reduce: conv(&reduce, &se.reduce),
+            expand: conv(&expand, &se.expand),
         }
     }
 
@@ -362,8 +418,8 @@ impl Transform {
 
     fn basic(p: &nn::Path, v: &VanillaBlock, init: InitConfig) -> Self {
         Transform {
-            a: ConvBnT::new(p, ("a", "a_bn"), &v.a, 1.0, init),
-            b: ConvBnT::new(p, ("b", "b_bn"), &v.b, init.final_gamma(), init),
+            a: ConvBnT::new(p, &v.a, 1.0, init),
+            b: ConvBnT::new(p, &v.b, init.final_gamma(), init),
             se: None,
             c: None,
         }
@@ -375,16 +431,10 @@ impl Transform {
         init: InitConfig,
     ) -> Self {
         Transform {
-            a: ConvBnT::new(p, ("a", "a_bn"), &t.a, 1.0, init),
-            b: ConvBnT::new(p, ("b", "b_bn"), &t.b, 1.0, init),
-            se: t.se.as_ref().map(|se| SeT::new(&(p / "se"), se)),
-            c: Some(ConvBnT::new(
-                p,
-                ("c", "c_bn"),
-                &t.c,
-                init.final_gamma(),
-                init,
-            )),
+            a: ConvBnT::new(p, &t.a, 1.0, init),
+            b: ConvBnT::new(p, &t.b, 1.0, init),
+            se: t.se.as_ref().map(|se| SeT::new(p, se)),
+            c: Some(ConvBnT::new(p, &t.c, init.final_gamma(), init)),
         }
     }
 
@@ -404,26 +454,23 @@ impl Transform {
 
 impl BlockT {
     fn new(p: &nn::Path, block: &Block, init: InitConfig) -> Self {
-        let proj = |c: &Option<ConvBn>| {
-            c.as_ref()
-                .map(|c| ConvBnT::new(p, ("proj", "bn"), c, 1.0, init))
-        };
+        let proj = |c: &Option<ConvBn>| c.as_ref().map(|c| ConvBnT::new(p, c, 1.0, init));
         match block {
             Block::Vanilla(v) => BlockT::Vanilla {
-                a: ConvBnT::new(p, ("a", "a_bn"), &v.a, 1.0, init),
-                b: ConvBnT::new(p, ("b", "b_bn"), &v.b, 1.0, init),
+                a: ConvBnT::new(p, &v.a, 1.0, init),
+                b: ConvBnT::new(p, &v.b, 1.0, init),
             },
             Block::ResBasic(b) => BlockT::Residual {
                 proj: proj(&b.proj),
-                f: Transform::basic(&(p / "f"), &b.f, init),
+                f: Transform::basic(p, &b.f, init),
             },
             Block::ResBottleneck(b) => BlockT::Residual {
                 proj: proj(&b.proj),
-                f: Transform::bottleneck(&(p / "f"), &b.f, init),
+                f: Transform::bottleneck(p, &b.f, init),
             },
             Block::ResBottleneckLinear(b) => BlockT::Linear {
                 skip: b.has_skip,
-                f: Transform::bottleneck(&(p / "f"), &b.f, init),
+                f: Transform::bottleneck(p, &b.f, init),
             },
             Block::MbConv(m) => Self::mbconv(p, m, init),
         }
@@ -431,13 +478,10 @@ impl BlockT {
 
     fn mbconv(p: &nn::Path, m: &MbConv, init: InitConfig) -> Self {
         BlockT::MbConv {
-            exp: m
-                .exp
-                .as_ref()
-                .map(|c| ConvBnT::new(p, ("exp", "exp_bn"), c, 1.0, init)),
-            dwise: ConvBnT::new(p, ("dwise", "dwise_bn"), &m.dwise, 1.0, init),
-            se: SeT::new(&(p / "se"), &m.se),
-            lin_proj: ConvBnT::new(p, ("lin_proj", "lin_proj_bn"), &m.lin_proj, 1.0, init),
+            exp: m.exp.as_ref().map(|c| ConvBnT::new(p, c, 1.0, init)),
+            dwise: ConvBnT::new(p, &m.dwise, 1.0, init),
+            se: SeT::new(p, &m.se),
+            lin_proj: ConvBnT::new(p, &m.lin_proj, 1.0, init),
             skip: m.has_skip,
         }
     }
@@ -456,7 +500,15 @@ impl BlockT {
         }
     }
 
-    fn forward_t(&self, x: &Tensor, train: bool, act: Activation, dc_ratio: f64) -> Tensor {
+    /// `drop_connect`: the mask source and ratio, in train mode when the
+    /// network drops branches.
+    fn forward_t(
+        &self,
+        x: &Tensor,
+        train: bool,
+        act: Activation,
+        drop_connect: Option<(&Noise, f64)>,
+    ) -> Tensor {
         match self {
             BlockT::Vanilla { a, b } => {
                 let y = activate(a.forward_t(x, train), act);
@@ -493,23 +545,16 @@ impl BlockT {
                 if !*skip {
                     return y;
                 }
-                let y = if train && dc_ratio > 0.0 {
-                    drop_connect(&y, dc_ratio)
-                } else {
-                    y
-                };
-                x + y
+                match drop_connect {
+                    // Whole residual branches dropped per sample (pycls `drop_connect`).
+                    Some((noise, ratio)) => {
+                        x + noise.drop(&y, &[y.size()[0], 1, 1, 1], 1.0 - ratio)
+                    }
+                    None => x + y,
+                }
             }
         }
     }
-}
-
-/// Drops whole residual branches per sample with probability `ratio`,
-/// rescaling the kept ones (pycls `drop_connect`).
-fn drop_connect(x: &Tensor, ratio: f64) -> Tensor {
-    let keep = 1.0 - ratio;
-    let mask = Tensor::empty([x.size()[0], 1, 1, 1], (x.kind(), x.device())).bernoulli_float_(keep);
-    x / keep * mask
 }
 
 #[derive(Debug)]
@@ -520,38 +565,42 @@ struct HeadT {
 }
 
 impl HeadT {
-    fn new(p: &nn::Path, h: &Head, effnet: bool, init: InitConfig) -> Self {
-        let bn_name = if effnet { "conv_bn" } else { "bn" };
+    fn new(p: &nn::Path, h: &Head, init: InitConfig) -> Self {
         let fc = nn::linear(
-            p / "fc",
+            sub(p, h.fc_names.pycls),
             h.fc.w_in as i64,
             h.fc.w_out as i64,
             nn::LinearConfig {
-                ws_init: nn::Init::Randn {
-                    mean: 0.0,
-                    stdev: 0.01,
-                },
+                ws_init: nn::Init::Const(0.0), // drawn by init_weights
                 bs_init: Some(nn::Init::Const(0.0)),
                 bias: h.fc.bias,
             },
         );
         HeadT {
-            conv: h
-                .conv
-                .as_ref()
-                .map(|c| ConvBnT::new(p, ("conv", bn_name), c, 1.0, init)),
+            conv: h.conv.as_ref().map(|c| ConvBnT::new(p, c, 1.0, init)),
             fc,
             dropout: h.dropout,
         }
     }
 
-    fn forward_t(&self, x: &Tensor, train: bool, act: Activation) -> Tensor {
+    /// `dropout`: the mask source, in train mode.
+    fn forward_t(
+        &self,
+        x: &Tensor,
+        train: bool,
+        act: Activation,
+        dropout: Option<&Noise>,
+    ) -> Tensor {
         let y = match &self.conv {
             Some(c) => activate(c.forward_t(x, train), act),
             None => x.shallow_clone(),
         };
         let y = y.adaptive_avg_pool2d([1, 1]).flatten(1, -1);
-        y.dropout(self.dropout, train).apply(&self.fc)
+        let y = match dropout {
+            Some(noise) if self.dropout > 0.0 => noise.drop(&y, &y.size(), 1.0 - self.dropout),
+            _ => y,
+        };
+        y.apply(&self.fc)
     }
 }
 
@@ -575,6 +624,7 @@ impl BuiltModel {
     fn on(net: &Network, device: Device, init: InitConfig) -> Self {
         let vs = nn::VarStore::new(device);
         let model = Model::new(&vs.root(), net, init);
+        init_weights(&vs, init.seed ^ INIT_STREAM);
         BuiltModel {
             vs,
             model,
@@ -637,6 +687,11 @@ impl BuiltModel {
             .map_err(|e| crate::EngineError::bad_file(path, format!("cannot write weights: {e}")))
     }
 
+    /// The network the model was built from.
+    pub fn network(&self) -> &Network {
+        &self.net
+    }
+
     /// The device the model lives on.
     pub fn device(&self) -> crate::Device {
         match self.vs.device() {
@@ -676,6 +731,31 @@ impl BuiltModel {
             .map(|t| t.numel() as u64)
             .sum()
     }
+}
+
+/// pycls's initialization, drawn from a generator of the model's own
+/// (`seed`): conv weights ~ N(0, sqrt(2 / fan_out)) with fan_out = k·k·w_out
+/// read from the weight's shape, linear weights ~ N(0, 0.01); biases and BN
+/// parameters keep the constants they were created with. Variables are
+/// filled in name order, so the draw does not depend on a hash map's order.
+fn init_weights(vs: &nn::VarStore, seed: u64) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut vars: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+    vars.sort_by(|a, b| a.0.cmp(&b.0));
+    tch::no_grad(|| {
+        for (_, mut v) in vars {
+            let shape = v.size();
+            let std = match shape.as_slice() {
+                [w_out, _, kh, kw] => (2.0 / (kh * kw * w_out) as f64).sqrt(),
+                [_, _] => 0.01,
+                _ => continue,
+            };
+            let values: Vec<f32> = (0..v.numel())
+                .map(|_| rng.sample::<f32, _>(StandardNormal) * std as f32)
+                .collect();
+            v.copy_(&Tensor::from_slice(&values).view(shape.as_slice()));
+        }
+    });
 }
 
 /// The same N × C × H × W values with channels-last strides (tch has no

@@ -132,6 +132,14 @@ struct EpochTotals {
     seen: usize,
 }
 
+/// 0..n in the order a generator seeded by `seed` shuffles them: the
+/// trainer's own draw, never libtorch's process-wide generator.
+fn shuffled(n: usize, seed: u64) -> Tensor {
+    let mut order: Vec<i64> = (0..n as i64).collect();
+    order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+    Tensor::from_slice(&order)
+}
+
 impl<'a> Trainer<'a> {
     fn new(
         model: &'a mut BuiltModel,
@@ -171,9 +179,10 @@ impl<'a> Trainer<'a> {
         epoch: usize,
         observer: &mut impl Observer,
     ) -> Result<Option<EpochTotals>> {
-        tch::manual_seed(self.recipe.seed as i64 + epoch as i64);
-        let order = Tensor::randperm(self.train.len() as i64, (Kind::Int64, self.train.device()));
         let aug_seed = self.aug_seed(epoch);
+        let order =
+            shuffled(self.train.len(), aug_seed ^ SHUFFLE_STREAM).to_device(self.train.device());
+        self.model.model.reseed_noise(aug_seed ^ DROPOUT_STREAM);
         let batches = prefetched_batches(self.train, &order, self.recipe.batch_size, aug_seed)
             .take(self.iters);
         let mut mix_rng = ChaCha8Rng::seed_from_u64(aug_seed ^ MIXUP_STREAM);
@@ -310,7 +319,10 @@ fn update_ema(ema: &BuiltModel, model: &tch::nn::VarStore, rate: f64) {
     });
 }
 
-/// Separates the mixup draws from the augmentation stream of the same seed.
+/// Separate the epoch's shuffle, dropout masks and mixup draws from the
+/// augmentation stream of the same seed.
+const SHUFFLE_STREAM: u64 = 0x7368_7566_666c_6505;
+const DROPOUT_STREAM: u64 = 0x6472_6f70_6f75_7406;
 const MIXUP_STREAM: u64 = 0x6d69_7875_7000_0001;
 /// Separates the precise-BN batch order and augmentation from training's.
 const PRECISE_BN_STREAM: u64 = 0x7072_6563_6973_6502;

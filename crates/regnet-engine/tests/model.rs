@@ -120,3 +120,66 @@ fn folded_bn_and_channels_last_keep_the_eval_outputs() {
         assert!(bool::try_from(t1.isfinite().all()).unwrap());
     }
 }
+
+#[test]
+fn a_model_draws_from_its_own_seed() {
+    let mut net = regnet_spec::zoo::find("EN-B0")
+        .unwrap()
+        .spec()
+        .with_num_classes(10)
+        .build()
+        .unwrap();
+    (net.head.dropout, net.drop_connect) = (0.2, 0.2);
+    let seeded = |seed| {
+        let init = InitConfig {
+            seed,
+            ..InitConfig::default()
+        };
+        BuiltModel::new(&net, Device::Cpu, init)
+    };
+    let a = seeded(5);
+    // libtorch's process-wide generator plays no part.
+    tch::manual_seed(123);
+    let _ = Tensor::randn([1000], (Kind::Float, tch::Device::Cpu));
+    let (b, c) = (seeded(5), seeded(6));
+    let (va, vb, vc) = (a.vs.variables(), b.vs.variables(), c.vs.variables());
+    assert!(
+        va.iter().all(|(k, v)| v.equal(&vb[k])),
+        "same seed, same weights"
+    );
+    assert!(!va["s2.b1.dwise.weight"].equal(&vc["s2.b1.dwise.weight"]));
+    // pycls: the classifier ~ N(0, 0.01) with zero bias.
+    let std = va["head.fc.weight"].std(true).double_value(&[]);
+    assert!((std / 0.01 - 1.0).abs() < 0.05, "fc std {std}");
+    assert_eq!(va["head.fc.bias"].abs().max().double_value(&[]), 0.0);
+    // Train-mode dropout (head) and drop-connect (MBConv) masks restart
+    // from the seed they are given, and the seed matters.
+    let x = Tensor::randn([4, 3, 64, 64], (Kind::Float, tch::Device::Cpu));
+    let forward = |seed| {
+        a.model.reseed_noise(seed);
+        tch::no_grad(|| a.model.forward_t(&x, true))
+    };
+    assert!(forward(1).equal(&forward(1)));
+    assert!(!forward(1).equal(&forward(2)));
+}
+
+#[test]
+fn every_variable_is_named_by_the_spec() {
+    use std::collections::BTreeSet;
+    for e in zoo() {
+        let net = e.spec().build().unwrap();
+        let m = BuiltModel::new(&net, Device::Cpu, InitConfig::default());
+        let built: BTreeSet<String> =
+            m.vs.variables()
+                .keys()
+                .map(|k| k.rsplit_once('.').unwrap().0.to_string())
+                .collect();
+        let named: BTreeSet<String> = net
+            .module_names(regnet_spec::Naming::Pycls)
+            .unwrap()
+            .into_iter()
+            .map(|(ours, _)| ours)
+            .collect();
+        assert_eq!(built, named, "{}", e.name);
+    }
+}

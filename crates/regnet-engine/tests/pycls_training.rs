@@ -14,12 +14,6 @@ use std::ops::ControlFlow;
 use tch::nn::{ModuleT, VarStore};
 use tch::{Kind, Tensor};
 
-/// Tests seed libtorch's process-wide generator: they take turns.
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    static RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    RNG.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 fn net(yaml: &str) -> regnet_spec::Network {
     regnet_config::parse_str(yaml)
         .unwrap()
@@ -60,8 +54,6 @@ fn close(a: &Tensor, b: &Tensor, tol: f64) {
 
 #[test]
 fn precise_bn_replaces_running_statistics_with_batch_statistics() {
-    let _g = serial();
-    tch::manual_seed(0);
     let data = set(64, Split::Train);
     let mut m = BuiltModel::new(&small_net(), Device::Cpu, InitConfig::default());
     let y = stem_conv(&m, &all_images(&data));
@@ -92,8 +84,6 @@ fn precise_bn_replaces_running_statistics_with_batch_statistics() {
 
 #[test]
 fn bn_momentum_and_eps_come_from_the_recipe() {
-    let _g = serial();
-    tch::manual_seed(0);
     let data = set(32, Split::Train);
     let init = InitConfig {
         bn_momentum: 0.5,
@@ -158,7 +148,6 @@ fn quick_recipe(update: LrUpdate) -> Recipe {
 
 #[test]
 fn lr_per_epoch_last_partial_batch_dropped_and_ema_and_precise_bn_by_default() {
-    let _g = serial();
     tch::set_num_threads(1);
     let (tr, te) = (set(100, Split::Train), set(40, Split::Test));
     let mut seen = Seen::default();
@@ -202,7 +191,6 @@ fn lr_per_epoch_last_partial_batch_dropped_and_ema_and_precise_bn_by_default() {
 
 #[test]
 fn a_set_smaller_than_a_batch_is_refused() {
-    let _g = serial();
     let (tr, te) = (set(20, Split::Train), set(20, Split::Test));
     let mut m = BuiltModel::new(&small_net(), Device::Cpu, InitConfig::default());
     let r = quick_recipe(LrUpdate::PerEpoch);
@@ -255,7 +243,6 @@ fn sgd_dampening_and_bias_weight_decay_by_hand() {
 
 #[test]
 fn networks_that_downsample_below_their_input_train() {
-    let _g = serial();
     tch::set_num_threads(1);
     // Five stride-2 stages after a stride-2 stem at 32x32 (downsampling 64),
     // and a six-stage RegNet (downsampling 128): both count (see the spec's

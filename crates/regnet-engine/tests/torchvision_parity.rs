@@ -1,7 +1,7 @@
 //! Forward parity with torchvision (an independent implementation run in the
 //! project venv): the same weights and input give the same logits.
 
-use regnet_engine::import::Naming;
+use regnet_engine::import::{detect_naming, translate, Naming};
 use regnet_engine::Device;
 use regnet_engine::{BuiltModel, InitConfig};
 use std::path::PathBuf;
@@ -47,7 +47,7 @@ fn check(tv_name: &str, zoo_name: &str) {
         .filter_map(|(k, t)| k.strip_prefix("param.").map(|k| (k, t)))
         .collect();
     let keys: Vec<&str> = params.iter().map(|(k, _)| *k).collect();
-    let naming = Naming::detect(keys.iter().copied());
+    let naming = detect_naming(keys.iter().copied());
     assert_ne!(
         naming,
         Naming::Pycls,
@@ -55,7 +55,11 @@ fn check(tv_name: &str, zoo_name: &str) {
     );
     let mut loaded = 0;
     tch::no_grad(|| {
-        for (ours, (k, t)) in naming.map_all(&keys).into_iter().zip(&params) {
+        for (ours, (k, t)) in translate(&net, naming, &keys)
+            .unwrap()
+            .into_iter()
+            .zip(&params)
+        {
             let Some(ours) = ours else {
                 continue;
             };

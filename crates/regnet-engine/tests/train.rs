@@ -13,14 +13,6 @@ use std::ops::ControlFlow;
 use tch::nn::VarStore;
 use tch::{Kind, Tensor};
 
-/// libtorch's generator (initialization, epoch shuffles) is process-wide and
-/// the test harness runs tests on parallel threads: tests that seed it take
-/// turns, or one test's draws would land in another's sequence.
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    static RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    RNG.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 /// A small fixed recipe: no EMA and no precise BN unless a test asks (they
 /// are pycls's defaults, tested on their own), zero-init residual γ.
 fn recipe(epochs: usize) -> Recipe {
@@ -43,7 +35,6 @@ fn recipe(epochs: usize) -> Recipe {
 
 #[test]
 fn sgd_steps_by_hand() {
-    let _rng = serial();
     // One parameter p = 1 with loss p^2 / 2 (gradient p), wd 0.1, momentum 0.9, lr 0.1:
     // step 1: d = 1 + 0.1 = 1.1, buf = 1.1, p = 1 - 0.11 = 0.89
     // step 2: d = 0.89 * 1.1 = 0.979, buf = 0.9 * 1.1 + 0.979 = 1.969, p = 0.89 - 0.1969 = 0.6931
@@ -92,11 +83,19 @@ fn synthetic_sets(train: usize, test: usize) -> (TensorSet, TensorSet) {
     )
 }
 
+/// A model of [`small_net`] whose weights are drawn from `seed`.
+fn seeded(seed: u64) -> BuiltModel {
+    let init = InitConfig {
+        seed,
+        ..InitConfig::default()
+    };
+    BuiltModel::new(&small_net(), Device::Cpu, init)
+}
+
 fn run(seed: u64, epochs: usize) -> (Status, Vec<EpochRecord>) {
     tch::set_num_threads(1);
-    tch::manual_seed(seed as i64);
     let (tr, te) = synthetic_sets(2000, 500);
-    let mut model = BuiltModel::new(&small_net(), Device::Cpu, InitConfig::default());
+    let mut model = seeded(seed);
     let mut r = recipe(epochs);
     r.batch_size = 32;
     r.base_lr = 0.2;
@@ -107,7 +106,6 @@ fn run(seed: u64, epochs: usize) -> (Status, Vec<EpochRecord>) {
 
 #[test]
 fn a_small_model_learns_the_synthetic_task_deterministically() {
-    let _rng = serial();
     let (status, logs) = run(0, 4);
     assert_eq!(status, Status::Done);
     assert_eq!(logs.len(), 4);
@@ -120,8 +118,12 @@ fn a_small_model_learns_the_synthetic_task_deterministically() {
     // Same seed, same numbers (timings aside).
     let (_, once) = run(3, 1);
     let (_, again) = run(3, 1);
-    assert_eq!((once.len(), again.len()), (1, 1));
-    for (a, b) in once.iter().zip(&again) {
+    same_numbers(&once, &again);
+}
+
+fn same_numbers(a: &[EpochRecord], b: &[EpochRecord]) {
+    assert_eq!(a.len(), b.len());
+    for (a, b) in a.iter().zip(b) {
         assert_eq!(
             (a.train_loss, a.test_top1_err, a.lr),
             (b.train_loss, b.test_top1_err, b.lr)
@@ -130,8 +132,24 @@ fn a_small_model_learns_the_synthetic_task_deterministically() {
 }
 
 #[test]
+fn trainings_on_parallel_threads_are_each_reproducible() {
+    // Every draw (initialization, epoch order, masks, augmentation) comes
+    // from the run's own seeded generators: two runs side by side end where
+    // each ends alone, and the seed matters.
+    let (_, alone) = run(5, 2);
+    let (_, other) = run(6, 2);
+    let side_by_side = std::thread::scope(|s| {
+        let a = s.spawn(|| run(5, 2).1);
+        let b = s.spawn(|| run(6, 2).1);
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    same_numbers(&alone, &side_by_side.0);
+    same_numbers(&other, &side_by_side.1);
+    assert_ne!(alone[1].train_loss, other[1].train_loss);
+}
+
+#[test]
 fn a_diverging_run_is_reported() {
-    let _rng = serial();
     let tr = generate(256, 0, Split::Train);
     let set = TensorSet::new(&tr, [0.5; 3], [0.25; 3], Device::Cpu);
     let mut model = BuiltModel::new(&small_net(), Device::Cpu, InitConfig::default());
@@ -143,7 +161,6 @@ fn a_diverging_run_is_reported() {
 
 #[test]
 fn a_resumed_run_ends_where_an_uninterrupted_one_does() {
-    let _rng = serial();
     tch::set_num_threads(1);
     let (tr, te) = synthetic_sets(300, 100);
     let mut r = recipe(3);
@@ -151,10 +168,7 @@ fn a_resumed_run_ends_where_an_uninterrupted_one_does() {
     r.weight_decay = 5e-4;
     let dir = std::env::temp_dir().join(format!("regnet-resume-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let fresh = |seed: i64| {
-        tch::manual_seed(seed);
-        BuiltModel::new(&small_net(), Device::Cpu, InitConfig::default())
-    };
+    let fresh = seeded;
     // Uninterrupted, with a checkpoint written every epoch.
     let mut a = fresh(0);
     let ca = dir.join("a.safetensors");
@@ -198,7 +212,6 @@ fn a_resumed_run_ends_where_an_uninterrupted_one_does() {
 
 #[test]
 fn cifar_augmentation_flips_and_shifts() {
-    let _rng = serial();
     use rand::SeedableRng;
     use regnet_engine::data::{augment, Augment};
     let x =
@@ -229,7 +242,6 @@ fn cifar_augmentation_flips_and_shifts() {
 
 #[test]
 fn prefetched_batches_cover_the_epoch_in_order() {
-    let _rng = serial();
     use regnet_engine::data::prefetched_batches;
     let set = TensorSet::new(
         &generate(50, 0, Split::Train),
@@ -272,7 +284,6 @@ fn stop(_: &EpochRecord) -> ControlFlow<()> {
 
 #[test]
 fn mixup_soft_targets_agree_with_pytorch_cross_entropy() {
-    let _rng = serial();
     use regnet_engine::train::{mixup, soft_cross_entropy, soft_targets};
     tch::manual_seed(3);
     let logits = Tensor::randn([6, 5], (Kind::Float, tch::Device::Cpu));
@@ -314,7 +325,6 @@ fn mixup_soft_targets_agree_with_pytorch_cross_entropy() {
 
 #[test]
 fn the_weight_ema_is_tracked_evaluated_and_resumed() {
-    let _rng = serial();
     let (tr, te) = (generate(128, 0, Split::Train), generate(64, 0, Split::Test));
     let (mean, std) = tr.channel_stats();
     let sets = || {
@@ -327,10 +337,7 @@ fn the_weight_ema_is_tracked_evaluated_and_resumed() {
     let mut r = recipe(2);
     r.ema_alpha = 1e-3;
     r.ema_update_period = 1;
-    let fresh = || {
-        tch::manual_seed(0);
-        BuiltModel::new(&small_net(), Device::Cpu, InitConfig::default())
-    };
+    let fresh = || seeded(0);
     let mut a = fresh();
     let (_, logs) = train(&mut a, &a_tr, &a_te, &r, None, keep_going).unwrap();
     assert!(logs.iter().all(|l| l.test_ema_top1_err.is_some()));
@@ -372,7 +379,6 @@ fn the_weight_ema_is_tracked_evaluated_and_resumed() {
 
 #[test]
 fn loss_scaling_trains_exactly_like_float32_and_checkpoints_its_scale() {
-    let _rng = serial();
     tch::set_num_threads(1);
     let (tr, te) = synthetic_sets(256, 64);
     let dir = std::env::temp_dir().join(format!("regnet-amp-{}", std::process::id()));
@@ -382,8 +388,7 @@ fn loss_scaling_trains_exactly_like_float32_and_checkpoints_its_scale() {
         let mut r = recipe(2);
         r.batch_size = 32;
         r.mixed_precision = amp;
-        tch::manual_seed(0);
-        let mut m = BuiltModel::new(&small_net(), Device::Cpu, InitConfig::default());
+        let mut m = seeded(0);
         let ckpt = dir.join(format!("amp-{amp}.safetensors"));
         train(&mut m, &tr, &te, &r, Some(&ckpt), keep_going).unwrap();
         weights.push(m.vs.variables());
@@ -443,7 +448,6 @@ fn an_overflowing_step_is_skipped_and_the_scale_backs_off() {
 
 #[test]
 fn a_channels_last_model_trains_like_nchw_and_saves_standard_weights() {
-    let _rng = serial();
     tch::set_num_threads(1);
     let (tr, te) = synthetic_sets(256, 64);
     let mut r = recipe(1);
@@ -459,7 +463,6 @@ fn a_channels_last_model_trains_like_nchw_and_saves_standard_weights() {
         ..InitConfig::default()
     };
     for cl in [false, true] {
-        tch::manual_seed(0);
         let mut m = BuiltModel::new(&small_net(), Device::Cpu, init);
         if cl {
             m.to_channels_last();

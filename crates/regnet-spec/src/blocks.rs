@@ -3,9 +3,13 @@
 //! Every block is constructed from its arguments once, computing its derived
 //! widths (bottleneck width `w_b`, number of groups, SE width) in `new`; its
 //! `complexity` reads the constructed layers, never the arguments again.
+//! Each layer is named where it is built (pycls's module name, and
+//! torchvision's where torchvision has the block), so the engine and the
+//! weight importers and exporters read a block's names from here.
 
 use crate::cx::Cx;
 use crate::layers::{Conv2d, ConvBn, Se};
+use crate::names::Names;
 use crate::pyround::{round_to_u64, trunc_to_u64};
 use crate::stem::names;
 use std::fmt;
@@ -86,6 +90,76 @@ pub struct BottleneckParams {
     pub se_r: f64,
 }
 
+/// A module of a block with the BN after it: `{name}` / `{name}_bn` in
+/// pycls (`f.a`, `f.a_bn`).
+macro_rules! conv_bn_names {
+    ($name:literal) => {
+        [Names::pycls($name), Names::pycls(concat!($name, "_bn"))]
+    };
+}
+
+/// `vanilla_block`'s convs; torchvision has no plain block.
+const VANILLA: [[Names; 2]; 2] = [conv_bn_names!("a"), conv_bn_names!("b")];
+/// The residual branch of basic and bottleneck blocks (`f.a`, `f.b`,
+/// `f.c`): `f.a.0` / `f.a.1` in torchvision's RegNet, `conv1` / `bn1` in its ResNet.
+const F_A: [Names; 2] = [
+    Names::pycls("f.a").regnet("f.a.0").resnet("conv1"),
+    Names::pycls("f.a_bn").regnet("f.a.1").resnet("bn1"),
+];
+const F_B: [Names; 2] = [
+    Names::pycls("f.b").regnet("f.b.0").resnet("conv2"),
+    Names::pycls("f.b_bn").regnet("f.b.1").resnet("bn2"),
+];
+const F_C: [Names; 2] = [
+    Names::pycls("f.c").regnet("f.c.0").resnet("conv3"),
+    Names::pycls("f.c_bn").regnet("f.c.1").resnet("bn3"),
+];
+/// The bottleneck's SE (`f.se.f_ex.0`, `f.se.f_ex.2`); torchvision's RegNet
+/// calls its convs `fc1` and `fc2`.
+const F_SE: [Names; 2] = [
+    Names::pycls("f.se.f_ex.0").regnet("f.se.fc1"),
+    Names::pycls("f.se.f_ex.2").regnet("f.se.fc2"),
+];
+/// The shortcut projection and its BN (pycls `proj` / `bn`).
+const PROJ: [Names; 2] = [
+    Names::pycls("proj").regnet("proj.0").resnet("downsample.0"),
+    Names::pycls("bn").regnet("proj.1").resnet("downsample.1"),
+];
+/// MBConv's layers; torchvision numbers them inside `block`, and without an
+/// expansion conv every later index moves down by one.
+const MB_EXP: [Names; 2] = [
+    Names::pycls("exp").effnet("block.0.0"),
+    Names::pycls("exp_bn").effnet("block.0.1"),
+];
+const MB_EXPANDED: [[Names; 2]; 3] = [
+    [
+        Names::pycls("dwise").effnet("block.1.0"),
+        Names::pycls("dwise_bn").effnet("block.1.1"),
+    ],
+    [
+        Names::pycls("se.f_ex.0").effnet("block.2.fc1"),
+        Names::pycls("se.f_ex.2").effnet("block.2.fc2"),
+    ],
+    [
+        Names::pycls("lin_proj").effnet("block.3.0"),
+        Names::pycls("lin_proj_bn").effnet("block.3.1"),
+    ],
+];
+const MB_PLAIN: [[Names; 2]; 3] = [
+    [
+        Names::pycls("dwise").effnet("block.0.0"),
+        Names::pycls("dwise_bn").effnet("block.0.1"),
+    ],
+    [
+        Names::pycls("se.f_ex.0").effnet("block.1.fc1"),
+        Names::pycls("se.f_ex.2").effnet("block.1.fc2"),
+    ],
+    [
+        Names::pycls("lin_proj").effnet("block.2.0"),
+        Names::pycls("lin_proj_bn").effnet("block.2.1"),
+    ],
+];
+
 /// `vanilla_block`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VanillaBlock {
@@ -98,15 +172,23 @@ pub struct VanillaBlock {
 impl VanillaBlock {
     /// Two 3×3 convs, the first strided.
     pub fn new(w_in: u64, w_out: u64, stride: u64) -> Self {
+        Self::named(w_in, w_out, stride, VANILLA)
+    }
+
+    fn named(w_in: u64, w_out: u64, stride: u64, [a, b]: [[Names; 2]; 2]) -> Self {
         VanillaBlock {
-            a: ConvBn::new(Conv2d::new(w_in, w_out, 3).with_stride(stride)),
-            b: ConvBn::new(Conv2d::new(w_out, w_out, 3)),
+            a: ConvBn::new(Conv2d::new(w_in, w_out, 3).with_stride(stride), a),
+            b: ConvBn::new(Conv2d::new(w_out, w_out, 3), b),
         }
     }
 
     fn complexity(&self, cx: &mut Cx) {
         self.a.complexity(cx);
         self.b.complexity(cx);
+    }
+
+    fn names(&self) -> Vec<Names> {
+        [self.a.names, self.b.names].concat()
     }
 }
 
@@ -126,7 +208,7 @@ impl ResBasicBlock {
     pub fn new(w_in: u64, w_out: u64, stride: u64) -> Self {
         ResBasicBlock {
             proj: projection(w_in, w_out, stride),
-            f: VanillaBlock::new(w_in, w_out, stride),
+            f: VanillaBlock::named(w_in, w_out, stride, [F_A, F_B]),
         }
     }
 
@@ -141,7 +223,13 @@ impl ResBasicBlock {
 /// 1×1 strided conv + BN on the shortcut when the shape changes.
 fn projection(w_in: u64, w_out: u64, stride: u64) -> Option<ConvBn> {
     (w_in != w_out || stride != 1)
-        .then(|| ConvBn::new(Conv2d::new(w_in, w_out, 1).with_stride(stride)))
+        .then(|| ConvBn::new(Conv2d::new(w_in, w_out, 1).with_stride(stride), PROJ))
+}
+
+/// The projection's names (when there is one), then the branch's.
+fn with_proj(proj: &Option<ConvBn>, f: Vec<Names>) -> Vec<Names> {
+    let proj = proj.iter().flat_map(|p| p.names);
+    proj.chain(f).collect()
 }
 
 /// Bottleneck transform: 1×1, 3×3 group conv [+SE], 1×1 (pycls `BottleneckTransform`).
@@ -176,14 +264,15 @@ impl BottleneckTransform {
         }
         let w_se = round_to_u64(w_in as f64 * p.se_r);
         Ok(BottleneckTransform {
-            a: ConvBn::new(Conv2d::new(w_in, w_b, 1)),
+            a: ConvBn::new(Conv2d::new(w_in, w_b, 1), F_A),
             b: ConvBn::new(
                 Conv2d::new(w_b, w_b, 3)
                     .with_stride(stride)
                     .with_groups(w_b / p.group_w),
+                F_B,
             ),
-            se: (w_se > 0).then(|| Se::new(w_b, w_se)),
-            c: ConvBn::new(Conv2d::new(w_b, w_out, 1)),
+            se: (w_se > 0).then(|| Se::new(w_b, w_se, F_SE)),
+            c: ConvBn::new(Conv2d::new(w_b, w_out, 1), F_C),
         })
     }
 
@@ -199,6 +288,12 @@ impl BottleneckTransform {
             se.complexity(cx);
         }
         self.c.complexity(cx);
+    }
+
+    fn names(&self) -> Vec<Names> {
+        let se = self.se.iter().flat_map(|s| s.names);
+        let a_b = [self.a.names, self.b.names].concat();
+        a_b.into_iter().chain(se).chain(self.c.names).collect()
     }
 }
 
@@ -254,15 +349,18 @@ impl MbConv {
                 "SE width int({w_in} x {se_r}) is 0; EN.SE_R too small"
             ));
         }
+        let expanded = w_exp != w_in;
+        let [dwise, se, lin_proj] = if expanded { MB_EXPANDED } else { MB_PLAIN };
         Ok(MbConv {
-            exp: (w_exp != w_in).then(|| ConvBn::new(Conv2d::new(w_in, w_exp, 1))),
+            exp: expanded.then(|| ConvBn::new(Conv2d::new(w_in, w_exp, 1), MB_EXP)),
             dwise: ConvBn::new(
                 Conv2d::new(w_exp, w_exp, k)
                     .with_stride(stride)
                     .with_groups(w_exp),
+                dwise,
             ),
-            se: Se::new(w_exp, w_se),
-            lin_proj: ConvBn::new(Conv2d::new(w_exp, w_out, 1)),
+            se: Se::new(w_exp, w_se, se),
+            lin_proj: ConvBn::new(Conv2d::new(w_exp, w_out, 1), lin_proj),
             has_skip: stride == 1 && w_in == w_out,
         })
     }
@@ -274,6 +372,12 @@ impl MbConv {
         self.dwise.complexity(cx);
         self.se.complexity(cx);
         self.lin_proj.complexity(cx);
+    }
+
+    fn names(&self) -> Vec<Names> {
+        let exp = self.exp.iter().flat_map(|e| e.names);
+        let rest = [self.dwise.names, self.se.names, self.lin_proj.names].concat();
+        exp.chain(rest).collect()
     }
 }
 
@@ -352,6 +456,28 @@ impl Block {
     /// Groups of the block's spatial conv (1 for plain convs, w for depthwise).
     pub fn groups(&self) -> u64 {
         self.strided_conv().groups
+    }
+
+    /// The AnyNet block type (`None` for EfficientNet's MBConv).
+    pub fn block_type(&self) -> Option<BlockType> {
+        Some(match self {
+            Block::Vanilla(_) => BlockType::VanillaBlock,
+            Block::ResBasic(_) => BlockType::ResBasicBlock,
+            Block::ResBottleneck(_) => BlockType::ResBottleneckBlock,
+            Block::ResBottleneckLinear(_) => BlockType::ResBottleneckLinearBlock,
+            Block::MbConv(_) => return None,
+        })
+    }
+
+    /// The names of the block's parameter-holding modules, in order.
+    pub fn names(&self) -> Vec<Names> {
+        match self {
+            Block::Vanilla(b) => b.names(),
+            Block::ResBasic(b) => with_proj(&b.proj, b.f.names()),
+            Block::ResBottleneck(b) => with_proj(&b.proj, b.f.names()),
+            Block::ResBottleneckLinear(b) => b.f.names(),
+            Block::MbConv(b) => b.names(),
+        }
     }
 
     /// Exact pycls complexity of the block.

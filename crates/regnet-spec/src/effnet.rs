@@ -41,7 +41,7 @@ impl EffNetSpec {
         Ok(Network {
             stem,
             stages,
-            head: Head::new(w_in, self.head_w, self.num_classes, self.dropout_ratio),
+            head: Head::eff(w_in, self.head_w, self.num_classes, self.dropout_ratio),
             activation: self.activation,
             drop_connect: self.dc_ratio,
         })

@@ -2,6 +2,17 @@
 
 use crate::cx::Cx;
 use crate::layers::{gap2d_complexity, Conv2d, ConvBn, Linear};
+use crate::names::Names;
+
+/// pycls `AnyHead`'s conv and BN; torchvision's RegNet and ResNet have none.
+const ANY_HEAD: [Names; 2] = [Names::pycls("conv"), Names::pycls("bn")];
+/// pycls `EffHead`'s conv and BN, torchvision's last `features` entry.
+const EFF_HEAD: [Names; 2] = [
+    Names::pycls("conv").effnet("0"),
+    Names::pycls("conv_bn").effnet("1"),
+];
+/// The classifier.
+const FC: Names = Names::pycls("fc").regnet("fc").resnet("fc").effnet("1");
 
 /// Optional 1×1 conv to `head_w` + BN + activation, global average pool,
 /// optional dropout, fully connected layer (with bias) to the classes.
@@ -13,12 +24,24 @@ pub struct Head {
     pub fc: Linear,
     /// Dropout ratio before `fc` (EfficientNet `EN.DROPOUT_RATIO`); 0 = none.
     pub dropout: f64,
+    /// What checkpoints call `fc`.
+    pub fc_names: Names,
 }
 
 impl Head {
-    /// Head over `w_in` channels; `head_w == 0` means no conv (pycls AnyNet default).
+    /// pycls `AnyHead` over `w_in` channels; `head_w == 0` means no conv
+    /// (pycls AnyNet default).
     pub fn new(w_in: u64, head_w: u64, num_classes: u64, dropout: f64) -> Self {
-        let conv = (head_w > 0).then(|| ConvBn::new(Conv2d::new(w_in, head_w, 1)));
+        Self::named(w_in, head_w, num_classes, dropout, ANY_HEAD)
+    }
+
+    /// pycls `EffHead`: the same layers, its BN named `conv_bn`.
+    pub fn eff(w_in: u64, head_w: u64, num_classes: u64, dropout: f64) -> Self {
+        Self::named(w_in, head_w, num_classes, dropout, EFF_HEAD)
+    }
+
+    fn named(w_in: u64, head_w: u64, num_classes: u64, dropout: f64, names: [Names; 2]) -> Self {
+        let conv = (head_w > 0).then(|| ConvBn::new(Conv2d::new(w_in, head_w, 1), names));
         let fc_in = if head_w > 0 { head_w } else { w_in };
         Head {
             conv,
@@ -28,6 +51,7 @@ impl Head {
                 bias: true,
             },
             dropout,
+            fc_names: FC,
         }
     }
 

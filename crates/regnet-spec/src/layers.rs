@@ -5,6 +5,7 @@
 //! built.
 
 use crate::cx::Cx;
+use crate::names::Names;
 
 /// `nn.Conv2d` with "same" padding `(k - 1) / 2` (pycls only allows odd kernels).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,14 +80,18 @@ impl Norm2d {
 pub struct ConvBn {
     pub conv: Conv2d,
     pub bn: Norm2d,
+    /// What checkpoints call the conv and the BN.
+    pub names: [Names; 2],
 }
 
 impl ConvBn {
-    /// Wrap `conv` with a batch norm over its output channels.
-    pub fn new(conv: Conv2d) -> Self {
+    /// Wrap `conv` with a batch norm over its output channels; `names` are
+    /// the conv's and the BN's module names.
+    pub fn new(conv: Conv2d, names: [Names; 2]) -> Self {
         ConvBn {
             conv,
             bn: Norm2d { w: conv.w_out },
+            names,
         }
     }
 
@@ -155,14 +160,17 @@ pub struct Se {
     pub reduce: Conv2d,
     /// `f_ex.2` in pycls.
     pub expand: Conv2d,
+    /// What checkpoints call the two convs.
+    pub names: [Names; 2],
 }
 
 impl Se {
-    /// SE over `w` channels squeezed to `w_se`.
-    pub fn new(w: u64, w_se: u64) -> Self {
+    /// SE over `w` channels squeezed to `w_se`; `names` are its convs' module names.
+    pub fn new(w: u64, w_se: u64, names: [Names; 2]) -> Self {
         Se {
             reduce: Conv2d::new(w, w_se, 1).with_bias(),
             expand: Conv2d::new(w_se, w, 1).with_bias(),
+            names,
         }
     }
 

@@ -2,6 +2,7 @@
 
 use crate::cx::Cx;
 use crate::layers::{Conv2d, ConvBn, MaxPool2d};
+use crate::names::Names;
 use std::fmt;
 use std::str::FromStr;
 
@@ -56,6 +57,12 @@ impl FromStr for StemType {
     }
 }
 
+/// The stem's conv and BN in pycls (`stem.conv`, `stem.bn`) and torchvision.
+const STEM: [Names; 2] = [
+    Names::pycls("conv").regnet("0").resnet("conv1").effnet("0"),
+    Names::pycls("bn").regnet("1").resnet("bn1").effnet("1"),
+];
+
 /// A constructed stem: conv + BN (+ max pool for `res_stem_in`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stem {
@@ -83,7 +90,7 @@ impl Stem {
         };
         Stem {
             kind,
-            conv: ConvBn::new(conv),
+            conv: ConvBn::new(conv, STEM),
             pool,
         }
     }
