@@ -36,4 +36,5 @@ from_library!(
     regnet_sweep::SweepError,
     regnet_engine::EngineError,
     regnet_engine::import::ImportError,
+    regnet_export::ExportError,
 );

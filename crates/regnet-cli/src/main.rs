@@ -43,8 +43,8 @@ enum Command {
     Predict(commands::eval::PredictArgs),
     /// Population studies: init, run (here, on many machines or on Slurm), status, export, analyze.
     Sweep(sweep::Args),
-    /// Convert weights (e.g. torchvision's) to safetensors in our (pycls) names.
-    Export(commands::eval::ExportArgs),
+    /// Hand trained weights on: safetensors, torchvision or pycls state dicts, TorchScript, ONNX.
+    Export(commands::export::Args),
 }
 
 pub use error::CliError;
@@ -60,7 +60,7 @@ fn main() -> ExitCode {
         Command::Fit(args) => commands::fit::run(&args),
         Command::Eval(args) => commands::eval::eval(&args),
         Command::Predict(args) => commands::eval::predict(&args),
-        Command::Export(args) => commands::eval::export(&args),
+        Command::Export(args) => commands::export::run(&args),
         Command::Sweep(args) => match sweep::run(&args) {
             Ok(0) => Ok(()),
             Ok(code) => return ExitCode::from(code),

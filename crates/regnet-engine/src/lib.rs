@@ -6,6 +6,7 @@ pub mod amp;
 pub mod data;
 pub mod device;
 pub mod error;
+pub mod export;
 pub mod import;
 pub mod layout;
 pub mod model;

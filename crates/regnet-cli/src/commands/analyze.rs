@@ -100,7 +100,8 @@ pub fn compare(a: &CompareArgs) -> Result<(), CliError> {
         .collect::<Result<Vec<_>, _>>()?;
     let names: Vec<&str> = pops.iter().map(|p| p.name.as_str()).collect();
     let title = format!("Design space comparison: {}", names.join(" vs "));
-    write(&pops, &a.report, &title).map(|_| ())
+    say_comparisons(&write(&pops, &a.report, &title)?);
+    Ok(())
 }
 
 /// A population from a sweep directory (its finished jobs) or a sweep.json.
@@ -169,7 +170,13 @@ pub fn write(pops: &[Population], r: &ReportArgs, title: &str) -> Result<Analysi
             .map_err(|e| CliError(format!("cannot write '{}': {e}", j.display())))?;
     }
     say_missing(&analysis);
-    for c in &analysis.comparisons {
+    eprintln!("wrote {}", r.out.display());
+    Ok(analysis)
+}
+
+/// Each comparison's verdict, one line each.
+fn say_comparisons(a: &Analysis) {
+    for c in &a.comparisons {
         eprintln!(
             "{} vs {}: {}; normalized EDFs KS D = {:.3}, p = {:.3}",
             c.a,
@@ -179,8 +186,6 @@ pub fn write(pops: &[Population], r: &ReportArgs, title: &str) -> Result<Analysi
             c.ks.p_value
         );
     }
-    eprintln!("wrote {}", r.out.display());
-    Ok(analysis)
 }
 
 /// Names, per population, the sampled models that are not in the analysis

@@ -35,13 +35,13 @@ pub struct EvalArgs {
 pub struct WeightsArgs {
     /// Zoo model name or config.
     #[arg(long)]
-    model: String,
-    /// Weights: safetensors with pycls/regnet names or torchvision names.
+    pub model: String,
+    /// Weights: safetensors or torch.save files, in pycls/regnet, torchvision names.
     #[arg(long, value_name = "FILE")]
-    weights: PathBuf,
+    pub weights: PathBuf,
     /// Classifier classes when not the model's (e.g. 10 for weights trained on CIFAR).
     #[arg(long, value_name = "N")]
-    num_classes: Option<u64>,
+    pub num_classes: Option<u64>,
 }
 
 #[derive(clap::Args)]
@@ -59,16 +59,7 @@ pub struct PredictArgs {
     device: String,
 }
 
-#[derive(clap::Args)]
-pub struct ExportArgs {
-    #[command(flatten)]
-    model: WeightsArgs,
-    /// Output safetensors file, in pycls/regnet names.
-    #[arg(long, value_name = "FILE")]
-    out: PathBuf,
-}
-
-fn load_model(
+pub(crate) fn load_model(
     model: &str,
     num_classes: Option<u64>,
     weights: &Path,
@@ -83,7 +74,7 @@ fn load_model(
 }
 
 /// The recipe of a config file (BN settings, test views), pycls's defaults for zoo models.
-fn recipe_of(m: &resolve::Resolved) -> Result<Recipe, CliError> {
+pub(crate) fn recipe_of(m: &resolve::Resolved) -> Result<Recipe, CliError> {
     Ok(match &m.doc {
         Some(doc) => Recipe::from_doc(doc)?.0,
         None => Recipe::default(),
@@ -119,11 +110,4 @@ pub fn predict(a: &PredictArgs) -> Result<(), CliError> {
     let m = load_model(&w.model, w.num_classes, &w.weights, &a.device)?;
     regnet_engine::predict(&m, &a.input, &a.output)?;
     Ok(())
-}
-
-pub fn export(a: &ExportArgs) -> Result<(), CliError> {
-    let w = &a.model;
-    let m = load_model(&w.model, w.num_classes, &w.weights, "cpu")?;
-    m.vs.save(&a.out)
-        .map_err(|e| CliError(format!("cannot write '{}': {e}", a.out.display())))
 }

@@ -4,6 +4,7 @@ pub mod analyze;
 pub mod demo;
 pub mod describe;
 pub mod eval;
+pub mod export;
 pub mod fit;
 pub mod space;
 pub mod train;

@@ -1,0 +1,137 @@
+//! `regnet export`: trained weights handed to the tools their users live
+//! in. Every format is written to a temporary file and renamed into place,
+//! so a failed export leaves nothing at `--out`.
+
+use super::eval::{load_model, recipe_of, WeightsArgs};
+use crate::{resolve, CliError};
+use regnet_engine::export::{state_dict, write_torchscript};
+use regnet_export::torch_save::{self, Value};
+use regnet_export::{onnx, torchvision, with_bn_counters, write_atomically, write_safetensors};
+use std::path::Path;
+
+/// The formats, by their `--to` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// safetensors in pycls/regnet names.
+    Safetensors,
+    /// torchvision's names and layout: `.safetensors`, or a torch.save `.pth`/`.pt`.
+    Torchvision,
+    /// A pycls checkpoint (`.pyth`, torch.save format with `model_state`).
+    Pycls,
+    /// A TorchScript module for `torch.jit.load` (eval mode).
+    Torchscript,
+    /// An ONNX model (opset 17, dynamic batch, BN folded).
+    Onnx,
+}
+
+impl Format {
+    const ALL: [(&'static str, Format); 5] = [
+        ("safetensors", Format::Safetensors),
+        ("torchvision", Format::Torchvision),
+        ("pycls", Format::Pycls),
+        ("torchscript", Format::Torchscript),
+        ("onnx", Format::Onnx),
+    ];
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let names: Vec<&str> = Format::ALL.iter().map(|(n, _)| *n).collect();
+        Format::ALL
+            .iter()
+            .find(|(n, _)| *n == s)
+            .map(|(_, f)| *f)
+            .ok_or_else(|| {
+                format!(
+                    "unknown export format '{s}' (allowed: {})",
+                    names.join(", ")
+                )
+            })
+    }
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    model: WeightsArgs,
+    /// The format to write: safetensors (pycls names), torchvision (.pth,
+    /// .pt or .safetensors), pycls (.pyth checkpoint), torchscript, onnx.
+    #[arg(long, default_value = "safetensors")]
+    to: Format,
+    /// Where to write it.
+    #[arg(long, value_name = "FILE")]
+    out: std::path::PathBuf,
+    /// Input resolution of the TorchScript trace and the ONNX graph
+    /// (default: the model's).
+    #[arg(long, value_name = "PX")]
+    im_size: Option<u64>,
+}
+
+pub fn run(a: &Args) -> Result<(), CliError> {
+    let w = &a.model;
+    // Arguments are checked before any work is done.
+    let torch_save = match a.to {
+        Format::Torchvision => torch_save_extension(&a.out)?,
+        _ => false,
+    };
+    let resolved = resolve::model(&w.model, a.im_size, w.num_classes)?;
+    let bn_eps = recipe_of(&resolved)?.bn_eps;
+    let mut m = load_model(&w.model, w.num_classes, &w.weights, "cpu")?;
+    let im_size = a.im_size.unwrap_or(resolved.im_size);
+    let net = m.network().clone();
+    match a.to {
+        Format::Safetensors => {
+            let state = state_dict(&m)?;
+            write_atomically::<CliError>(&a.out, |tmp| Ok(write_safetensors(&state, tmp)?))?;
+        }
+        Format::Torchvision => {
+            let tv = torchvision::model(&net, bn_eps)?;
+            let state = torchvision::state_dict(&net, tv.naming, state_dict(&m)?)?;
+            write_atomically(&a.out, |tmp| match torch_save {
+                true => torch_save::write_state_dict(&state, tmp),
+                false => write_safetensors(&state, tmp),
+            })
+            .map_err(CliError::from)?;
+            println!("import torch, torchvision, functools");
+            println!("model = {}", tv.python);
+        }
+        Format::Pycls => {
+            let state = with_bn_counters(state_dict(&m)?);
+            let cfg = serde_yaml::to_string(&regnet_config::to_value(&resolved.spec, im_size))
+                .map_err(|e| CliError(format!("the model's config as YAML: {e}")))?;
+            let entries = [
+                ("epoch", Value::Int(0)),
+                ("model_state", Value::StateDict(&state)),
+                ("cfg", Value::Str(&cfg)),
+            ];
+            write_atomically(&a.out, |tmp| torch_save::write_dict(&entries, tmp))
+                .map_err(CliError::from)?;
+        }
+        Format::Torchscript => write_atomically(&a.out, |tmp| {
+            write_torchscript(&mut m, im_size, tmp).map_err(CliError::from)
+        })?,
+        Format::Onnx => {
+            let state = state_dict(&m)?;
+            write_atomically(&a.out, |tmp| {
+                onnx::write(&net, &state, im_size, bn_eps, tmp)
+            })
+            .map_err(CliError::from)?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether a torchvision export goes to a torch.save file (`.pth`, `.pt`)
+/// rather than safetensors (`.safetensors`).
+fn torch_save_extension(out: &Path) -> Result<bool, CliError> {
+    match out.extension().and_then(|e| e.to_str()) {
+        Some("pth" | "pt") => Ok(true),
+        Some("safetensors") => Ok(false),
+        _ => Err(CliError(format!(
+            "--out '{}': a torchvision export is written as .pth, .pt (torch.save) or .safetensors",
+            out.display()
+        ))),
+    }
+}
