@@ -50,6 +50,7 @@ enum Command {
 pub use error::CliError;
 
 fn main() -> ExitCode {
+    regnet_engine::keep_large_allocations_on_heap();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo(args) => commands::demo::run(&args),

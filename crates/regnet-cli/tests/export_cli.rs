@@ -4,7 +4,7 @@
 //! `regnet predict` gives, and weights survive round trips byte for byte.
 
 mod common;
-use common::{fails, ok, tmp};
+use common::{fails, ok, tmp, venv_python};
 
 use regnet_engine::{BuiltModel, Device, InitConfig};
 use std::path::Path;
@@ -31,9 +31,7 @@ fn python(args: &[&str]) -> String {
         env!("CARGO_MANIFEST_DIR"),
         "/../../tests/python/export_check.py"
     );
-    let python =
-        std::env::var("VIRTUAL_ENV").map_or("python3".into(), |v| format!("{v}/bin/python"));
-    let o = Command::new(python)
+    let o = Command::new(venv_python())
         .arg(script)
         .args(args)
         .output()
@@ -96,6 +94,22 @@ fn export(model: &str, weights: &str, to: &str, out: &str) -> String {
     ])
 }
 
+/// Writes the pycls config `describe --json` prints for `model` (10
+/// classes, 64x64) as YAML at `path`.
+fn described_config(model: &str, path: &str) {
+    let described = ok(&[
+        "describe",
+        model,
+        "--num-classes",
+        "10",
+        "--im-size",
+        "64",
+        "--json",
+    ]);
+    let json: serde_json::Value = serde_json::from_str(described.lines().next().unwrap()).unwrap();
+    std::fs::write(path, serde_yaml::to_string(&json["config"]).unwrap()).unwrap();
+}
+
 fn check_all_formats(model: &str, name: &str) {
     let d = tmp(&format!("export-{name}"));
     let w = p(&d, "w.safetensors");
@@ -139,18 +153,8 @@ fn check_all_formats(model: &str, name: &str) {
     export(model, &p(&d, "tv.pth"), "torchvision", &p(&d, "tv2.pth"));
     python(&["same", &p(&d, "tv.pth"), &p(&d, "tv2.pth")]);
     // pycls: its own model code, built from the config `describe --json` prints.
-    let described = ok(&[
-        "describe",
-        model,
-        "--num-classes",
-        "10",
-        "--im-size",
-        "64",
-        "--json",
-    ]);
-    let json: serde_json::Value = serde_json::from_str(described.lines().next().unwrap()).unwrap();
     let cfg = p(&d, "cfg.yaml");
-    std::fs::write(&cfg, serde_yaml::to_string(&json["config"]).unwrap()).unwrap();
+    described_config(model, &cfg);
     export(model, &w, "pycls", &p(&d, "model.pyth"));
     check("pycls", &p(&d, "model.pyth"), Some(&cfg));
     export(model, &p(&d, "model.pyth"), "pycls", &p(&d, "model2.pyth"));
@@ -209,14 +213,7 @@ fn weights_made_by_torchvision_and_pycls_come_back_byte_for_byte() {
         python(&["same", &f("theirs.pth"), &f("back.pth")]);
     }
     for model in ["RegNetX-200MF", "R-50-1x64d", "EN-B0"] {
-        let described = ok(&["describe", model, "--num-classes", "10", "--json"]);
-        let json: serde_json::Value =
-            serde_json::from_str(described.lines().next().unwrap()).unwrap();
-        std::fs::write(
-            f("cfg.yaml"),
-            serde_yaml::to_string(&json["config"]).unwrap(),
-        )
-        .unwrap();
+        described_config(model, &f("cfg.yaml"));
         python(&["make", "pycls", &f("cfg.yaml"), &f("theirs.pyth")]);
         export(model, &f("theirs.pyth"), "pycls", &f("back.pyth"));
         python(&["same", &f("theirs.pyth"), &f("back.pyth")]);
@@ -229,63 +226,34 @@ fn what_cannot_be_exported_is_refused_and_nothing_is_left_behind() {
     let d = tmp("export-refused");
     let w = p(&d, "w.safetensors");
     let cfg = d.join("linear.yaml");
-    std::fs::write(
-        &cfg,
-        ANYNET.replace("res_bottleneck_block", "res_bottleneck_linear_block"),
-    )
-    .unwrap();
-    random_weights(cfg.to_str().unwrap(), Path::new(&w));
+    let linear_block = ANYNET.replace("res_bottleneck_block", "res_bottleneck_linear_block");
+    std::fs::write(&cfg, linear_block).unwrap();
+    let linear = cfg.to_str().unwrap();
+    random_weights(linear, Path::new(&w));
     let out = p(&d, "tv.pth");
-    let e = fails(&[
-        "export",
-        "--model",
-        cfg.to_str().unwrap(),
-        "--weights",
-        &w,
-        "--to",
-        "torchvision",
-        "--out",
-        &out,
-    ]);
+    let refused = |model: &str, to: &str, out: &str| {
+        fails(&[
+            "export",
+            "--model",
+            model,
+            "--num-classes",
+            "10",
+            "--weights",
+            &w,
+            "--to",
+            to,
+            "--out",
+            out,
+        ])
+    };
+    let e = refused(linear, "torchvision", &out);
     assert!(e.contains("res_bottleneck_linear_block"), "{e}");
     // Weights of another model are refused before anything is written.
-    let e = fails(&[
-        "export",
-        "--model",
-        "RegNetX-200MF",
-        "--num-classes",
-        "10",
-        "--weights",
-        &w,
-        "--to",
-        "onnx",
-        "--out",
-        &out,
-    ]);
+    let e = refused("RegNetX-200MF", "onnx", &out);
     assert!(e.contains("do not fit"), "{e}");
-    let e = fails(&[
-        "export",
-        "--model",
-        cfg.to_str().unwrap(),
-        "--weights",
-        &w,
-        "--to",
-        "tflite",
-        "--out",
-        &out,
-    ]);
+    let e = refused(linear, "tflite", &out);
     assert!(e.contains("tflite") && e.contains("onnx"), "{e}");
-    let e = fails(&[
-        "export",
-        "--model",
-        "RegNetX-200MF",
-        "--weights",
-        &w,
-        "--to",
-        "torchvision",
-        "--out",
-        &p(&d, "tv.bin"),
-    ]);
+    let e = refused("RegNetX-200MF", "torchvision", &p(&d, "tv.bin"));
     assert!(e.contains(".pth"), "{e}");
     let left: Vec<_> = std::fs::read_dir(&d)
         .unwrap()

@@ -1,7 +1,7 @@
 //! `regnet eval` and `regnet predict` with our own and torchvision's weights.
 
 mod common;
-use common::{regnet, tmp};
+use common::{regnet, tmp, venv_python};
 
 use serde_json::Value;
 use std::path::Path;
@@ -13,9 +13,7 @@ fn export(tv_name: &str, dir: &Path) {
         env!("CARGO_MANIFEST_DIR"),
         "/../../tests/python/torchvision_reference.py"
     );
-    let python =
-        std::env::var("VIRTUAL_ENV").map_or("python3".into(), |v| format!("{v}/bin/python"));
-    let ok = Command::new(python)
+    let ok = Command::new(venv_python())
         .args([script, tv_name, dir.to_str().unwrap()])
         .status()
         .unwrap();

@@ -4,11 +4,12 @@
 //! is needed, in parallel (rayon), with the standard ImageNet views: training
 //! takes a random-resized crop (scale 0.08–1, aspect 3/4–4/3) and a random
 //! flip; testing resizes the shorter side to 256/224 of the crop size and
-//! takes the centre crop.
+//! takes the centre crop. Crop, resize, flip and normalization are one pass
+//! into the batch ([`crate::resample`]).
 
+use crate::resample::{resample, Normalize, Window};
 use crate::{DataError, Split};
-use image::imageops::{self, FilterType};
-use image::RgbImage;
+use image::{DynamicImage, Rgb, RgbImage};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
@@ -127,71 +128,93 @@ impl View {
     }
 }
 
-/// Decodes one file to RGB, naming it on failure.
+/// Decodes one file to RGB as PIL's `Image.open(f).convert("RGB")` does
+/// (torchvision's `ImageFolder` loader), naming the file on failure: alpha
+/// is dropped, gray is replicated, EXIF orientation is not applied, 16-bit
+/// colour keeps its high byte, and 16-bit gray (PIL's mode `I;16`) is
+/// clipped at 255 rather than scaled.
 pub fn decode(path: &Path) -> Result<RgbImage, DataError> {
-    image::open(path)
-        .map(|i| i.to_rgb8())
-        .map_err(|e| DataError(format!("cannot decode image '{}': {e}", path.display())))
+    let img = image::open(path)
+        .map_err(|e| DataError(format!("cannot decode image '{}': {e}", path.display())))?;
+    let high = |v: u16| (v >> 8) as u8;
+    Ok(match img {
+        DynamicImage::ImageLuma16(g) => RgbImage::from_fn(g.width(), g.height(), |x, y| {
+            let v = g.get_pixel(x, y).0[0].min(255) as u8;
+            Rgb([v, v, v])
+        }),
+        DynamicImage::ImageRgb16(c) => RgbImage::from_fn(c.width(), c.height(), |x, y| {
+            Rgb(c.get_pixel(x, y).0.map(high))
+        }),
+        DynamicImage::ImageRgba16(c) => RgbImage::from_fn(c.width(), c.height(), |x, y| {
+            let [r, g, b, _] = c.get_pixel(x, y).0;
+            Rgb([high(r), high(g), high(b)])
+        }),
+        DynamicImage::ImageLumaA16(g) => RgbImage::from_fn(g.width(), g.height(), |x, y| {
+            let v = high(g.get_pixel(x, y).0[0]);
+            Rgb([v, v, v])
+        }),
+        other => other.into_rgb8(),
+    })
 }
 
-/// The images `idx` of `items` under `view`, as N × 3 × size × size bytes
-/// (channel-major), decoded in parallel. Image k of the batch draws its
-/// crop and flip from `seed` and k, so the result does not depend on the
-/// number of decoding threads.
+/// Writes the images `idx` of `items` under `view`, image k normalized by
+/// `norms[k]`, into `out` as N × 3 × size × size floats (channel-major),
+/// decoded and resampled in parallel straight into place ([`resample`]).
+/// Image k draws its crop and flip from `seed` and k, so the result does
+/// not depend on the number of decoding threads.
 pub fn load_batch(
     items: &[(PathBuf, u32)],
     idx: &[usize],
     view: View,
     seed: u64,
-) -> Result<Vec<u8>, DataError> {
-    let images: Vec<Vec<u8>> = idx
-        .par_iter()
+    norms: &[Normalize],
+    out: &mut [f32],
+) -> Result<(), DataError> {
+    let size = view.size();
+    let per_image = 3 * (size * size) as usize;
+    assert_eq!(out.len(), idx.len() * per_image, "batch buffer size");
+    out.par_chunks_mut(per_image)
+        .zip(idx.par_iter().zip(norms))
         .enumerate()
-        .map(|(k, &i)| {
+        .try_for_each(|(k, (dst, (&i, norm)))| {
             let img = decode(&items[i].0)?;
             let mut rng =
                 ChaCha8Rng::seed_from_u64(seed ^ (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-            Ok(chw(&apply(&img, view, &mut rng)))
+            let (window, flip) = geometry(img.width(), img.height(), view, &mut rng);
+            resample(
+                img.as_raw(),
+                img.width(),
+                img.height(),
+                window,
+                size,
+                flip,
+                norm,
+                dst,
+            )
+            .map_err(|e| DataError(format!("cannot resample '{}': {e}", items[i].0.display())))
         })
-        .collect::<Result<_, DataError>>()?;
-    Ok(images.concat())
 }
 
-/// Applies a view to a decoded image.
-pub fn apply(img: &RgbImage, view: View, rng: &mut ChaCha8Rng) -> RgbImage {
+/// Where a view takes an image's pixels from, and whether it mirrors them:
+/// a training view's random-resized crop and flip (drawn from `rng` in that
+/// order), a test view's resize and centre crop. pycls's
+/// `scale_and_center_crop` sizes the long side by truncation and rounds the
+/// crop offsets up.
+pub fn geometry(width: u32, height: u32, view: View, rng: &mut ChaCha8Rng) -> (Window, bool) {
     match view {
-        View::Train { size } => {
-            let (x, y, w, h) = random_resized_crop(img.width(), img.height(), rng);
-            let crop = imageops::crop_imm(img, x, y, w, h).to_image();
-            let out = imageops::resize(&crop, size, size, FilterType::Triangle);
-            if rng.random_bool(0.5) {
-                imageops::flip_horizontal(&out)
-            } else {
-                out
-            }
+        View::Train { .. } => {
+            let (x, y, w, h) = random_resized_crop(width, height, rng);
+            (Window::Crop { x, y, w, h }, rng.random_bool(0.5))
         }
         View::Test { resize, size } => {
-            // pycls `scale_and_center_crop`: the long side scales by truncation,
-            // the crop offsets round up.
-            let (w, h) = (img.width(), img.height());
-            let (nw, nh) = if w < h {
-                (
-                    resize,
-                    ((h as f64 / w as f64 * resize as f64) as u32).max(resize),
-                )
+            let long = |a: u32, b: u32| ((a as f64 / b as f64 * resize as f64) as u32).max(resize);
+            let (w, h) = if width < height {
+                (resize, long(height, width))
             } else {
-                (
-                    ((w as f64 / h as f64 * resize as f64) as u32).max(resize),
-                    resize,
-                )
+                (long(width, height), resize)
             };
-            let resized = if (nw, nh) == (w, h) {
-                img.clone()
-            } else {
-                imageops::resize(img, nw, nh, FilterType::Triangle)
-            };
-            let (x, y) = ((nw - size).div_ceil(2), (nh - size).div_ceil(2));
-            imageops::crop_imm(&resized, x, y, size, size).to_image()
+            let (x, y) = ((w - size).div_ceil(2), (h - size).div_ceil(2));
+            (Window::Resized { w, h, x, y }, false)
         }
     }
 }
@@ -222,16 +245,4 @@ pub fn random_resized_crop(width: u32, height: u32, rng: &mut ChaCha8Rng) -> (u3
         (width, height)
     };
     ((width - w) / 2, (height - h) / 2, w, h)
-}
-
-/// HWC RGB → CHW bytes.
-fn chw(img: &RgbImage) -> Vec<u8> {
-    let plane = (img.width() * img.height()) as usize;
-    let mut out = vec![0u8; 3 * plane];
-    for (i, p) in img.pixels().enumerate() {
-        for c in 0..3 {
-            out[c * plane + i] = p.0[c];
-        }
-    }
-    out
 }

@@ -6,6 +6,7 @@ pub mod cifar;
 pub mod idx;
 pub mod imagefolder;
 pub mod pickle;
+pub mod resample;
 pub mod subset;
 pub mod synthetic;
 

@@ -7,6 +7,7 @@ use crate::Device as EngineDevice;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use regnet_data::imagefolder::{load_batch, ImageFolder, View};
+use regnet_data::resample::Normalize;
 use regnet_data::ImageSet;
 use std::sync::Arc;
 use tch::{Device, Kind, Tensor};
@@ -25,13 +26,14 @@ pub struct TensorSet {
 enum Source {
     /// All images, normalized, on the training device.
     Memory(Tensor),
-    /// Files decoded per batch under a view, normalized with `mean` / `std`
-    /// (1 × 3 × 1 × 1), moved to `device`.
+    /// Files decoded per batch under a view, normalized as they are
+    /// resampled (with PCA lighting of std `pca_std` folded into each
+    /// image's normalization; none when 0), moved to `device`.
     Folder {
         folder: Arc<ImageFolder>,
         view: View,
-        mean: Tensor,
-        std: Tensor,
+        norm: Normalize,
+        pca_std: f64,
         device: Device,
     },
 }
@@ -44,42 +46,52 @@ impl Source {
             Source::Folder {
                 folder,
                 view,
-                mean,
-                std,
+                norm,
+                pca_std,
                 device,
             } => Source::Folder {
                 folder: folder.clone(),
                 view: *view,
-                mean: mean.shallow_clone(),
-                std: std.shallow_clone(),
+                norm: *norm,
+                pca_std: *pca_std,
                 device: *device,
             },
         }
     }
 
-    /// Images `idx` (an index tensor); folder views draw crops from `seed`.
-    fn images(&self, idx: &Tensor, seed: u64) -> Result<Tensor> {
+    /// Images `idx` (an index tensor); folder views draw crops from `seed`,
+    /// and lighting (when `rng` is given and the view has it) from `rng`.
+    fn images(&self, idx: &Tensor, seed: u64, rng: Option<&mut ChaCha8Rng>) -> Result<Tensor> {
         match self {
             Source::Memory(t) => Ok(t.index_select(0, idx)),
             Source::Folder {
                 folder,
                 view,
-                mean,
-                std,
+                norm,
+                pca_std,
                 device,
             } => {
                 let ids: Vec<usize> = Vec::<i64>::try_from(idx.to_device(Device::Cpu))?
                     .into_iter()
                     .map(|i| i as usize)
                     .collect();
-                let bytes = load_batch(&folder.items, &ids, *view, seed)
-                    .map_err(|e| EngineError::Data(e.0))?;
+                let norms: Vec<Normalize> = match rng {
+                    Some(rng) if *pca_std > 0.0 => (0..ids.len())
+                        .map(|_| norm.shifted(lighting_shift(*pca_std, rng)))
+                        .collect(),
+                    _ => vec![*norm; ids.len()],
+                };
                 let s = view.size() as i64;
-                let x = Tensor::from_slice(&bytes)
-                    .view([ids.len() as i64, 3, s, s])
-                    .to_kind(Kind::Float)
-                    / 255.0;
-                Ok(((x - mean) / std).to_device(*device))
+                let x = Tensor::empty([ids.len() as i64, 3, s, s], (Kind::Float, Device::Cpu));
+                let len = x.numel();
+                // SAFETY: `x` was just made: a contiguous float32 CPU tensor of
+                // `len` elements that nothing else references until this
+                // slice is gone. Writing in place saves zeroing and copying
+                // a batch (tens of MB at ImageNet sizes).
+                let out = unsafe { std::slice::from_raw_parts_mut(x.data_ptr() as *mut f32, len) };
+                load_batch(&folder.items, &ids, *view, seed, &norms, out)
+                    .map_err(|e| EngineError::Data(e.0))?;
+                Ok(x.to_device(*device))
             }
         }
     }
@@ -92,10 +104,6 @@ pub enum Augment {
     /// CIFAR's: random horizontal flip, then a random 32×32 crop of the
     /// image zero-padded by 4 (after normalization, as pycls does).
     FlipPadCrop,
-    /// AlexNet-style PCA colour lighting of std `TRAIN.PCA_STD` after
-    /// normalization, as pycls trains on ImageNet (crop and flip come from
-    /// the folder view).
-    Lighting(f64),
 }
 
 /// ImageNet's per-channel mean and std (RGB, [0, 1] units), which pycls and
@@ -131,19 +139,19 @@ impl TensorSet {
     pub fn folder(folder: ImageFolder, view: View, pca_std: f64, device: EngineDevice) -> Self {
         let device = device.tch();
         let ls: Vec<u32> = folder.items.iter().map(|i| i.1).collect();
-        let augment = match view {
-            View::Train { .. } if pca_std > 0.0 => Augment::Lighting(pca_std),
-            _ => Augment::None,
+        let pca_std = match view {
+            View::Train { .. } => pca_std,
+            View::Test { .. } => 0.0,
         };
         TensorSet {
             labels: labels(&ls, device),
             num_classes: folder.classes.len(),
-            augment,
+            augment: Augment::None,
             source: Source::Folder {
                 folder: Arc::new(folder),
                 view,
-                mean: channel_tensor(IMAGENET_MEAN),
-                std: channel_tensor(IMAGENET_STD),
+                norm: Normalize::mean_std(IMAGENET_MEAN, IMAGENET_STD),
+                pca_std,
                 device,
             },
         }
@@ -180,7 +188,7 @@ impl TensorSet {
         (0..n).step_by(batch).map(move |start| {
             let idx = order.narrow(0, start, (batch as i64).min(n - start));
             Ok((
-                self.source.images(&idx, 0)?,
+                self.source.images(&idx, 0, None)?,
                 self.labels.index_select(0, &idx),
             ))
         })
@@ -198,7 +206,6 @@ fn labels(ls: &[u32], device: Device) -> Tensor {
 pub fn augment(x: &Tensor, a: Augment, rng: &mut ChaCha8Rng) -> Tensor {
     match a {
         Augment::None => x.shallow_clone(),
-        Augment::Lighting(std) => lighting(x, std, rng),
         Augment::FlipPadCrop => {
             let size = x.size();
             let (n, h, w) = (size[0], size[2], size[3]);
@@ -219,26 +226,17 @@ pub fn augment(x: &Tensor, a: Augment, rng: &mut ChaCha8Rng) -> Tensor {
     }
 }
 
-/// PCA lighting (Krizhevsky et al.; pycls `lighting`): each image gets
-/// V (α ⊙ λ) added to its channels, α ~ N(0, std²) per image.
-fn lighting(x: &Tensor, std: f64, rng: &mut ChaCha8Rng) -> Tensor {
+/// PCA lighting (Krizhevsky et al.; pycls `lighting`): an image gets
+/// V (α ⊙ λ) added to its normalized channels, α ~ N(0, std²) per image.
+fn lighting_shift(std: f64, rng: &mut ChaCha8Rng) -> [f32; 3] {
     const EIGVALS: [f64; 3] = [0.2175, 0.0188, 0.0045];
     const EIGVECS: [[f64; 3]; 3] = [
         [-0.5675, 0.7192, 0.4009],
         [-0.5808, -0.0045, -0.8140],
         [-0.5836, -0.6948, 0.4203],
     ];
-    let n = x.size()[0];
-    let mut shifts = Vec::with_capacity(3 * n as usize);
-    for _ in 0..n {
-        let alpha: Vec<f64> = (0..3).map(|_| std * normal(rng)).collect();
-        for row in EIGVECS {
-            shifts.push((0..3).map(|j| row[j] * alpha[j] * EIGVALS[j]).sum::<f64>() as f32);
-        }
-    }
-    x + Tensor::from_slice(&shifts)
-        .view([n, 3, 1, 1])
-        .to_device(x.device())
+    let alpha: Vec<f64> = (0..3).map(|_| std * normal(rng)).collect();
+    EIGVECS.map(|row| (0..3).map(|j| row[j] * alpha[j] * EIGVALS[j]).sum::<f64>() as f32)
 }
 
 /// A standard normal draw (Box–Muller).
@@ -251,6 +249,32 @@ fn normal(rng: &mut ChaCha8Rng) -> f64 {
 /// How many prepared mini-batches may wait for the trainer.
 const PREFETCH: usize = 4;
 
+/// The mini-batches of one epoch, prepared on a background thread.
+/// Dropping it stops the thread and waits for it, so no thread touching
+/// libtorch outlives its batches (one still running while the process
+/// exits trips libtorch's teardown).
+pub struct Prefetched {
+    rx: Option<std::sync::mpsc::Receiver<Result<(Tensor, Tensor)>>>,
+    worker: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Iterator for Prefetched {
+    type Item = Result<(Tensor, Tensor)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.rx.as_ref()?.recv().ok()
+    }
+}
+
+impl Drop for Prefetched {
+    fn drop(&mut self) {
+        drop(self.rx.take()); // the worker's next send fails: it returns
+        if let Some(w) = self.worker.take() {
+            let _ = w.join();
+        }
+    }
+}
+
 /// The mini-batches of one epoch in `order`, loaded (decoded in parallel
 /// for folders) and augmented on a background thread while the trainer
 /// computes (bounded prefetch). Dropping the iterator early stops the thread.
@@ -259,7 +283,7 @@ pub fn prefetched_batches(
     order: &Tensor,
     batch: usize,
     aug_seed: u64,
-) -> impl Iterator<Item = Result<(Tensor, Tensor)>> {
+) -> Prefetched {
     let (tx, rx) = std::sync::mpsc::sync_channel(PREFETCH);
     let (source, labels, order) = (
         set.source.share(),
@@ -271,14 +295,14 @@ pub fn prefetched_batches(
     // thread count to its default, changing the float summation order of the
     // training thread mid-run; pin it to the caller's.
     let threads = tch::get_num_threads();
-    std::thread::spawn(move || {
+    let worker = std::thread::spawn(move || {
         tch::set_num_threads(threads);
         let mut rng = ChaCha8Rng::seed_from_u64(aug_seed);
         let n = labels.size()[0];
         for start in (0..n).step_by(batch) {
             let idx = order.narrow(0, start, (batch as i64).min(n - start));
             let view_seed: u64 = rng.random();
-            let item = source.images(&idx, view_seed).map(|x| {
+            let item = source.images(&idx, view_seed, Some(&mut rng)).map(|x| {
                 (
                     augment(&x, augmentation, &mut rng),
                     labels.index_select(0, &idx),
@@ -290,5 +314,8 @@ pub fn prefetched_batches(
             }
         }
     });
-    rx.into_iter()
+    Prefetched {
+        rx: Some(rx),
+        worker: Some(worker),
+    }
 }

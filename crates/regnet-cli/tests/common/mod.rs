@@ -11,6 +11,12 @@ pub fn regnet(args: &[&str]) -> Output {
         .expect("run regnet")
 }
 
+/// The project venv's Python (scripts/env.sh sets VIRTUAL_ENV), which has
+/// PyTorch, torchvision and the export tests' readers.
+pub fn venv_python() -> String {
+    std::env::var("VIRTUAL_ENV").map_or("python3".into(), |v| format!("{v}/bin/python"))
+}
+
 /// The tiny CIFAR-style AnyNet config used by training tests.
 pub fn tiny_path() -> &'static str {
     concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/tiny.yaml")
