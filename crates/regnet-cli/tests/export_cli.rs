@@ -75,9 +75,9 @@ fn p(dir: &Path, f: &str) -> String {
     dir.join(f).to_str().unwrap().to_string()
 }
 
-/// `regnet export` of `model` with `weights` to `to`; returns its stdout.
-fn export(model: &str, weights: &str, to: &str, out: &str) -> String {
-    ok(&[
+/// `regnet export` arguments for `model` (10 classes) with `weights`.
+fn export_args<'a>(model: &'a str, weights: &'a str, to: &'a str, out: &'a str) -> [&'a str; 13] {
+    [
         "export",
         "--model",
         model,
@@ -91,7 +91,12 @@ fn export(model: &str, weights: &str, to: &str, out: &str) -> String {
         out,
         "--im-size",
         "64",
-    ])
+    ]
+}
+
+/// `regnet export`, which must succeed; returns its stdout.
+fn export(model: &str, weights: &str, to: &str, out: &str) -> String {
+    ok(&export_args(model, weights, to, out))
 }
 
 /// Writes the pycls config `describe --json` prints for `model` (10
@@ -231,21 +236,7 @@ fn what_cannot_be_exported_is_refused_and_nothing_is_left_behind() {
     let linear = cfg.to_str().unwrap();
     random_weights(linear, Path::new(&w));
     let out = p(&d, "tv.pth");
-    let refused = |model: &str, to: &str, out: &str| {
-        fails(&[
-            "export",
-            "--model",
-            model,
-            "--num-classes",
-            "10",
-            "--weights",
-            &w,
-            "--to",
-            to,
-            "--out",
-            out,
-        ])
-    };
+    let refused = |model: &str, to: &str, out: &str| fails(&export_args(model, &w, to, out));
     let e = refused(linear, "torchvision", &out);
     assert!(e.contains("res_bottleneck_linear_block"), "{e}");
     // Weights of another model are refused before anything is written.

@@ -181,17 +181,8 @@ pub fn load_batch(
             let mut rng =
                 ChaCha8Rng::seed_from_u64(seed ^ (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
             let (window, flip) = geometry(img.width(), img.height(), view, &mut rng);
-            resample(
-                img.as_raw(),
-                img.width(),
-                img.height(),
-                window,
-                size,
-                flip,
-                norm,
-                dst,
-            )
-            .map_err(|e| DataError(format!("cannot resample '{}': {e}", items[i].0.display())))
+            resample(&img, window, size, flip, norm, dst)
+                .map_err(|e| DataError(format!("cannot resample '{}': {e}", items[i].0.display())))
         })
 }
 

@@ -9,6 +9,7 @@
 
 use fast_image_resize::images::{CroppedImage, Image, ImageRef};
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+use image::RgbImage;
 use std::cell::RefCell;
 
 /// What part of an image becomes the output.
@@ -54,27 +55,24 @@ thread_local! {
         RefCell::new((Resizer::new(), Image::new(1, 1, PixelType::U8x3)));
 }
 
-/// Resamples the RGB image `src` (`width` × `height`, interleaved bytes)
-/// through `window` to `size` × `size`, mirrored when `flip`, normalized,
-/// into `dst` (3 planes of size × size floats).
-#[allow(clippy::too_many_arguments)]
+/// Resamples `img` through `window` to `size` × `size`, mirrored when
+/// `flip`, normalized, into `dst` (3 planes of size × size floats).
 pub fn resample(
-    src: &[u8],
-    width: u32,
-    height: u32,
+    img: &RgbImage,
     window: Window,
     size: u32,
     flip: bool,
     norm: &Normalize,
     dst: &mut [f32],
 ) -> Result<(), String> {
+    let (width, height) = img.dimensions();
     SCRATCH.with(|scratch| {
         let (resizer, out) = &mut *scratch.borrow_mut();
         if (out.width(), out.height()) != (size, size) {
             *out = Image::new(size, size, PixelType::U8x3);
         }
-        let image =
-            ImageRef::new(width, height, src, PixelType::U8x3).map_err(|e| e.to_string())?;
+        let image = ImageRef::new(width, height, img.as_raw(), PixelType::U8x3)
+            .map_err(|e| e.to_string())?;
         let bilinear =
             ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear));
         match window {

@@ -36,17 +36,7 @@ fn fast(img: &RgbImage, view: View, seed: u64) -> Vec<f32> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let (window, flip) = geometry(img.width(), img.height(), view, &mut rng);
     let mut out = vec![0f32; 3 * (size * size) as usize];
-    resample(
-        img.as_raw(),
-        img.width(),
-        img.height(),
-        window,
-        size,
-        flip,
-        &RAW,
-        &mut out,
-    )
-    .unwrap();
+    resample(img, window, size, flip, &RAW, &mut out).unwrap();
     out
 }
 

@@ -106,17 +106,7 @@ fn crops_resample_as_pil_resamples_them() {
             Window::Resized { w, h, x, y } => format!("resized {w} {h} {x} {y} {size}\n"),
         };
         let mut planes = vec![0f32; 3 * (size * size) as usize];
-        resample(
-            img.as_raw(),
-            500,
-            375,
-            window,
-            size,
-            false,
-            &raw,
-            &mut planes,
-        )
-        .unwrap();
+        resample(&img, window, size, false, &raw, &mut planes).unwrap();
         let plane = (size * size) as usize;
         ours.extend((0..plane).flat_map(|i| [0, 1, 2].map(|c| planes[c * plane + i])));
     }
