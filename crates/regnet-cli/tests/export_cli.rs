@@ -116,6 +116,12 @@ fn described_config(model: &str, path: &str) {
 }
 
 fn check_all_formats(model: &str, name: &str) {
+    check_formats(model, name, true);
+}
+
+/// Exports `model` with random weights and checks each file in its reader;
+/// `libraries`: torchvision and pycls too, not only the runtimes.
+fn check_formats(model: &str, name: &str, libraries: bool) {
     let d = tmp(&format!("export-{name}"));
     let w = p(&d, "w.safetensors");
     random_weights(model, Path::new(&w));
@@ -146,6 +152,14 @@ fn check_all_formats(model: &str, name: &str) {
         let out = python(&args.iter().map(String::as_str).collect::<Vec<_>>());
         eprintln!("{name} {out}");
     };
+    // TorchScript and ONNX need no code of ours.
+    export(model, &w, "torchscript", &p(&d, "model.pt"));
+    check("torchscript", &p(&d, "model.pt"), None);
+    export(model, &w, "onnx", &p(&d, "model.onnx"));
+    check("onnx", &p(&d, "model.onnx"), None);
+    if !libraries {
+        return std::fs::remove_dir_all(&d).unwrap();
+    }
     // torchvision: the printed line builds the model the state dict loads into.
     let printed = export(model, &w, "torchvision", &p(&d, "tv.pth"));
     let line = printed
@@ -164,11 +178,6 @@ fn check_all_formats(model: &str, name: &str) {
     check("pycls", &p(&d, "model.pyth"), Some(&cfg));
     export(model, &p(&d, "model.pyth"), "pycls", &p(&d, "model2.pyth"));
     python(&["same", &p(&d, "model.pyth"), &p(&d, "model2.pyth")]);
-    // TorchScript and ONNX need no code of ours.
-    export(model, &w, "torchscript", &p(&d, "model.pt"));
-    check("torchscript", &p(&d, "model.pt"), None);
-    export(model, &w, "onnx", &p(&d, "model.onnx"));
-    check("onnx", &p(&d, "model.onnx"), None);
     std::fs::remove_dir_all(&d).unwrap();
 }
 
@@ -183,6 +192,38 @@ fn a_sampled_anynet_with_mixed_group_widths_exports_to_every_format() {
     let cfg = d.join("anynet.yaml");
     std::fs::write(&cfg, ANYNET).unwrap();
     check_all_formats(cfg.to_str().unwrap(), "anynet");
+}
+
+#[test]
+fn every_block_type_stem_and_head_runs_in_torchscript_and_onnx() {
+    // What torchvision has no class for still runs without this project:
+    // plain blocks on the CIFAR stem, basic blocks on the ResNet stem (with
+    // its max pool), linear bottlenecks with SE and SiLU and a head conv.
+    let d = tmp("export-blocks-cfg");
+    let variants = [
+        ("vanilla", "res_stem_cifar", "vanilla_block", "", "relu"),
+        ("basic", "res_stem_in", "res_basic_block", "", "relu"),
+        (
+            "linear",
+            "simple_stem_in",
+            "res_bottleneck_linear_block",
+            "  SE_ON: True\n  HEAD_W: 96\n",
+            "silu",
+        ),
+    ];
+    for (name, stem, block, anynet_extra, activation) in variants {
+        let cfg = d.join(format!("{name}.yaml"));
+        let text = ANYNET
+            .replace("simple_stem_in", stem)
+            .replace("res_bottleneck_block", block)
+            .replace(
+                "NUM_CLASSES: 10}",
+                &format!("NUM_CLASSES: 10, ACTIVATION_FUN: {activation}}}"),
+            )
+            .replace("TRAIN:", &format!("{anynet_extra}TRAIN:"));
+        std::fs::write(&cfg, text).unwrap();
+        check_formats(cfg.to_str().unwrap(), name, false);
+    }
 }
 
 #[test]

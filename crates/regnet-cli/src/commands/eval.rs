@@ -6,7 +6,7 @@ use crate::{resolve, CliError};
 use regnet_config::Recipe;
 use regnet_engine::import::load_weights;
 use regnet_engine::train::evaluate;
-use regnet_engine::{BuiltModel, InitConfig};
+use regnet_engine::{BuiltModel, Device, InitConfig};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
@@ -59,16 +59,17 @@ pub struct PredictArgs {
     device: String,
 }
 
+/// `model` with `num_classes` classes on `device`, holding `weights`.
 pub(crate) fn load_model(
     model: &str,
     num_classes: Option<u64>,
     weights: &Path,
-    device: &str,
+    device: Device,
 ) -> Result<BuiltModel, CliError> {
     let m = resolve::model(model, None, num_classes)?;
     let net = m.spec.build()?;
     let init = InitConfig::of(&recipe_of(&m)?);
-    let mut built = BuiltModel::new(&net, pick_device(device)?, init);
+    let mut built = BuiltModel::new(&net, device, init);
     load_weights(&mut built, weights)?;
     Ok(built)
 }
@@ -89,14 +90,11 @@ pub fn eval(a: &EvalArgs) -> Result<(), CliError> {
         seed: a.seed,
         ..recipe_of(&resolved)?
     };
-    let shape = source.shape(im_size)?;
-    let m = load_model(
-        &a.model,
-        Some(shape.num_classes as u64),
-        &a.weights,
-        &a.device,
-    )?;
-    let data = source.tensors(&DataOptions::of(&recipe, im_size, false), m.device())?;
+    // The data first: its class count sizes the classifier.
+    let device = pick_device(&a.device)?;
+    let data = source.tensors(&DataOptions::of(&recipe, im_size, false), device)?;
+    let classes = Some(data.shape.num_classes as u64);
+    let m = load_model(&a.model, classes, &a.weights, device)?;
     let (top1, top5) = evaluate(&m, &data.test, a.batch_size.max(1))?;
     println!(
         "{}",
@@ -107,7 +105,7 @@ pub fn eval(a: &EvalArgs) -> Result<(), CliError> {
 
 pub fn predict(a: &PredictArgs) -> Result<(), CliError> {
     let w = &a.model;
-    let m = load_model(&w.model, w.num_classes, &w.weights, &a.device)?;
+    let m = load_model(&w.model, w.num_classes, &w.weights, pick_device(&a.device)?)?;
     regnet_engine::predict(&m, &a.input, &a.output)?;
     Ok(())
 }

@@ -5,6 +5,7 @@
 use super::eval::{load_model, recipe_of, WeightsArgs};
 use crate::{resolve, CliError};
 use regnet_engine::export::{state_dict, write_torchscript};
+use regnet_engine::Device;
 use regnet_export::torch_save::{self, Value};
 use regnet_export::{onnx, torchvision, with_bn_counters, write_atomically, write_safetensors};
 use std::path::Path;
@@ -78,7 +79,7 @@ pub fn run(a: &Args) -> Result<(), CliError> {
     };
     let resolved = resolve::model(&w.model, a.im_size, w.num_classes)?;
     let bn_eps = recipe_of(&resolved)?.bn_eps;
-    let mut m = load_model(&w.model, w.num_classes, &w.weights, "cpu")?;
+    let mut m = load_model(&w.model, w.num_classes, &w.weights, Device::Cpu)?;
     let im_size = a.im_size.unwrap_or(resolved.im_size);
     let net = m.network().clone();
     match a.to {
