@@ -198,19 +198,22 @@ fn same_network(net: &Network, spec: &AnyNetSpec, class: &str) -> std::result::R
             "its stem, head or activation differs from any torchvision {class}'s"
         ));
     }
-    for (i, (ours, theirs)) in net.stages.iter().zip(&rebuilt.stages).enumerate() {
-        if ours.blocks != theirs.blocks {
-            return Err(format!(
-                "its stage {} differs from what torchvision's {class} builds at that stage",
-                i + 1
-            ));
-        }
-    }
-    match rebuilt.stages.len() == net.stages.len() {
-        true => Ok(()),
-        false => Err(format!(
+    if rebuilt.stages.len() != net.stages.len() {
+        return Err(format!(
             "its stage count differs from torchvision's {class}"
+        ));
+    }
+    let differs = net
+        .stages
+        .iter()
+        .zip(&rebuilt.stages)
+        .position(|(ours, theirs)| ours.blocks != theirs.blocks);
+    match differs {
+        Some(i) => Err(format!(
+            "its stage {} differs from what torchvision's {class} builds at that stage",
+            i + 1
         )),
+        None => Ok(()),
     }
 }
 

@@ -59,17 +59,16 @@ pub struct PredictArgs {
     device: String,
 }
 
-/// `model` with `num_classes` classes on `device`, holding `weights`.
+/// The resolved model `m` on `device`, holding `weights`; its config's BN
+/// settings come from `recipe`.
 pub(crate) fn load_model(
-    model: &str,
-    num_classes: Option<u64>,
+    m: &resolve::Resolved,
+    recipe: &Recipe,
     weights: &Path,
     device: Device,
 ) -> Result<BuiltModel, CliError> {
-    let m = resolve::model(model, None, num_classes)?;
     let net = m.spec.build()?;
-    let init = InitConfig::of(&recipe_of(&m)?);
-    let mut built = BuiltModel::new(&net, device, init);
+    let mut built = BuiltModel::new(&net, device, InitConfig::of(recipe));
     load_weights(&mut built, weights)?;
     Ok(built)
 }
@@ -84,7 +83,7 @@ pub(crate) fn recipe_of(m: &resolve::Resolved) -> Result<Recipe, CliError> {
 
 pub fn eval(a: &EvalArgs) -> Result<(), CliError> {
     let source = DataSource::parse(&a.data)?;
-    let resolved = crate::resolve::model(&a.model, None, None)?;
+    let mut resolved = resolve::model(&a.model, None, None)?;
     let im_size = resolved.im_size;
     let recipe = Recipe {
         seed: a.seed,
@@ -93,8 +92,10 @@ pub fn eval(a: &EvalArgs) -> Result<(), CliError> {
     // The data first: its class count sizes the classifier.
     let device = pick_device(&a.device)?;
     let data = source.tensors(&DataOptions::of(&recipe, im_size, false), device)?;
-    let classes = Some(data.shape.num_classes as u64);
-    let m = load_model(&a.model, classes, &a.weights, device)?;
+    resolved.spec = resolved
+        .spec
+        .with_num_classes(data.shape.num_classes as u64);
+    let m = load_model(&resolved, &recipe, &a.weights, device)?;
     let (top1, top5) = evaluate(&m, &data.test, a.batch_size.max(1))?;
     println!(
         "{}",
@@ -105,7 +106,9 @@ pub fn eval(a: &EvalArgs) -> Result<(), CliError> {
 
 pub fn predict(a: &PredictArgs) -> Result<(), CliError> {
     let w = &a.model;
-    let m = load_model(&w.model, w.num_classes, &w.weights, pick_device(&a.device)?)?;
+    let resolved = resolve::model(&w.model, None, w.num_classes)?;
+    let recipe = recipe_of(&resolved)?;
+    let m = load_model(&resolved, &recipe, &w.weights, pick_device(&a.device)?)?;
     regnet_engine::predict(&m, &a.input, &a.output)?;
     Ok(())
 }

@@ -78,9 +78,9 @@ pub fn run(a: &Args) -> Result<(), CliError> {
         _ => false,
     };
     let resolved = resolve::model(&w.model, a.im_size, w.num_classes)?;
-    let bn_eps = recipe_of(&resolved)?.bn_eps;
-    let mut m = load_model(&w.model, w.num_classes, &w.weights, Device::Cpu)?;
-    let im_size = a.im_size.unwrap_or(resolved.im_size);
+    let recipe = recipe_of(&resolved)?;
+    let mut m = load_model(&resolved, &recipe, &w.weights, Device::Cpu)?;
+    let (im_size, bn_eps) = (resolved.im_size, recipe.bn_eps);
     let net = m.network().clone();
     match a.to {
         Format::Safetensors => {
