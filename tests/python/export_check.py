@@ -12,6 +12,8 @@
                                             state dict, BN randomized)
     export_check.py make pycls CONFIG OUT.pyth      (a checkpoint of pycls's
                                             own model, BN randomized)
+    export_check.py metadata FILE.onnx      (prints the model's metadata_props
+                                            as one JSON object)
 
 Prints the relative difference; exits 1 when it is too large.
 """
@@ -123,6 +125,13 @@ def main():
         return same(sys.argv[2], sys.argv[3])
     if fmt == "make":
         return make(*sys.argv[2:5])
+    if fmt == "metadata":
+        import json
+
+        import onnx
+
+        props = onnx.load(sys.argv[2]).metadata_props
+        return print(json.dumps({p.key: p.value for p in props}))
     path, x, ref = sys.argv[2], np.load(sys.argv[3]), np.load(sys.argv[4])
     extra = sys.argv[5] if len(sys.argv) > 5 else None
     y = logits(fmt, path, x, extra)

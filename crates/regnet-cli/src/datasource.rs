@@ -5,8 +5,9 @@
 //! `fashion-mnist[:DIR]`, `mnist:DIR`, `cifar10:DIR`, `cifar100:DIR`,
 //! `imagefolder:DIR`. `train=N` keeps a seeded, class-balanced subset of N
 //! training images (`test=N` likewise for the test split, which otherwise
-//! stays whole); `seed` picks the subset (default 0), the same for every
-//! model that names the same spec.
+//! stays whole); `seed` picks the subset, and the content of the synthetic
+//! set (default 0), the same for every model that names the same spec: the
+//! training seed changes a model's draws, never its data.
 
 use crate::CliError;
 use regnet_config::Recipe;
@@ -14,7 +15,7 @@ use regnet_data::cifar::{self, Cifar};
 use regnet_data::imagefolder::{ImageFolder, View};
 use regnet_data::{idx, subset, synthetic};
 use regnet_data::{ImageSet, Split};
-use regnet_engine::data::{Augment, TensorSet};
+use regnet_engine::data::{Augment, TensorSet, IMAGENET_MEAN, IMAGENET_STD};
 use regnet_engine::Device;
 use std::path::{Path, PathBuf};
 
@@ -30,6 +31,8 @@ enum Source {
 
 /// Where training data comes from (`--data`), and which part of it.
 pub struct DataSource {
+    /// The spec as given, for run records.
+    text: String,
     source: Source,
     /// Balanced subset sizes of the train and test splits (all when None).
     train_images: Option<usize>,
@@ -44,10 +47,15 @@ pub struct DataShape {
     pub size: usize,
 }
 
+/// Per-channel mean and std ([0, 1] units, RGB) inputs are normalized with.
+pub type Normalization = ([f64; 3], [f64; 3]);
+
 /// How a dataset is read for one run.
 pub struct DataOptions {
-    /// Seed of generated data (the synthetic set).
-    pub seed: u64,
+    /// The normalization to apply; `None` derives it from the data (the
+    /// training split's channel statistics for in-memory sets, ImageNet's
+    /// for folders). A trained model's evaluation passes the run's own.
+    pub normalize: Option<Normalization>,
     /// Model resolution: image folders are viewed at it; in-memory sets keep theirs.
     pub im_size: u64,
     /// Shorter side of image-folder test views before the centre crop (`TEST.IM_SIZE`).
@@ -62,7 +70,7 @@ impl DataOptions {
     /// The options a recipe asks for, at resolution `im_size`.
     pub fn of(recipe: &Recipe, im_size: u64, skip_bad: bool) -> Self {
         DataOptions {
-            seed: recipe.seed,
+            normalize: None,
             im_size,
             test_im_size: recipe.test_im_size,
             pca_std: recipe.pca_std,
@@ -76,6 +84,8 @@ pub struct Tensors {
     pub train: TensorSet,
     pub test: TensorSet,
     pub shape: DataShape,
+    /// The normalization applied to both splits.
+    pub normalize: Normalization,
     pub train_len: usize,
     pub test_len: usize,
 }
@@ -89,6 +99,7 @@ impl DataSource {
         let mut parts = data.split(',');
         let source = parse_source(parts.next().unwrap_or_default(), data)?;
         let mut d = DataSource {
+            text: data.to_string(),
             source,
             train_images: None,
             test_images: None,
@@ -115,6 +126,11 @@ impl DataSource {
         Ok(d)
     }
 
+    /// The spec as given.
+    pub fn spec(&self) -> &str {
+        &self.text
+    }
+
     pub fn name(&self) -> &'static str {
         match &self.source {
             Source::Synthetic(_) => "synthetic",
@@ -136,7 +152,7 @@ impl DataSource {
                 size: im_size as usize,
             }),
             _ => {
-                let (train, _) = self.load_sets(1)?;
+                let (train, _) = self.load_sets()?;
                 Ok(DataShape {
                     num_classes: train.num_classes,
                     size: train.size,
@@ -150,9 +166,10 @@ impl DataSource {
     /// folders with ImageNet's, viewed as `o` says.
     pub fn tensors(&self, o: &DataOptions, device: Device) -> Result<Tensors, CliError> {
         let Source::ImageFolder(dir) = &self.source else {
-            let (train, test) = self.load_sets(o.seed)?;
-            let (mean, std) = train.channel_stats();
+            let (train, test) = self.load_sets()?;
+            let (mean, std) = o.normalize.unwrap_or_else(|| train.channel_stats());
             return Ok(Tensors {
+                normalize: (mean, std),
                 shape: DataShape {
                     num_classes: train.num_classes,
                     size: train.size,
@@ -172,15 +189,17 @@ impl DataSource {
             )));
         }
         let resize = o.test_im_size as u32;
+        let norm = o.normalize.unwrap_or((IMAGENET_MEAN, IMAGENET_STD));
         Ok(Tensors {
+            normalize: norm,
             shape: DataShape {
                 num_classes: train.classes.len(),
                 size: o.im_size as usize,
             },
             train_len: train.len(),
             test_len: test.len(),
-            train: TensorSet::folder(train, View::Train { size }, o.pca_std, device),
-            test: TensorSet::folder(test, View::Test { resize, size }, 0.0, device),
+            train: TensorSet::folder(train, View::Train { size }, norm, o.pca_std, device),
+            test: TensorSet::folder(test, View::Test { resize, size }, norm, 0.0, device),
         })
     }
 
@@ -221,7 +240,8 @@ impl DataSource {
     }
 
     /// Train and test sets of the in-memory sources, cut to their subsets.
-    fn load_sets(&self, seed: u64) -> Result<(ImageSet, ImageSet), CliError> {
+    fn load_sets(&self) -> Result<(ImageSet, ImageSet), CliError> {
+        let seed = self.subset_seed;
         let (train, test) = match &self.source {
             Source::Synthetic(n) => (
                 synthetic::generate(*n, seed, Split::Train),

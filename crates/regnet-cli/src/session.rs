@@ -1,14 +1,16 @@
 //! What every training run sets up the same way, whether `regnet train` or a
 //! sweep job: the dataset as tensors, the spec fitted to it, the network.
 
-use crate::datasource::{DataOptions, DataSource};
+use crate::datasource::{DataOptions, DataSource, Normalization};
 use crate::CliError;
 use regnet_config::Recipe;
 use regnet_engine::data::TensorSet;
 use regnet_engine::layout::{Layout, LayoutUsed};
 use regnet_engine::Device;
 use regnet_engine::{BuiltModel, InitConfig};
+use regnet_record::{Preprocess, RunRecord, RUN_RECORD};
 use regnet_spec::{Complexity, ModelSpec};
+use std::path::Path;
 
 /// A model ready to train on its data.
 pub struct Session {
@@ -20,8 +22,11 @@ pub struct Session {
     pub model: BuiltModel,
     pub train: TensorSet,
     pub test: TensorSet,
-    /// Training images.
+    /// Training and test images.
     pub train_len: usize,
+    pub test_len: usize,
+    /// The normalization both splits were given.
+    pub normalize: Normalization,
     /// The memory layout the model trains in.
     pub layout: LayoutUsed,
 }
@@ -85,6 +90,65 @@ pub fn prepare(
         train: data.train,
         test: data.test,
         train_len: data.train_len,
+        test_len: data.test_len,
+        normalize: data.normalize,
+    })
+}
+
+/// The source commit this binary was built from (`-dirty` with uncommitted
+/// changes; `unknown` outside a git checkout), set by build.rs.
+pub const SOURCE_COMMIT: &str = env!("REGNET_SOURCE_COMMIT");
+
+impl Session {
+    /// How this run is made, beyond its config.
+    pub fn record(&self, source: &DataSource, device: Device, threads: usize) -> RunRecord {
+        let (mean, std) = self.normalize;
+        RunRecord {
+            data: source.spec().to_string(),
+            train_images: self.train_len,
+            test_images: self.test_len,
+            preprocess: Preprocess {
+                mean,
+                std,
+                im_size: self.im_size,
+                num_classes: self.spec.num_classes(),
+            },
+            layout: self.layout.to_string(),
+            device: format!("{device:?}"),
+            threads,
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            commit: SOURCE_COMMIT.to_string(),
+        }
+    }
+
+    /// Writes the run's complete config (`config.yaml`: model, resolution and
+    /// every recipe key, in pycls's names) and its record (`run.json`) into
+    /// `dir`, each atomically: what `eval`, `predict`, `export` and
+    /// `--resume` read back.
+    pub fn write_run_files(
+        &self,
+        dir: &Path,
+        recipe: &Recipe,
+        record: &RunRecord,
+    ) -> Result<(), CliError> {
+        let config =
+            serde_yaml::to_string(&regnet_config::complete(&self.spec, self.im_size, recipe))
+                .map_err(|e| CliError(format!("the run's config: {e}")))?;
+        let record = serde_json::to_string_pretty(record)
+            .map_err(|e| CliError(format!("the run's record: {e}")))?;
+        write_text(&dir.join(RUN_CONFIG), &config)?;
+        write_text(&dir.join(RUN_RECORD), &format!("{record}\n"))
+    }
+}
+
+/// The complete config inside a run (or sweep job) directory.
+pub const RUN_CONFIG: &str = "config.yaml";
+
+/// Writes `text` to `path` through a temporary file, so a failure never
+/// leaves half a file.
+pub fn write_text(path: &Path, text: &str) -> Result<(), CliError> {
+    regnet_export::write_atomically(path, |tmp| {
+        std::fs::write(tmp, text).map_err(|e| CliError::io("write", path, e))
     })
 }
 
@@ -96,4 +160,13 @@ pub fn pick_device(choice: &str) -> Result<Device, CliError> {
         }
         other => other.into(),
     })
+}
+
+/// The record of the run in `dir` (`run.json`), as [`Session::record`] wrote it.
+pub fn read_record(dir: &Path) -> Result<RunRecord, CliError> {
+    let path = dir.join(RUN_RECORD);
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| CliError::io("read the run's record", &path, e))?;
+    serde_json::from_str(&text)
+        .map_err(|e| CliError(format!("'{}': not a run record: {e}", path.display())))
 }

@@ -1,7 +1,7 @@
 //! `regnet train` end to end on the synthetic dataset.
 
 mod common;
-use common::{image_folder, regnet, tiny_path, tmp};
+use common::{image_folder, ok, regnet, tiny_path, tmp};
 
 use serde_json::Value;
 use std::process::Command;
@@ -429,8 +429,8 @@ fn the_lr_follows_pycls_get_epoch_lr_for_every_policy() {
 
 #[test]
 fn trains_on_a_balanced_fashion_mnist_subset() {
-    if !std::path::Path::new("/usr/share/datasets/fashion-mnist").is_dir() {
-        eprintln!("skipped: Debian's dataset-fashion-mnist is not installed");
+    let present = std::path::Path::new("/usr/share/datasets/fashion-mnist").is_dir();
+    if !common::set_up(present, "Debian's dataset-fashion-mnist") {
         return;
     }
     let out = tmp("fashion");
@@ -456,4 +456,209 @@ fn trains_on_a_balanced_fashion_mnist_subset() {
     // Chance is 90%; two short epochs of real images already do better.
     assert!(m["test_top1_err"].as_f64().unwrap() < 85.0, "{m}");
     std::fs::remove_dir_all(&out).unwrap();
+}
+
+/// A tiny model whose recipe differs from pycls's defaults where a rebuilt
+/// network would notice: BN epsilon, test view resolution, data seed.
+const PROVENANCE: &str = "MODEL: {TYPE: anynet, NUM_CLASSES: 2}
+ANYNET: {STEM_TYPE: res_stem_cifar, STEM_W: 8, BLOCK_TYPE: res_basic_block, DEPTHS: [1, 1], WIDTHS: [8, 16], STRIDES: [1, 2]}
+OPTIM: {BASE_LR: 0.1, MAX_EPOCH: 2, EMA_ALPHA: 0.0}
+TRAIN: {BATCH_SIZE: 8, IM_SIZE: 32}
+TEST: {IM_SIZE: 48}
+BN: {EPS: 0.5, USE_PRECISE_STATS: False}
+";
+
+fn recorded_error(run: &std::path::Path) -> f64 {
+    let m: Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("metrics.json")).unwrap()).unwrap();
+    m["test_top1_err"].as_f64().unwrap()
+}
+
+fn eval_error(args: &[&str]) -> f64 {
+    let out = ok(args);
+    let line = out.lines().find(|l| l.starts_with('{')).unwrap();
+    let v: Value = serde_json::from_str(line).unwrap();
+    v["test_top1_err"].as_f64().unwrap()
+}
+
+#[test]
+fn a_run_is_reproduced_and_exported_from_its_own_directory() {
+    let d = tmp("provenance");
+    let folder = d.join("folder");
+    image_folder(&folder, 12, 6);
+    let cfg = d.join("cfg.yaml");
+    std::fs::write(&cfg, PROVENANCE).unwrap();
+    let s = |p: &std::path::Path| p.to_str().unwrap().to_string();
+    let data = format!("imagefolder:{}", s(&folder));
+    let run = d.join("run");
+    ok(&[
+        "train",
+        &s(&cfg),
+        "--data",
+        &data,
+        "--out",
+        &s(&run),
+        "--threads",
+        "1",
+    ]);
+    // The record: the config states every recipe key, the record the data
+    // and the normalization actually used (ImageNet's for folders, as
+    // torchvision publishes it).
+    let config = std::fs::read_to_string(run.join("config.yaml")).unwrap();
+    let config: serde_yaml::Value = serde_yaml::from_str(&config).unwrap();
+    assert_eq!(config["BN"]["EPS"].as_f64(), Some(0.5));
+    assert_eq!(config["TEST"]["IM_SIZE"].as_u64(), Some(48));
+    assert_eq!(config["OPTIM"]["WEIGHT_DECAY"].as_f64(), Some(5e-4));
+    let record: Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("run.json")).unwrap()).unwrap();
+    assert_eq!(record["data"], data.as_str());
+    assert_eq!(
+        record["preprocess"]["mean"],
+        serde_json::json!([0.485, 0.456, 0.406])
+    );
+    assert_eq!(
+        record["preprocess"]["std"],
+        serde_json::json!([0.229, 0.224, 0.225])
+    );
+    assert_eq!(record["preprocess"]["im_size"], 32);
+    assert_eq!(record["threads"], 1);
+    assert!(record["commit"].as_str().unwrap().len() >= 40, "{record}");
+    // Evaluated from its directory (data, weights, BN.EPS, TEST.IM_SIZE all
+    // from the run's files), and from its config as the docs show: the
+    // recorded error exactly.
+    let recorded = recorded_error(&run);
+    assert_eq!(eval_error(&["eval", &s(&run)]), recorded);
+    let weights = s(&run.join("model.safetensors"));
+    let args = [
+        "eval",
+        &s(&run.join("config.yaml")),
+        "--weights",
+        &weights,
+        "--data",
+        &data,
+    ];
+    assert_eq!(eval_error(&args), recorded);
+
+    // The synthetic set's normalization comes from its (seeded) training
+    // split; the run's own normalization is what eval applies.
+    let srun = d.join("synthetic");
+    let sdata = "synthetic:160,seed=7";
+    ok(&[
+        "train",
+        &s(&cfg),
+        "--data",
+        sdata,
+        "--out",
+        &s(&srun),
+        "--threads",
+        "1",
+    ]);
+    let rec: Value =
+        serde_json::from_str(&std::fs::read_to_string(srun.join("run.json")).unwrap()).unwrap();
+    assert_ne!(
+        rec["preprocess"]["mean"],
+        serde_json::json!([0.485, 0.456, 0.406])
+    );
+    assert_eq!(eval_error(&["eval", &s(&srun)]), recorded_error(&srun));
+
+    // Exported from the directory: the ONNX graph gives predict's logits and
+    // carries the preprocessing in its metadata.
+    let x = d.join("x.npy");
+    let status = Command::new(common::venv_python())
+        .args(["-c", "import numpy as np, sys; np.save(sys.argv[1], np.random.default_rng(0).standard_normal((3, 3, 32, 32)).astype(np.float32))", &s(&x)])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let y = d.join("y.npy");
+    ok(&[
+        "predict",
+        "--model",
+        &s(&srun),
+        "--input",
+        &s(&x),
+        "--output",
+        &s(&y),
+    ]);
+    let onnx = d.join("m.onnx");
+    ok(&[
+        "export",
+        "--model",
+        &s(&srun),
+        "--to",
+        "onnx",
+        "--out",
+        &s(&onnx),
+    ]);
+    let check = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/python/export_check.py"
+    );
+    let py = |args: &[&str]| {
+        let o = Command::new(common::venv_python())
+            .arg(check)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    py(&["onnx", &s(&onnx), &s(&x), &s(&y)]);
+    let meta: Value = serde_json::from_str(py(&["metadata", &s(&onnx)]).trim()).unwrap();
+    let as_json = |k: &str| serde_json::from_str::<Value>(meta[k].as_str().unwrap()).unwrap();
+    assert_eq!(as_json("mean"), rec["preprocess"]["mean"]);
+    assert_eq!(as_json("std"), rec["preprocess"]["std"]);
+    assert_eq!(meta["input_size"], "32");
+    assert_eq!(meta["num_classes"], "10");
+    // The network rebuilt from the model sections alone (the old run
+    // config) is another network: its BN epsilon gives other logits.
+    let bare = d.join("bare.yaml");
+    let mut model_only = serde_yaml::Mapping::new();
+    for k in ["MODEL", "ANYNET", "TRAIN"] {
+        model_only.insert(k.into(), config[k].clone());
+    }
+    let mut model_only = serde_yaml::Value::Mapping(model_only);
+    model_only["MODEL"]["NUM_CLASSES"] = 10.into();
+    std::fs::write(&bare, serde_yaml::to_string(&model_only).unwrap()).unwrap();
+    let y2 = d.join("y2.npy");
+    let weights = s(&srun.join("model.safetensors"));
+    ok(&[
+        "predict",
+        "--model",
+        &s(&bare),
+        "--weights",
+        &weights,
+        "--input",
+        &s(&x),
+        "--output",
+        &s(&y2),
+    ]);
+    assert_ne!(std::fs::read(&y).unwrap(), std::fs::read(&y2).unwrap());
+
+    // Resuming with another recipe is refused in one line naming the key.
+    let e = common::fails(&[
+        "train",
+        &s(&cfg),
+        "--data",
+        sdata,
+        "--out",
+        &s(&srun),
+        "--lr",
+        "0.05",
+        "--resume",
+    ]);
+    assert!(
+        e.contains("OPTIM.BASE_LR was 0.1") && e.contains("0.05"),
+        "{e}"
+    );
+    let e = common::fails(&[
+        "train",
+        &s(&cfg),
+        "--data",
+        "synthetic:160",
+        "--out",
+        &s(&srun),
+        "--resume",
+    ]);
+    assert!(e.contains("--data was 'synthetic:160,seed=7'"), "{e}");
+    std::fs::remove_dir_all(&d).unwrap();
 }

@@ -8,14 +8,16 @@
 //! spec back as a pycls config dict. Sections that do not describe the model
 //! (`OPTIM`, `TRAIN`, `TEST`, `BN`, ...) are kept as given for later stages.
 
+mod diff;
 mod read;
 pub mod recipe;
 pub mod section;
 mod write;
 
+pub use diff::{first_difference, Difference};
 pub use read::{from_value, load, parse_str, PyclsConfig};
-pub use recipe::{LrPolicy, LrUpdate, Recipe};
-pub use write::to_value;
+pub use recipe::{LrPolicy, LrUpdate, Recipe, TOOLKIT};
+pub use write::{complete, to_value};
 
 /// A config that cannot be used, with a one-line message naming the key.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

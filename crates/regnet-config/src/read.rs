@@ -36,6 +36,8 @@ const TOP_LEVEL: &[&str] = &[
     "PORT",
     "DOWNLOAD_CACHE",
     "VERBOSE",
+    // This toolkit's own keys (crate::TOOLKIT).
+    "TOOLKIT",
 ];
 
 const MODEL_KEYS: &[&str] = &[

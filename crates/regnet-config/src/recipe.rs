@@ -2,6 +2,7 @@
 //! with pycls's defaults. Plain data and arithmetic: the engine consumes it.
 
 use crate::section::{as_u64, Section};
+use crate::write::mapping;
 use crate::Result;
 use serde_yaml::{Mapping, Value};
 
@@ -39,6 +40,19 @@ impl LrUpdate {
             LrUpdate::PerEpoch => "epoch",
             LrUpdate::PerIter => "iter",
         }
+    }
+}
+
+impl serde::Serialize for LrUpdate {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for LrUpdate {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -147,6 +161,10 @@ impl Default for Recipe {
     }
 }
 
+/// The top-level section of the keys this toolkit adds to a pycls config
+/// (pycls itself would refuse them; the pycls export leaves it out).
+pub const TOOLKIT: &str = "TOOLKIT";
+
 /// pycls options this toolkit does not implement yet: set to anything but
 /// their default they are reported, never silently dropped.
 const NOT_YET: &[(&str, &str)] = &[("TRAIN", "CUTMIX_ALPHA"), ("TRAIN", "AUGMENT")];
@@ -179,7 +197,7 @@ impl Recipe {
             base_lr: optim.f64("BASE_LR", d.base_lr)?,
             policy: read_policy(&optim)?,
             min_lr: optim.f64("MIN_LR", d.min_lr)?,
-            lr_update: d.lr_update,
+            lr_update: read_lr_update(doc)?,
             momentum: optim.f64("MOMENTUM", d.momentum)?,
             nesterov: optim.bool("NESTEROV", d.nesterov)?,
             weight_decay: optim.f64("WEIGHT_DECAY", d.weight_decay)?,
@@ -280,6 +298,14 @@ impl Recipe {
             LrUpdate::PerIter => self.lr_at(epoch as f64 + iter as f64 / iters.max(1) as f64),
         }
     }
+}
+
+/// `TOOLKIT.LR_UPDATE`, the one recipe key this toolkit adds to pycls's.
+fn read_lr_update(doc: &Mapping) -> Result<LrUpdate> {
+    let toolkit = Section::new(doc, TOOLKIT, &["LR_UPDATE"])?;
+    let name = toolkit.string("LR_UPDATE", LrUpdate::default().name())?;
+    name.parse()
+        .map_err(|e: String| crate::ConfigError(format!("{}: {e}", toolkit.full("LR_UPDATE"))))
 }
 
 fn read_policy(optim: &Section) -> Result<LrPolicy> {
@@ -396,5 +422,99 @@ impl Recipe {
         }
         let adjust = self.batch_size as f64 / self.epochs as f64 * self.ema_update_period as f64;
         (self.ema_alpha * adjust).min(1.0)
+    }
+}
+
+impl Recipe {
+    /// The recipe as the sections of a pycls config (`OPTIM`, `TRAIN`,
+    /// `TEST`, `BN`, `MODEL.LOSS_FUN`, `RNG_SEED`, and `TOOLKIT` for this
+    /// toolkit's own keys), every key written out, so that a run's config
+    /// states the whole recipe and `from_doc` reads back the same recipe.
+    pub fn to_doc(&self) -> Mapping {
+        let (policy, steps) = match &self.policy {
+            LrPolicy::Cos => ("cos", None),
+            LrPolicy::Steps { steps, lr_mult } => ("steps", Some((steps, *lr_mult))),
+            LrPolicy::Exp => ("exp", None),
+            LrPolicy::Lin => ("lin", None),
+        };
+        let mut optim = mapping([
+            ("OPTIMIZER", "sgd".into()),
+            ("BASE_LR", self.base_lr.into()),
+            ("LR_POLICY", policy.into()),
+            ("MIN_LR", self.min_lr.into()),
+            ("MAX_EPOCH", (self.epochs as u64).into()),
+            ("MOMENTUM", self.momentum.into()),
+            ("NESTEROV", self.nesterov.into()),
+            ("DAMPENING", self.dampening.into()),
+            ("WEIGHT_DECAY", self.weight_decay.into()),
+            (
+                "BIAS_USE_CUSTOM_WEIGHT_DECAY",
+                self.bias_weight_decay.is_some().into(),
+            ),
+            (
+                "BIAS_CUSTOM_WEIGHT_DECAY",
+                self.bias_weight_decay.unwrap_or(0.0).into(),
+            ),
+            ("WARMUP_EPOCHS", self.warmup_epochs.into()),
+            ("WARMUP_FACTOR", self.warmup_factor.into()),
+            ("EMA_ALPHA", self.ema_alpha.into()),
+            ("EMA_UPDATE_PERIOD", (self.ema_update_period as u64).into()),
+        ]);
+        if let (Some((steps, lr_mult)), Value::Mapping(m)) = (steps, &mut optim) {
+            let steps = Value::Sequence(steps.iter().map(|&s| s.into()).collect());
+            m.insert("STEPS".into(), steps);
+            m.insert("LR_MULT".into(), lr_mult.into());
+        }
+        let precise = self.precise_bn_samples > 0;
+        let precise_samples = if precise {
+            self.precise_bn_samples
+        } else {
+            Recipe::default().precise_bn_samples
+        };
+        let doc = [
+            ("MODEL", mapping([("LOSS_FUN", "cross_entropy".into())])),
+            ("OPTIM", optim),
+            (
+                "TRAIN",
+                mapping([
+                    ("BATCH_SIZE", (self.batch_size as u64).into()),
+                    ("LABEL_SMOOTHING", self.label_smoothing.into()),
+                    ("PCA_STD", self.pca_std.into()),
+                    ("MIXUP_ALPHA", self.mixup_alpha.into()),
+                    ("MIXED_PRECISION", self.mixed_precision.into()),
+                ]),
+            ),
+            (
+                "TEST",
+                mapping([
+                    ("BATCH_SIZE", (self.test_batch_size as u64).into()),
+                    ("IM_SIZE", self.test_im_size.into()),
+                ]),
+            ),
+            (
+                "BN",
+                mapping([
+                    ("EPS", self.bn_eps.into()),
+                    ("MOM", self.bn_momentum.into()),
+                    ("USE_PRECISE_STATS", precise.into()),
+                    ("NUM_SAMPLES_PRECISE", (precise_samples as u64).into()),
+                    ("ZERO_INIT_FINAL_GAMMA", self.zero_init_final_gamma.into()),
+                    (
+                        "USE_CUSTOM_WEIGHT_DECAY",
+                        self.bn_weight_decay.is_some().into(),
+                    ),
+                    (
+                        "CUSTOM_WEIGHT_DECAY",
+                        self.bn_weight_decay.unwrap_or(0.0).into(),
+                    ),
+                ]),
+            ),
+            ("RNG_SEED", Value::from(self.seed)),
+            (
+                TOOLKIT,
+                mapping([("LR_UPDATE", self.lr_update.name().into())]),
+            ),
+        ];
+        doc.into_iter().map(|(k, v)| (Value::from(k), v)).collect()
     }
 }

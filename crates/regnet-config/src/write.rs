@@ -1,5 +1,6 @@
 //! Writing a model spec as a pycls config dict (what pycls and `regnet describe` read).
 
+use crate::Recipe;
 use regnet_spec::{AnyNetSpec, EffNetSpec, ModelSpec, RegNetSpec};
 use serde_yaml::{Mapping, Value};
 
@@ -30,7 +31,24 @@ pub fn to_value(model: &ModelSpec, im_size: u64) -> Value {
     ])
 }
 
-fn mapping<const N: usize>(pairs: [(&str, Value); N]) -> Value {
+/// The complete config of a run: the model (as [`to_value`]) and every key
+/// of its recipe ([`Recipe::to_doc`]). Reading it back gives the same model,
+/// resolution and recipe, so a run is reproduced from this file alone.
+pub fn complete(model: &ModelSpec, im_size: u64, recipe: &Recipe) -> Value {
+    let mut doc = to_value(model, im_size);
+    let map = doc.as_mapping_mut().expect("to_value writes a mapping");
+    for (key, value) in recipe.to_doc() {
+        match (map.get_mut(&key), value) {
+            (Some(Value::Mapping(have)), Value::Mapping(add)) => have.extend(add),
+            (_, value) => {
+                map.insert(key, value);
+            }
+        }
+    }
+    doc
+}
+
+pub(crate) fn mapping<const N: usize>(pairs: [(&str, Value); N]) -> Value {
     Value::Mapping(
         pairs
             .into_iter()

@@ -5,7 +5,7 @@
 //! Usage: data_speed DIR train|test BATCH
 use regnet_data::imagefolder::{ImageFolder, View};
 use regnet_data::Split;
-use regnet_engine::data::{prefetched_batches, TensorSet};
+use regnet_engine::data::{prefetched_batches, TensorSet, IMAGENET_MEAN, IMAGENET_STD};
 use regnet_engine::Device;
 use std::time::Instant;
 use tch::{Kind, Tensor};
@@ -27,7 +27,13 @@ fn main() {
     };
     let folder = ImageFolder::index(std::path::Path::new(dir), split).expect("image folder");
     let pca = if split == Split::Train { 0.1 } else { 0.0 };
-    let set = TensorSet::folder(folder, view, pca, Device::Cpu);
+    let set = TensorSet::folder(
+        folder,
+        view,
+        (IMAGENET_MEAN, IMAGENET_STD),
+        pca,
+        Device::Cpu,
+    );
     let order = Tensor::randperm(set.len() as i64, (Kind::Int64, tch::Device::Cpu));
     let mut batches = prefetched_batches(&set, &order, batch, 1).take(set.len() / batch);
     let _first = batches.next().unwrap().unwrap();

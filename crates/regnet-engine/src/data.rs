@@ -134,9 +134,16 @@ impl TensorSet {
         }
     }
 
-    /// An image folder under `view`, normalized with ImageNet's statistics;
-    /// training views add PCA lighting of std `pca_std` (none when 0).
-    pub fn folder(folder: ImageFolder, view: View, pca_std: f64, device: EngineDevice) -> Self {
+    /// An image folder under `view`, normalized with per-channel `mean` and
+    /// `std` (ImageNet's, [`IMAGENET_MEAN`], for pycls's recipe); training
+    /// views add PCA lighting of std `pca_std` (none when 0).
+    pub fn folder(
+        folder: ImageFolder,
+        view: View,
+        (mean, std): ([f64; 3], [f64; 3]),
+        pca_std: f64,
+        device: EngineDevice,
+    ) -> Self {
         let device = device.tch();
         let ls: Vec<u32> = folder.items.iter().map(|i| i.1).collect();
         let pca_std = match view {
@@ -150,7 +157,7 @@ impl TensorSet {
             source: Source::Folder {
                 folder: Arc::new(folder),
                 view,
-                norm: Normalize::mean_std(IMAGENET_MEAN, IMAGENET_STD),
+                norm: Normalize::mean_std(mean, std),
                 pca_std,
                 device,
             },

@@ -25,6 +25,11 @@ pub fn set_threads(n: usize) {
     tch::set_num_threads(n as i32);
 }
 
+/// libtorch's CPU thread count (what a run record states).
+pub fn threads() -> usize {
+    tch::get_num_threads().max(1) as usize
+}
+
 /// Keeps large allocations (decoded images, batch tensors) on glibc's heap
 /// instead of fresh `mmap`s that the kernel zeroes page by page on every
 /// batch: the image-folder pipeline runs 1.4x faster (bench/RESULTS.md).

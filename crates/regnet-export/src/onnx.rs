@@ -19,15 +19,30 @@ const FLOAT: i64 = 1;
 
 /// Writes `net` with the weights `state` (pycls names) as an ONNX model
 /// taking N x 3 x `im_size` x `im_size` float inputs (N free) to N x classes
-/// logits; `bn_eps` is the BN epsilon the model was trained with.
-pub fn write(net: &Network, state: &[Array], im_size: u64, bn_eps: f64, path: &Path) -> Result<()> {
-    let bytes = model(net, state, im_size, bn_eps)?;
+/// logits; `bn_eps` is the BN epsilon the model was trained with, and
+/// `metadata` the key/value pairs stored in the model's `metadata_props`
+/// (how inputs must be prepared, so a runtime user needs no other file).
+pub fn write(
+    net: &Network,
+    state: &[Array],
+    im_size: u64,
+    bn_eps: f64,
+    metadata: &[(String, String)],
+    path: &Path,
+) -> Result<()> {
+    let bytes = model(net, state, im_size, bn_eps, metadata)?;
     std::fs::write(path, bytes)
         .map_err(|e| ExportError(format!("cannot write '{}': {e}", path.display())))
 }
 
 /// The serialized `ModelProto`.
-pub fn model(net: &Network, state: &[Array], im_size: u64, bn_eps: f64) -> Result<Vec<u8>> {
+pub fn model(
+    net: &Network,
+    state: &[Array],
+    im_size: u64,
+    bn_eps: f64,
+    metadata: &[(String, String)],
+) -> Result<Vec<u8>> {
     let mut g = Graph {
         state,
         eps: bn_eps,
@@ -62,13 +77,17 @@ pub fn model(net: &Network, state: &[Array], im_size: u64, bn_eps: f64) -> Resul
         )
         .message(12, &value_info(&logits, &[Dim::Batch, Dim::Fixed(classes)]));
     let opset = Message::new().string(1, "").int(2, OPSET);
-    Ok(Message::new()
+    let mut model = Message::new()
         .int(1, IR_VERSION)
         .string(2, "regnet")
         .string(3, env!("CARGO_PKG_VERSION"))
         .message(7, &graph)
-        .message(8, &opset)
-        .0)
+        .message(8, &opset);
+    for (key, value) in metadata {
+        // ModelProto.metadata_props: StringStringEntryProto { key = 1, value = 2 }.
+        model = model.message(14, &Message::new().string(1, key).string(2, value));
+    }
+    Ok(model.0)
 }
 
 enum Dim {

@@ -1,29 +1,11 @@
-//! One epoch of training, as the trainer (regnet-engine) reports it and the
-//! sweep store (regnet-store) keeps it. Defined once, here, in a crate of
-//! plain data that both depend on: the store stays free of the engine, and a
-//! field added to the record reaches the store (whose tests compare whole
-//! records) instead of being dropped on the way.
+//! What a training run reports: each epoch's numbers ([`EpochRecord`]),
+//! and how the run was made ([`RunRecord`]). Plain data in a crate that the
+//! trainer (regnet-engine), the sweep store (regnet-store) and their readers
+//! all depend on: the store stays free of the engine, and a field added to a
+//! record reaches every reader instead of being dropped on the way.
 
-use serde::{Deserialize, Serialize};
+mod epoch;
+mod run;
 
-/// One epoch's record (a line of a run's `log.jsonl`, a row of the store).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EpochRecord {
-    /// 1-based epoch number.
-    pub epoch: u32,
-    /// Learning rate of the epoch's first mini-batch.
-    pub lr: f64,
-    /// Learning rate of its last mini-batch: the same as `lr` when the lr is
-    /// set once per epoch (pycls), lower under a decaying per-iteration schedule.
-    pub lr_end: f64,
-    pub train_loss: f64,
-    /// Train top-1 error in percent, over the epoch's mini-batches.
-    pub train_top1_err: f64,
-    pub test_top1_err: f64,
-    pub test_top5_err: f64,
-    /// Errors of the weight EMA (pycls `test_ema_epoch`), when kept.
-    pub test_ema_top1_err: Option<f64>,
-    pub test_ema_top5_err: Option<f64>,
-    pub images_per_s: f64,
-    pub seconds: f64,
-}
+pub use epoch::EpochRecord;
+pub use run::{Preprocess, RunRecord, RUN_RECORD};

@@ -21,7 +21,6 @@ pub struct Target {
 }
 
 /// ImageNet defaults for the built-in spaces.
-const DEFAULT_IM_SIZE: u64 = 224;
 const DEFAULT_NUM_CLASSES: u64 = 1000;
 /// Most stages a built-in space may be given.
 const MAX_STAGES: usize = 8;
@@ -217,7 +216,7 @@ impl Space {
         target: &Target,
     ) -> std::result::Result<Candidate, Rejection> {
         let num_classes = target.num_classes.unwrap_or(DEFAULT_NUM_CLASSES);
-        let im_size = target.im_size.unwrap_or(DEFAULT_IM_SIZE);
+        let im_size = target.im_size.unwrap_or(regnet_config::DEFAULT_IM_SIZE);
         let spec = match self {
             Space::AnyNetX(s) => ModelSpec::AnyNet(s.draw(rng, num_classes)?),
             Space::RegNet(s) => ModelSpec::RegNet(s.draw(rng, num_classes)),

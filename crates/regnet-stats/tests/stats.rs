@@ -163,3 +163,12 @@ fn difference_intervals_cover_the_true_difference() {
         diff_interval(&a, &[2.0, 4.0], Statistic::Min, 100, 0.95, 1)
     );
 }
+
+#[test]
+fn percentiles_are_numpys_linear_ones() {
+    // numpy.percentile([1, 2, 3, 4], [0, 25, 50, 90, 100]) == [1, 1.75, 2.5, 3.7, 4]
+    let v = [1.0, 2.0, 3.0, 4.0];
+    let p = |q| regnet_stats::bootstrap::percentile(&v, q);
+    assert_eq!([p(0.0), p(25.0), p(50.0), p(100.0)], [1.0, 1.75, 2.5, 4.0]);
+    assert!((p(90.0) - 3.7).abs() < 1e-12);
+}

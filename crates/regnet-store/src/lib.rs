@@ -10,6 +10,7 @@
 //! machines share a PostgreSQL database ([`PgStore`]).
 
 mod copy;
+mod decide;
 mod export;
 mod location;
 mod pg;
@@ -17,6 +18,7 @@ mod rows;
 mod sqlite;
 
 pub use copy::{snapshot, JobRecord};
+pub use decide::{after_attempt, AfterAttempt};
 pub use export::{to_csv, to_pycls_json};
 pub use location::{store_path, Location};
 pub use pg::{PgStore, PgUrl};

@@ -3,8 +3,8 @@
 
 use crate::rows::{epoch_gap, job_problems, JobRow};
 use crate::{
-    now, Counts, EpochRecord, Job, JobRecord, Lease, Outcome, Result, StoreError, SweepInfo,
-    SweepStore, NCHW,
+    after_attempt, now, Counts, EpochRecord, Job, JobRecord, Lease, Outcome, Result, StoreError,
+    SweepInfo, SweepStore,
 };
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
 use std::cell::RefCell;
@@ -522,34 +522,28 @@ impl SweepStore for SqliteStore {
             if !holds(tx, lease)? {
                 return Ok(false);
             }
-            let layout: Option<String> = tx.query_row(
-                "SELECT layout FROM jobs WHERE id = ?1",
+            let (failures, layout): (u32, Option<String>) = tx.query_row(
+                "SELECT failures, layout FROM jobs WHERE id = ?1",
                 [lease.job_id],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
-            match outcome {
-                Outcome::Crashed(msg) if layout.as_deref() != Some(NCHW) => tx.execute(
-                    "UPDATE jobs SET state = 'pending', layout = ?3, lease_token = NULL,
-                         lease_owner = NULL, lease_expires = NULL, error = ?2
-                     WHERE id = ?1",
-                    params![lease.job_id, format!("{msg}; retried in NCHW"), NCHW],
-                )?,
-                Outcome::Done => tx.execute(
-                    "UPDATE jobs SET state = 'done', lease_token = NULL, lease_owner = NULL,
-                         lease_expires = NULL, progress = epochs, error = NULL, finished_at = ?2
-                     WHERE id = ?1",
-                    params![lease.job_id, t],
-                )?,
-                Outcome::Failed(msg) | Outcome::Crashed(msg) => tx.execute(
-                    "UPDATE jobs SET failures = failures + 1,
-                         state = CASE WHEN failures + 1 >= ?3 THEN 'failed' ELSE 'pending' END,
-                         finished_at = CASE WHEN failures + 1 >= ?3 THEN ?4 ELSE NULL END,
-                         lease_token = NULL, lease_owner = NULL, lease_expires = NULL,
-                         error = ?2
-                     WHERE id = ?1",
-                    params![lease.job_id, msg, max_attempts, t],
-                )?,
-            };
+            let next = after_attempt(outcome, failures, layout.as_deref(), max_attempts);
+            tx.execute(
+                "UPDATE jobs SET state = ?2, failures = ?3, layout = ?4, error = ?5,
+                     progress = CASE WHEN ?2 = 'done' THEN epochs ELSE progress END,
+                     finished_at = CASE WHEN ?6 THEN ?7 ELSE NULL END,
+                     lease_token = NULL, lease_owner = NULL, lease_expires = NULL
+                 WHERE id = ?1",
+                params![
+                    lease.job_id,
+                    next.state.as_str(),
+                    next.failures,
+                    next.layout,
+                    next.error,
+                    next.finished(),
+                    t
+                ],
+            )?;
             Ok(true)
         })
     }

@@ -76,9 +76,6 @@ const NOT_USED: &[(&str, &str)] = &[
     ("NUM_PROC", "not needed"),
 ];
 
-/// Resolution models are counted at when a config does not say.
-const DEFAULT_IM_SIZE: u64 = 224;
-
 /// A sweep config, read.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SweepConfig {
@@ -226,7 +223,7 @@ fn short_form(doc: &Mapping) -> Result<SweepConfig> {
         seed: root.u64("SEED", 0)?,
         max_tries: 1_000_000,
         constraints,
-        im_size: root.u64("IM_SIZE", DEFAULT_IM_SIZE)?,
+        im_size: root.u64("IM_SIZE", regnet_config::DEFAULT_IM_SIZE)?,
         num_classes: num_classes(&root)?,
         space,
         data: None,
@@ -259,7 +256,7 @@ fn pycls_form(doc: &Mapping) -> Result<SweepConfig> {
         seed: sweep.seed,
         max_tries: sweep.num_samples,
         constraints: sweep.constraints.clone(),
-        im_size: base_value("TRAIN", "IM_SIZE").unwrap_or(DEFAULT_IM_SIZE),
+        im_size: base_value("TRAIN", "IM_SIZE").unwrap_or(regnet_config::DEFAULT_IM_SIZE),
         num_classes: base_value("MODEL", "NUM_CLASSES"),
         space: Space::Sweep(sweep),
         data: None,

@@ -116,7 +116,7 @@ pub fn plan(r: &SweepConfig, o: &Overrides, data: String, shape: DataShape) -> R
         if let Some(e) = o.epochs {
             config["OPTIM"]["MAX_EPOCH"] = json!(e);
         }
-        let epochs = check_job(&config, &mut warnings)?;
+        let (config, epochs) = check_job(&config, o.lr_update, &mut warnings)?;
         jobs.push(NewJob {
             name: format!("job-{i:04}"),
             config,
@@ -158,19 +158,28 @@ pub fn plan(r: &SweepConfig, o: &Overrides, data: String, shape: DataShape) -> R
 }
 
 /// Reads a job's config as a model and a recipe (so a bad one fails at
-/// `init`, not hours later); returns its epochs.
-fn check_job(config: &Json, warnings: &mut Vec<String>) -> Result<u32> {
+/// `init`, not hours later); returns the job's complete config (every
+/// recipe key written out, as a run records it) and its epochs.
+fn check_job(
+    config: &Json,
+    lr_update: LrUpdate,
+    warnings: &mut Vec<String>,
+) -> Result<(Json, u32)> {
     let value: Value =
         serde_yaml::to_value(config).map_err(|e| SweepError(format!("a job config: {e}")))?;
     let cfg = regnet_config::from_value(&value)?;
-    let (recipe, mut w) = Recipe::from_doc(&cfg.doc)?;
+    let (mut recipe, mut w) = Recipe::from_doc(&cfg.doc)?;
+    recipe.lr_update = lr_update;
+    let complete = regnet_config::complete(&cfg.model, cfg.im_size, &recipe);
+    let complete =
+        serde_json::to_value(&complete).map_err(|e| SweepError(format!("a job config: {e}")))?;
     w.extend(not_used(&cfg.doc));
     for w in w {
         if !warnings.contains(&w) {
             warnings.push(w);
         }
     }
-    Ok(recipe.epochs as u32)
+    Ok((complete, recipe.epochs as u32))
 }
 
 /// Warnings for the options of `JOB_OPTIONS_NOT_USED` that a config sets.

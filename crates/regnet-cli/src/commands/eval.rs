@@ -12,17 +12,18 @@ use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
 pub struct EvalArgs {
-    /// Zoo model name or config (a run's config.yaml).
+    /// A run directory (of `regnet train` or a sweep job: its config, record
+    /// and weights), a zoo model name, or a config.
     model: String,
-    /// Weights: safetensors with pycls/regnet names or torchvision names.
+    /// Weights: safetensors with pycls/regnet names or torchvision names
+    /// (default: the run directory's model.safetensors).
     #[arg(long, value_name = "FILE")]
-    weights: PathBuf,
-    /// Dataset whose test split to evaluate (see `regnet train --help`).
-    #[arg(long, default_value = "synthetic", value_name = "DATA")]
-    data: String,
-    /// Seed of the synthetic dataset (the training run's RNG_SEED).
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
+    weights: Option<PathBuf>,
+    /// Dataset whose test split to evaluate (see `regnet train --help`;
+    /// default: the run's, else synthetic). A run's model is fed inputs
+    /// normalized as in its training, whatever the dataset.
+    #[arg(long, value_name = "DATA")]
+    data: Option<String>,
     #[arg(long, default_value_t = 200)]
     batch_size: usize,
     /// auto (CUDA when present), cpu or cuda.
@@ -33,12 +34,13 @@ pub struct EvalArgs {
 /// A model and the weights to load into it (`predict`, `export`).
 #[derive(clap::Args)]
 pub struct WeightsArgs {
-    /// Zoo model name or config.
+    /// A run directory, zoo model name or config.
     #[arg(long)]
     pub model: String,
-    /// Weights: safetensors or torch.save files, in pycls/regnet, torchvision names.
+    /// Weights: safetensors or torch.save files, in pycls/regnet, torchvision
+    /// names (default: the run directory's model.safetensors).
     #[arg(long, value_name = "FILE")]
-    pub weights: PathBuf,
+    pub weights: Option<PathBuf>,
     /// Classifier classes when not the model's (e.g. 10 for weights trained on CIFAR).
     #[arg(long, value_name = "N")]
     pub num_classes: Option<u64>,
@@ -82,20 +84,26 @@ pub(crate) fn recipe_of(m: &resolve::Resolved) -> Result<Recipe, CliError> {
 }
 
 pub fn eval(a: &EvalArgs) -> Result<(), CliError> {
-    let source = DataSource::parse(&a.data)?;
     let mut resolved = resolve::model(&a.model, None, None)?;
-    let im_size = resolved.im_size;
-    let recipe = Recipe {
-        seed: a.seed,
-        ..recipe_of(&resolved)?
+    let record = resolved.run.as_ref().map(|(_, r)| r);
+    let data = match (&a.data, record) {
+        (Some(d), _) => d.as_str(),
+        (None, Some(r)) => r.data.as_str(),
+        (None, None) => "synthetic",
     };
+    let source = DataSource::parse(data)?;
+    let weights = resolved.weights(a.weights.as_deref())?;
+    let im_size = resolved.im_size;
+    let recipe = recipe_of(&resolved)?;
+    let mut options = DataOptions::of(&recipe, im_size, false);
+    options.normalize = record.map(|r| (r.preprocess.mean, r.preprocess.std));
     // The data first: its class count sizes the classifier.
     let device = pick_device(&a.device)?;
-    let data = source.tensors(&DataOptions::of(&recipe, im_size, false), device)?;
+    let data = source.tensors(&options, device)?;
     resolved.spec = resolved
         .spec
         .with_num_classes(data.shape.num_classes as u64);
-    let m = load_model(&resolved, &recipe, &a.weights, device)?;
+    let m = load_model(&resolved, &recipe, &weights, device)?;
     let (top1, top5) = evaluate(&m, &data.test, a.batch_size.max(1))?;
     println!(
         "{}",
@@ -108,7 +116,8 @@ pub fn predict(a: &PredictArgs) -> Result<(), CliError> {
     let w = &a.model;
     let resolved = resolve::model(&w.model, None, w.num_classes)?;
     let recipe = recipe_of(&resolved)?;
-    let m = load_model(&resolved, &recipe, &w.weights, pick_device(&a.device)?)?;
+    let weights = resolved.weights(w.weights.as_deref())?;
+    let m = load_model(&resolved, &recipe, &weights, pick_device(&a.device)?)?;
     regnet_engine::predict(&m, &a.input, &a.output)?;
     Ok(())
 }

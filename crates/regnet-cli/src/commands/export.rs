@@ -4,10 +4,12 @@
 
 use super::eval::{load_model, recipe_of, WeightsArgs};
 use crate::{resolve, CliError};
+use regnet_engine::data::{IMAGENET_MEAN, IMAGENET_STD};
 use regnet_engine::export::{state_dict, write_torchscript};
 use regnet_engine::Device;
 use regnet_export::torch_save::{self, Value};
 use regnet_export::{onnx, torchvision, with_bn_counters, write_atomically, write_safetensors};
+use regnet_record::Preprocess;
 use std::path::Path;
 
 /// The formats, by their `--to` names.
@@ -79,9 +81,11 @@ pub fn run(a: &Args) -> Result<(), CliError> {
     };
     let resolved = resolve::model(&w.model, a.im_size, w.num_classes)?;
     let recipe = recipe_of(&resolved)?;
-    let mut m = load_model(&resolved, &recipe, &w.weights, Device::Cpu)?;
+    let weights = resolved.weights(w.weights.as_deref())?;
+    let mut m = load_model(&resolved, &recipe, &weights, Device::Cpu)?;
     let (im_size, bn_eps) = (resolved.im_size, recipe.bn_eps);
     let net = m.network().clone();
+    let pre = preprocess(&resolved, im_size);
     match a.to {
         Format::Safetensors => {
             let state = state_dict(&m)?;
@@ -97,10 +101,11 @@ pub fn run(a: &Args) -> Result<(), CliError> {
             .map_err(CliError::from)?;
             println!("import torch, torchvision, functools");
             println!("model = {}", tv.python);
+            println!("{}", normalize_line(&pre));
         }
         Format::Pycls => {
             let state = with_bn_counters(state_dict(&m)?);
-            let cfg = serde_yaml::to_string(&regnet_config::to_value(&resolved.spec, im_size))
+            let cfg = serde_yaml::to_string(&pycls_cfg(&resolved, &recipe, im_size))
                 .map_err(|e| CliError(format!("the model's config as YAML: {e}")))?;
             let entries = [
                 ("epoch", Value::Int(0)),
@@ -109,6 +114,7 @@ pub fn run(a: &Args) -> Result<(), CliError> {
             ];
             write_atomically(&a.out, |tmp| torch_save::write_dict(&entries, tmp))
                 .map_err(CliError::from)?;
+            println!("{}", normalize_line(&pre));
         }
         Format::Torchscript => write_atomically(&a.out, |tmp| {
             write_torchscript(&mut m, im_size, tmp).map_err(CliError::from)
@@ -116,12 +122,70 @@ pub fn run(a: &Args) -> Result<(), CliError> {
         Format::Onnx => {
             let state = state_dict(&m)?;
             write_atomically(&a.out, |tmp| {
-                onnx::write(&net, &state, im_size, bn_eps, tmp)
+                onnx::write(&net, &state, im_size, bn_eps, &onnx_metadata(&pre), tmp)
             })
             .map_err(CliError::from)?;
         }
     }
     Ok(())
+}
+
+/// How the model's inputs are prepared: the run's record, else pycls's
+/// ImageNet normalization (what zoo and imported weights expect).
+fn preprocess(m: &resolve::Resolved, im_size: u64) -> Preprocess {
+    match &m.run {
+        Some((_, r)) => Preprocess {
+            im_size,
+            ..r.preprocess.clone()
+        },
+        None => Preprocess {
+            mean: IMAGENET_MEAN,
+            std: IMAGENET_STD,
+            im_size,
+            num_classes: m.spec.num_classes(),
+        },
+    }
+}
+
+/// The preprocessing as ONNX metadata_props (values are JSON).
+fn onnx_metadata(p: &Preprocess) -> Vec<(String, String)> {
+    let json = |v: serde_json::Value| v.to_string();
+    vec![
+        ("mean".into(), json(serde_json::json!(p.mean))),
+        ("std".into(), json(serde_json::json!(p.std))),
+        ("input_size".into(), p.im_size.to_string()),
+        ("num_classes".into(), p.num_classes.to_string()),
+        (
+            "input".into(),
+            "RGB in [0, 1], minus mean, divided by std, N x 3 x H x W".into(),
+        ),
+    ]
+}
+
+/// The torchvision transform that prepares inputs as the model was trained.
+fn normalize_line(p: &Preprocess) -> String {
+    let list = |v: [f64; 3]| format!("[{}, {}, {}]", v[0], v[1], v[2]);
+    format!(
+        "# inputs: RGB in [0, 1] at {0}x{0}, {1} classes\npreprocess = torchvision.transforms.Normalize(mean={2}, std={3})",
+        p.im_size,
+        p.num_classes,
+        list(p.mean),
+        list(p.std)
+    )
+}
+
+/// The config a pycls checkpoint embeds: the complete config without this
+/// toolkit's own section, which pycls's config would refuse.
+fn pycls_cfg(
+    m: &resolve::Resolved,
+    recipe: &regnet_config::Recipe,
+    im_size: u64,
+) -> serde_yaml::Value {
+    let mut cfg = regnet_config::complete(&m.spec, im_size, recipe);
+    if let Some(map) = cfg.as_mapping_mut() {
+        map.remove(regnet_config::TOOLKIT);
+    }
+    cfg
 }
 
 /// Whether a torchvision export goes to a torch.save file (`.pth`, `.pt`)

@@ -220,7 +220,7 @@ fn sample_cmd(draw: &DrawArgs, out: Option<&PathBuf>) -> Result<(), CliError> {
         text.push('\n');
     }
     match out {
-        Some(path) => write_atomically(path, &text)?,
+        Some(path) => crate::session::write_text(path, &text)?,
         None => std::io::stdout()
             .write_all(text.as_bytes())
             .map_err(|e| CliError(format!("cannot write to standard output: {e}")))?,
@@ -233,14 +233,6 @@ fn sample_cmd(draw: &DrawArgs, out: Option<&PathBuf>) -> Result<(), CliError> {
         100.0 * pop.acceptance_rate()
     );
     Ok(())
-}
-
-/// Writes through a temporary file so a failure never leaves half a file.
-fn write_atomically(path: &PathBuf, text: &str) -> Result<(), CliError> {
-    let tmp = path.with_extension("partial");
-    std::fs::write(&tmp, text)
-        .and_then(|_| std::fs::rename(&tmp, path))
-        .map_err(|e| CliError(format!("cannot write '{}': {e}", path.display())))
 }
 
 fn stats(draw: &DrawArgs, as_json: bool) -> Result<(), CliError> {
@@ -331,32 +323,9 @@ fn metric_quantiles(pop: &Population) -> Vec<(&'static str, Vec<f64>)> {
                 *k,
                 QUANTILES
                     .iter()
-                    .map(|&p| quantile(&v, p as f64 / 100.0))
+                    .map(|&p| regnet_stats::bootstrap::percentile(&v, p as f64))
                     .collect(),
             )
         })
         .collect()
-}
-
-/// Linear-interpolation quantile of sorted data (numpy's default).
-fn quantile(sorted: &[f64], p: f64) -> f64 {
-    let pos = p * (sorted.len() - 1) as f64;
-    let (i, frac) = (pos.floor() as usize, pos.fract());
-    let next = sorted[(i + 1).min(sorted.len() - 1)];
-    sorted[i] + frac * (next - sorted[i])
-}
-
-#[cfg(test)]
-mod tests {
-    use super::quantile;
-
-    #[test]
-    fn quantiles_like_numpy() {
-        // numpy.quantile([1, 2, 3, 4], [0, 0.25, 0.5, 1]) == [1, 1.75, 2.5, 4]
-        let v = [1.0, 2.0, 3.0, 4.0];
-        assert_eq!(quantile(&v, 0.0), 1.0);
-        assert_eq!(quantile(&v, 0.25), 1.75);
-        assert_eq!(quantile(&v, 0.5), 2.5);
-        assert_eq!(quantile(&v, 1.0), 4.0);
-    }
 }

@@ -11,8 +11,9 @@ use std::io::Write;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
-/// Exit code of a run whose loss became NaN or infinite.
-pub const EXIT_DIVERGED: u8 = 3;
+/// Exit code of a run whose loss became NaN or infinite (the same as a
+/// diverged sweep job's).
+pub use regnet_sweep::protocol::EXIT_DIVERGED;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -51,14 +52,16 @@ pub struct Args {
     /// When the learning rate changes: `epoch` (once per epoch, as pycls's
     /// get_epoch_lr; the default) or `iter` (every mini-batch, the schedule
     /// at the fractional epoch). Recorded in metrics.json.
-    #[arg(long, value_name = "WHEN", default_value = "epoch")]
-    lr_update: regnet_config::LrUpdate,
+    /// (Default: the config's TOOLKIT.LR_UPDATE, else `epoch`.)
+    #[arg(long, value_name = "WHEN")]
+    lr_update: Option<regnet_config::LrUpdate>,
     /// Memory layout: auto (channels-last on CPU, except the convs libtorch
     /// is known to crash on; NCHW on CUDA), nchw (if training ever dies
     /// with a crash signal), or channels-last (every conv, unguarded).
     #[arg(long, value_name = "LAYOUT", default_value = "auto")]
     layout: regnet_engine::layout::Layout,
-    /// Continue the run in --out from its last epoch checkpoint (same arguments).
+    /// Continue the run in --out from its last epoch checkpoint (same
+    /// arguments: one that changes the recorded config or data is refused).
     #[arg(long)]
     resume: bool,
     /// Image folders: leave out images that cannot be decoded (reported with
@@ -92,16 +95,7 @@ pub fn run(args: &Args) -> Result<bool, CliError> {
         .unwrap_or_else(|| Path::new("runs").join(&m.name));
     prepare_out(&out, args.resume)?;
 
-    let session::Session {
-        spec,
-        cx,
-        im_size,
-        mut model,
-        train: tr,
-        test: te,
-        train_len,
-        layout,
-    } = session::prepare(
+    let mut s = session::prepare(
         m.spec,
         &recipe,
         &source,
@@ -110,12 +104,19 @@ pub fn run(args: &Args) -> Result<bool, CliError> {
         args.layout,
         args.skip_bad_images,
     )?;
+    let record = s.record(&source, device, regnet_engine::threads());
+    if args.resume {
+        same_run(&out, &s, &recipe, &record)?;
+    }
+    s.write_run_files(&out, &recipe, &record)?;
     crash_note::install();
+    let (cx, im_size) = (s.cx, s.im_size);
     eprintln!(
-        "training {} ({} flops, {} params at {im_size}x{im_size}) on {train_len} {} images, {:?}, {} epochs",
+        "training {} ({} flops, {} params at {im_size}x{im_size}) on {} {} images, {:?}, {} epochs",
         m.name,
         cx.flops,
         cx.params,
+        s.train_len,
         source.name(),
         device,
         recipe.epochs
@@ -145,7 +146,14 @@ pub fn run(args: &Args) -> Result<bool, CliError> {
         log_error: &mut log_error,
         epochs: recipe.epochs,
     };
-    let (status, logs) = train(&mut model, &tr, &te, &recipe, Some(&checkpoint), observer)?;
+    let (status, logs) = train(
+        &mut s.model,
+        &s.train,
+        &s.test,
+        &recipe,
+        Some(&checkpoint),
+        observer,
+    )?;
     bar.finish_and_clear();
     if let Some(e) = log_error {
         // The log is the run's record: a run that cannot keep it stops.
@@ -155,8 +163,8 @@ pub fn run(args: &Args) -> Result<bool, CliError> {
             logs.last().map_or(0, |r| r.epoch)
         )));
     }
-    model.save(&out.join("model.safetensors"))?;
-    if let Some(ema) = &model.ema {
+    s.model.save(&out.join("model.safetensors"))?;
+    if let Some(ema) = &s.model.ema {
         ema.save(&out.join("model_ema.safetensors"))?;
     }
     let last: Option<&EpochRecord> = logs.last();
@@ -169,15 +177,10 @@ pub fn run(args: &Args) -> Result<bool, CliError> {
         "test_ema_top1_err": last.and_then(|e| e.test_ema_top1_err),
         "train_loss": last.map(|e| e.train_loss),
         "seconds": start.elapsed().as_secs_f64(),
-        "lr_update": recipe.lr_update.name(),
-        "layout": layout.to_string(),
         "flops": cx.flops, "params": cx.params, "acts": cx.acts,
-        "device": format!("{device:?}"),
+        "run": record,
     });
     write_file(&out.join("metrics.json"), &format!("{metrics}\n"))?;
-    let config = serde_yaml::to_string(&regnet_config::to_value(&spec, im_size))
-        .map_err(|e| CliError(format!("the run's config: {e}")))?;
-    write_file(&out.join("config.yaml"), &config)?;
     eprintln!("wrote {}", out.display());
     Ok(status == Status::Done)
 }
@@ -196,11 +199,46 @@ fn apply_overrides(r: &mut Recipe, a: &Args) -> Result<(), CliError> {
         r.seed = s;
     }
     r.mixed_precision |= a.amp;
-    r.lr_update = a.lr_update;
+    if let Some(u) = a.lr_update {
+        r.lr_update = u;
+    }
     if r.epochs == 0 || r.batch_size == 0 {
         return Err(CliError(
             "--epochs and --batch-size must be at least 1".into(),
         ));
+    }
+    Ok(())
+}
+
+/// Refuses to resume a run with arguments that would train another recipe,
+/// model or data than the run recorded: one line names the key and both values.
+fn same_run(
+    out: &Path,
+    s: &session::Session,
+    recipe: &Recipe,
+    record: &regnet_record::RunRecord,
+) -> Result<(), CliError> {
+    let path = out.join(session::RUN_CONFIG);
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| CliError::io("read the run's config", &path, e))?;
+    let was: serde_yaml::Value =
+        serde_yaml::from_str(&text).map_err(|e| CliError(format!("'{}': {e}", path.display())))?;
+    let now = regnet_config::complete(&s.spec, s.im_size, recipe);
+    if let Some(d) = regnet_config::first_difference(&was, &now) {
+        return Err(CliError(format!(
+            "--resume: {} was {} in the run ({}), the arguments now give {}; resume with the run's arguments",
+            d.key,
+            d.was,
+            path.display(),
+            d.now
+        )));
+    }
+    let recorded = session::read_record(out)?;
+    if recorded.data != record.data {
+        return Err(CliError(format!(
+            "--resume: --data was '{}' in the run, now '{}'; resume with the run's data",
+            recorded.data, record.data
+        )));
     }
     Ok(())
 }

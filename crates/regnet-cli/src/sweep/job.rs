@@ -92,7 +92,8 @@ fn attempt(
         .map_err(|e| CliError(format!("{}: its config: {e}", job.spec.name)))?;
     let cfg = regnet_config::from_value(&value)?;
     let (mut recipe, _) = Recipe::from_doc(&cfg.doc)?;
-    if !settings.lr_update.is_empty() {
+    // Stores made before job configs carried TOOLKIT.LR_UPDATE keep it in the settings.
+    if !settings.lr_update.is_empty() && !cfg.doc.contains_key(regnet_config::TOOLKIT) {
         recipe.lr_update = settings.lr_update.parse().map_err(CliError)?;
     }
     // A job that crashed by a signal is retried in NCHW (the scheduler sets it).
@@ -112,6 +113,7 @@ fn attempt(
     if !store.set_layout(lease, &s.layout.to_string())? {
         return Ok(EXIT_ABANDONED);
     }
+    s.write_run_files(dir, &recipe, &s.record(&source, device, a.threads))?;
     let checkpoint = dir.join(CHECKPOINT);
     let done = if checkpoint.exists() {
         checkpoint_epoch(&checkpoint)?

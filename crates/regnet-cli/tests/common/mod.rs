@@ -86,3 +86,18 @@ pub fn image_folder(root: &std::path::Path, train: u32, val: u32) {
         }
     }
 }
+
+/// Whether a test can run its case when `what` (a dataset or package that
+/// the test command installs) is `present`: under `CI=true` a missing one
+/// fails the test, since the test command should have installed it; a
+/// developer's run without it says it skipped (and passes).
+pub fn set_up(present: bool, what: &str) -> bool {
+    if !present {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{what} is missing under CI: ./scripts/test installs it"
+        );
+        eprintln!("skipped: {what} is not installed");
+    }
+    present
+}

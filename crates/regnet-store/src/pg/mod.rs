@@ -25,8 +25,8 @@ pub use url::PgUrl;
 
 use crate::rows::{epoch_gap, job_problems, JobRow};
 use crate::{
-    Counts, EpochRecord, Job, JobRecord, Lease, Outcome, Result, StoreError, SweepInfo, SweepStore,
-    NCHW,
+    after_attempt, Counts, EpochRecord, Job, JobRecord, Lease, Outcome, Result, StoreError,
+    SweepInfo, SweepStore,
 };
 use postgres::{Client, Row, Transaction};
 use std::cell::RefCell;
@@ -529,45 +529,34 @@ impl SweepStore for PgStore {
     }
 
     fn finish(&self, lease: &Lease, outcome: &Outcome) -> Result<bool> {
-        let max_attempts = self.info()?.max_attempts as i32;
+        let max_attempts = self.info()?.max_attempts;
         self.tx(|tx, _| {
             if !holds(tx, lease)? {
                 return Ok(false);
             }
-            let layout: Option<String> = tx
-                .query_one(
-                    "SELECT layout FROM regnet_jobs WHERE id = $1",
-                    &[&lease.job_id],
-                )?
-                .try_get(0)?;
-            match outcome {
-                Outcome::Crashed(msg) if layout.as_deref() != Some(NCHW) => tx.execute(
-                    "UPDATE regnet_jobs SET state = 'pending', layout = $3, lease_token = NULL,
-                         lease_owner = NULL, lease_expires = NULL, error = $2
-                     WHERE id = $1",
-                    &[&lease.job_id, &format!("{msg}; retried in NCHW"), &NCHW],
-                )?,
-                Outcome::Done => tx.execute(
-                    &format!(
-                        "UPDATE regnet_jobs SET state = 'done', lease_token = NULL,
-                             lease_owner = NULL, lease_expires = NULL, progress = epochs,
-                             error = NULL, finished_at = {NOW}
-                         WHERE id = $1"
-                    ),
-                    &[&lease.job_id],
-                )?,
-                Outcome::Failed(msg) | Outcome::Crashed(msg) => tx.execute(
-                    &format!(
-                        "UPDATE regnet_jobs SET failures = failures + 1,
-                             state = CASE WHEN failures + 1 >= $3 THEN 'failed' ELSE 'pending' END,
-                             finished_at = CASE WHEN failures + 1 >= $3 THEN {NOW} ELSE NULL END,
-                             lease_token = NULL, lease_owner = NULL, lease_expires = NULL,
-                             error = $2
-                         WHERE id = $1"
-                    ),
-                    &[&lease.job_id, msg, &max_attempts],
-                )?,
-            };
+            let row = tx.query_one(
+                "SELECT failures, layout FROM regnet_jobs WHERE id = $1",
+                &[&lease.job_id],
+            )?;
+            let (failures, layout): (i32, Option<String>) = (row.try_get(0)?, row.try_get(1)?);
+            let next = after_attempt(outcome, failures as u32, layout.as_deref(), max_attempts);
+            tx.execute(
+                &format!(
+                    "UPDATE regnet_jobs SET state = $2, failures = $3, layout = $4, error = $5,
+                         progress = CASE WHEN $2 = 'done' THEN epochs ELSE progress END,
+                         finished_at = CASE WHEN $6 THEN {NOW} ELSE NULL END,
+                         lease_token = NULL, lease_owner = NULL, lease_expires = NULL
+                     WHERE id = $1"
+                ),
+                &[
+                    &lease.job_id,
+                    &next.state.as_str(),
+                    &(next.failures as i32),
+                    &next.layout,
+                    &next.error,
+                    &next.finished(),
+                ],
+            )?;
             Ok(true)
         })
     }
