@@ -2,11 +2,12 @@
 
 use crate::population::{MissingModel, ModelResult, Population};
 use crate::refine::{refine, Refinement};
+use crate::sequential::{Plan, Sequential};
 use regnet_space::fit_regnet;
 use regnet_stats::normalize::default_bins;
 use regnet_stats::{
-    best_range, diff_interval, ks_test, normalized_weights, spearman, BestRange, Edf, Interval,
-    KsTest, Statistic, Summary,
+    best_range, diff_interval, dkw_half_width, ks_test, normalized_weights, spearman, BestRange,
+    Edf, Interval, KsTest, Statistic, Summary,
 };
 use serde::Serialize;
 
@@ -57,6 +58,10 @@ pub struct Analysis {
     pub populations: Vec<PopulationAnalysis>,
     /// The first population against each other one.
     pub comparisons: Vec<Comparison>,
+    /// The sequential comparison of the first two populations, when asked.
+    pub sequential: Option<Sequential>,
+    /// The fixed-n plan from the first two populations as pilots, when asked.
+    pub plan: Option<Plan>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -70,6 +75,10 @@ pub struct PopulationAnalysis {
     /// EDF corners (error, F), plain and normalized.
     pub edf: Vec<(f64, f64)>,
     pub normalized_edf: Vec<(f64, f64)>,
+    /// Half-widths of the 95% DKW bands of the two EDFs (the normalized
+    /// one at its effective size): how far each can be from the truth.
+    pub dkw: f64,
+    pub normalized_dkw: f64,
     pub metrics: Vec<MetricStats>,
     /// Every model, best first.
     pub models: Vec<ModelResult>,
@@ -197,6 +206,8 @@ pub fn analyze(pops: &[Population], o: &Options) -> Analysis {
         bins,
         populations,
         comparisons,
+        sequential: None,
+        plan: None,
     }
 }
 
@@ -241,6 +252,8 @@ fn population(
         normalized_summary: normed.summary(),
         edf: plain.steps(),
         normalized_edf: normed.steps(),
+        dkw: dkw_half_width(plain.effective_n(), 0.05),
+        normalized_dkw: dkw_half_width(normed.effective_n(), 0.05),
         metrics,
         regnet_fit: regnet_fit(&models, o.top_k),
         refinement: refine(p, &o.constraints, &o.normalize_by, bins),

@@ -3,11 +3,13 @@
 //! (and `--json` exports): EDFs and normalized EDFs with their summaries,
 //! pairwise comparisons, the best models' range of each design metric, rank
 //! correlations with error, the top and bottom models with their training
-//! curves, RegNet fits of AnyNet models, and the refinement assistant.
+//! curves, RegNet fits of AnyNet models, the refinement assistant, the
+//! sequential comparison and the fixed-n planner.
 
 mod analyze;
 mod population;
 mod refine;
+mod sequential;
 
 pub use analyze::{
     analyze, block_widths, Analysis, Comparison, FitRow, MetricStats, Options, PopulationAnalysis,
@@ -15,4 +17,6 @@ pub use analyze::{
 };
 pub use population::{MissingModel, ModelResult, Population};
 pub use refine::{check_constraint, refine, Refinement};
+pub use regnet_stats::sequential::{Boundary, Decision, Design, Look};
 pub use regnet_stats::Interval;
+pub use sequential::{plan, sequential, Outcome, Plan, PlanOptions, Sequential, SequentialOptions};

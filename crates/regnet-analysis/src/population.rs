@@ -15,6 +15,8 @@ pub struct ModelResult {
     pub error: f64,
     /// Test top-1 error after each epoch.
     pub curve: Vec<f64>,
+    /// Training wall time (s), where recorded: what the planner prices.
+    pub seconds: Option<f64>,
     /// Design metrics: flops, params, acts and the space's parameters
     /// (pycls analysis names: regnet_depth, regnet_w0, anynet_d, ...).
     pub metrics: BTreeMap<String, f64>,
@@ -51,13 +53,12 @@ impl Population {
                 missing.push(missing_job(&job));
                 continue;
             };
-            let curve = store
-                .epochs(job.id)?
-                .iter()
-                .map(|e| e.test_top1_err)
-                .collect();
+            let epochs = store.epochs(job.id)?;
+            let curve = epochs.iter().map(|e| e.test_top1_err).collect();
+            let seconds = Some(epochs.iter().map(|e| e.seconds).sum());
             let cx = [job.spec.flops, job.spec.params, job.spec.acts].map(|v| v as f64);
-            models.push(model(job.spec.name, job.spec.config, error, curve, cx));
+            let m = model(job.spec.name, job.spec.config, error, curve, cx);
+            models.push(ModelResult { seconds, ..m });
         }
         Ok(Population {
             name: name.to_string(),
@@ -99,7 +100,11 @@ impl Population {
             }
             let cx = ["flops", "params", "acts"]
                 .map(|k| r["complexity"][k].as_f64().unwrap_or(f64::NAN));
-            models.push(model(job, r["cfg"].clone(), error, curve, cx));
+            let seconds = r["train_epoch"]["time_epoch"]
+                .as_array()
+                .and_then(|t| t.iter().map(Value::as_f64).sum::<Option<f64>>());
+            let m = model(job, r["cfg"].clone(), error, curve, cx);
+            models.push(ModelResult { seconds, ..m });
         }
         Ok(Population {
             name: name.to_string(),
@@ -181,6 +186,7 @@ fn model(name: String, config: Value, error: f64, curve: Vec<f64>, cx: [f64; 3])
         config,
         error,
         curve,
+        seconds: None,
         metrics,
     }
 }

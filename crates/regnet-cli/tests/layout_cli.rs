@@ -88,7 +88,10 @@ fn the_guard_keeps_crashing_convs_in_nchw_and_training_survives() {
         );
         let m = metrics(&out);
         assert_eq!(m["status"], "done");
-        assert_eq!(m["layout"], "channels-last (nchw: s1.b1.proj)", "{name}");
+        assert_eq!(
+            m["run"]["layout"], "channels-last (nchw: s1.b1.proj)",
+            "{name}"
+        );
     }
     // A 16-wide stem has no crashing conv: all channels-last, nothing said.
     let cfg = anynet(&d, "width16", 16, 112);
@@ -96,14 +99,14 @@ fn the_guard_keeps_crashing_convs_in_nchw_and_training_survives() {
     let o = train(&cfg, &data, &out, &[]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success() && !err.contains("NCHW"), "{err}");
-    assert_eq!(metrics(&out)["layout"], "channels-last");
+    assert_eq!(metrics(&out)["run"]["layout"], "channels-last");
     // --layout nchw forces the standard layout.
     let cfg = anynet(&d, "forced", 8, 112);
     let out = d.join("forced");
     assert!(train(&cfg, &data, &out, &["--layout", "nchw"])
         .status
         .success());
-    assert_eq!(metrics(&out)["layout"], "nchw");
+    assert_eq!(metrics(&out)["run"]["layout"], "nchw");
     std::fs::remove_dir_all(&d).unwrap();
 }
 

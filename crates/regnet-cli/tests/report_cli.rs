@@ -174,3 +174,141 @@ fn compare_and_analyze_reject_bad_options_in_one_line() {
         String::from_utf8_lossy(&o.stderr).contains("a pycls sweep.json is a list of job records")
     );
 }
+
+/// Final errors of a committed study population, in record order.
+fn study_errors(name: &str) -> Vec<f64> {
+    let v = read_json(Path::new(&study(name)));
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r["test_epoch"]["top1_err"]
+                .as_array()
+                .unwrap()
+                .last()
+                .unwrap()
+                .as_f64()
+                .unwrap()
+        })
+        .collect()
+}
+
+fn study(name: &str) -> String {
+    format!(
+        "{}/../../docs/study/{name}.sweep.json",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+fn mean(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len() as f64
+}
+
+#[test]
+fn compare_sequential_stops_at_the_first_deciding_look_and_plans_a_fixed_n() {
+    let d = tmp("report-sequential");
+    let json = d.join("a.json");
+    let out = ok(&[
+        "compare",
+        &study("anynetx_a"),
+        &study("anynetx_e"),
+        "--names",
+        "A,E",
+        "--sequential",
+        "--plan",
+        "10",
+        "--bootstrap",
+        "100",
+        "-o",
+        d.join("r.html").to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let a = read_json(&json);
+    let s = &a["sequential"];
+    assert_eq!(s["outcome"]["state"], "decided", "{out}");
+    assert_eq!(s["outcome"]["decision"], "worse", "{out}");
+    // Every look's estimate is the difference of the first 8k models' means,
+    // in record order; the last look decided and no earlier one did.
+    let (ea, ee) = (study_errors("anynetx_a"), study_errors("anynetx_e"));
+    let looks = s["looks"].as_array().unwrap();
+    for (k, l) in looks.iter().enumerate() {
+        let n = 8 * (k + 1);
+        assert_eq!(l["n"], n);
+        let want = mean(&ee[..n]) - mean(&ea[..n]);
+        assert!((l["estimate"].as_f64().unwrap() - want).abs() < 1e-9);
+        let decided = l["lo"].as_f64().unwrap() > 0.0;
+        assert_eq!(decided, k + 1 == looks.len(), "look {}", k + 1);
+    }
+    assert!(looks.len() < 6, "{out}");
+    assert!(out.contains("sequential: E is worse than A"), "{out}");
+    // The plan: n = (1.95996 + 0.84162)^2 (sd_a^2 + sd_e^2) / 10^2, rounded up.
+    let var =
+        |v: &[f64]| v.iter().map(|x| (x - mean(v)).powi(2)).sum::<f64>() / (v.len() - 1) as f64;
+    let n = (2.801585f64.powi(2) * (var(&ea) + var(&ee)) / 100.0).ceil() as u64;
+    assert_eq!(a["plan"]["models_per_space"], n, "{out}");
+    assert!(
+        out.contains(&format!("needs {n} models per space")),
+        "{out}"
+    );
+    // A population against itself: every look's estimate is 0 and nothing
+    // is decided; with a margin it is "not worse" at the first look that
+    // can tell.
+    let same = ok(&[
+        "compare",
+        &study("anynetx_e"),
+        &study("anynetx_e"),
+        "--names",
+        "E1,E2",
+        "--sequential",
+        "--bootstrap",
+        "100",
+        "-o",
+        d.join("s.html").to_str().unwrap(),
+    ]);
+    assert!(same.contains("cannot tell after every look"), "{same}");
+    let margin = ok(&[
+        "compare",
+        &study("anynetx_e"),
+        &study("anynetx_e"),
+        "--names",
+        "E1,E2",
+        "--sequential",
+        "--margin",
+        "15",
+        "--bootstrap",
+        "100",
+        "-o",
+        d.join("m.html").to_str().unwrap(),
+    ]);
+    assert!(
+        margin.contains("E2 is not worse than E1 by more than 15 points"),
+        "{margin}"
+    );
+    // The report shows the looks and the DKW bands.
+    let html = std::fs::read_to_string(d.join("r.html")).unwrap();
+    assert!(html.contains("<h2>Sequential comparison</h2>") && html.contains("Dvoretzky"));
+    // Bad plans are one line each.
+    for (args, want) in [
+        (
+            vec!["--sequential", "--round", "1"],
+            "at least 2 are needed",
+        ),
+        (
+            vec!["--sequential", "--boundary", "wald"],
+            "use pocock or obrien-fleming",
+        ),
+        (vec!["--margin=-1", "--sequential"], "--margin -1"),
+        (vec!["--plan", "0"], "positive number of points"),
+    ] {
+        let mut all = vec!["compare", "--names", "A,E", "-o", "/dev/null"];
+        let (pa, pe) = (study("anynetx_a"), study("anynetx_e"));
+        all.extend([pa.as_str(), pe.as_str()]);
+        all.extend(args);
+        let err = String::from_utf8_lossy(&regnet(&all).stderr).into_owned();
+        assert!(
+            err.contains(want) && !err.contains("panicked"),
+            "{all:?}: {err}"
+        );
+    }
+}

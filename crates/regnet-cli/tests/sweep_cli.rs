@@ -544,3 +544,54 @@ fn pycls_sweep_options_that_do_not_apply_are_reported() {
     assert_eq!(out.matches("warning: LOG_PERIOD").count(), 1, "{out}");
     assert_eq!(status(&dir)["counts"]["pending"], 2);
 }
+
+/// (name, config) of every job of a sweep directory's store, by id, and its
+/// recorded NUM_CONFIGS.
+fn stored_jobs(dir: &Path) -> (Vec<(String, String)>, u64) {
+    let c = rusqlite::Connection::open(dir.join("sweep.db")).unwrap();
+    let mut q = c
+        .prepare("SELECT name, config FROM jobs ORDER BY id")
+        .unwrap();
+    let jobs = q
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let info: String = c
+        .query_row("SELECT value FROM meta WHERE key = 'info'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let info: Value = serde_json::from_str(&info).unwrap();
+    (jobs, info["settings"]["num_configs"].as_u64().unwrap())
+}
+
+#[test]
+fn an_extended_sweep_holds_the_jobs_a_larger_init_samples() {
+    let d = tmp("sweep-extend");
+    let (grown, whole) = (d.join("grown"), d.join("whole"));
+    ok(&strs(&regnetx_init(
+        3,
+        2,
+        300,
+        &["--dir", grown.to_str().unwrap()],
+    )));
+    let out = ok(&["sweep", "extend", grown.to_str().unwrap(), "-n", "2"]);
+    assert!(
+        out.contains("2 more models sampled") && out.contains("5 in all"),
+        "{out}"
+    );
+    ok(&strs(&regnetx_init(
+        5,
+        2,
+        300,
+        &["--dir", whole.to_str().unwrap()],
+    )));
+    let (a, na) = stored_jobs(&grown);
+    let (b, nb) = stored_jobs(&whole);
+    assert_eq!(a.len(), 5);
+    assert_eq!(a, b, "the same seed stream gives the same five jobs");
+    assert_eq!((na, nb), (5, 5));
+    let err = fails(&["sweep", "extend", grown.to_str().unwrap(), "-n", "0"]);
+    assert!(err.contains("at least 1 model"), "{err}");
+}

@@ -419,10 +419,11 @@ fn the_lr_follows_pycls_get_epoch_lr_for_every_policy() {
             };
             assert!((end - 0.4 * f * warm).abs() < 1e-12, "epoch {i}: {end}");
         }
-        let m: Value =
-            serde_json::from_str(&std::fs::read_to_string(per_iter.join("metrics.json")).unwrap())
+        // The run's own config records the update rule.
+        let cfg: serde_yaml::Value =
+            serde_yaml::from_str(&std::fs::read_to_string(per_iter.join("config.yaml")).unwrap())
                 .unwrap();
-        assert_eq!(m["lr_update"], "iter");
+        assert_eq!(cfg["TOOLKIT"]["LR_UPDATE"].as_str(), Some("iter"));
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -29,7 +29,8 @@ fn all_errors(a: &Analysis) -> Vec<f64> {
         .collect()
 }
 
-/// EDF curves of every population, plain or normalized, legend n|min|mean.
+/// EDF curves of every population, plain or normalized, legend n|min|mean,
+/// each in its 95% DKW band (shaded) so a reader sees how far it can move.
 pub fn edf(a: &Analysis, normalized: bool) -> String {
     let title = if normalized {
         format!(
@@ -44,11 +45,12 @@ pub fn edf(a: &Analysis, normalized: bool) -> String {
     let mut c = Chart::new(&title, x, y, 460.0, 320.0);
     c.legend_low = true;
     for (i, p) in a.populations.iter().enumerate() {
-        let (steps, s) = if normalized {
-            (&p.normalized_edf, p.normalized_summary)
+        let (steps, s, eps) = if normalized {
+            (&p.normalized_edf, p.normalized_summary, p.normalized_dkw)
         } else {
-            (&p.edf, p.summary)
+            (&p.edf, p.summary, p.dkw)
         };
+        c.step_band(steps, eps, color(i));
         c.steps(steps, color(i));
         c.legend(
             color(i),

@@ -36,10 +36,12 @@ pub fn render(a: &Analysis, title: &str) -> String {
     summary(&mut h, a);
     missing(&mut h, a);
     comparisons(&mut h, a);
+    sequential(&mut h, a);
     h.push_str("<h2>Error EDFs</h2><div class=\"figs\">");
     h.push_str(&edf(a, false));
     h.push_str(&edf(a, true));
     h.push_str("</div>");
+    dkw_note(&mut h, a);
     metrics(&mut h, a);
     pairs(&mut h, a);
     h.push_str("<h2>Training curves</h2><div class=\"figs\">");
@@ -213,6 +215,73 @@ fn comparisons(h: &mut String, a: &Analysis) {
             "min error a − b [95% CI]",
         ],
         &rows,
+    );
+}
+
+/// The sequential comparison's looks and the fixed-n plan, when computed.
+fn sequential(h: &mut String, a: &Analysis) {
+    if let Some(s) = &a.sequential {
+        let boundary = match s.design.boundary {
+            regnet_analysis::Boundary::Pocock => "Pocock",
+            regnet_analysis::Boundary::OBrienFleming => "O'Brien–Fleming",
+        };
+        let _ = write!(
+            h,
+            "<h2>Sequential comparison</h2><p><b>Verdict:</b> {}.</p><p class=\"note\">Group-sequential plan: up to {} looks of {} models each, {boundary} boundary, alpha {}; the intervals of all looks hold together, so stopping at the first that decides keeps the error rate.</p>",
+            esc(&s.verdict()),
+            s.design.looks,
+            s.design.round,
+            s.design.alpha
+        );
+        let rows: Vec<Vec<String>> = s
+            .looks
+            .iter()
+            .map(|l| {
+                vec![
+                    l.look.to_string(),
+                    l.n.to_string(),
+                    f2(l.estimate),
+                    format!("[{}, {}]", f2(l.lo), f2(l.hi)),
+                    l.decision.to_string(),
+                ]
+            })
+            .collect();
+        let pair = format!("mean error {} − {}", esc(&s.candidate), esc(&s.baseline));
+        table(
+            h,
+            &[
+                "look",
+                "models each",
+                &pair,
+                "repeated interval",
+                "decision",
+            ],
+            &rows,
+        );
+    }
+    if let Some(p) = &a.plan {
+        let _ = write!(h, "<p><b>Plan:</b> {}.</p>", esc(&p.verdict()));
+    }
+}
+
+/// How far each EDF can move at its size: the DKW bands the charts shade.
+fn dkw_note(h: &mut String, a: &Analysis) {
+    let bands: Vec<String> = a
+        .populations
+        .iter()
+        .map(|p| {
+            format!(
+                "{} ±{:.3} (normalized ±{:.3})",
+                esc(&p.name),
+                p.dkw,
+                p.normalized_dkw
+            )
+        })
+        .collect();
+    let _ = write!(
+        h,
+        "<p class=\"note\">Shaded: 95% Dvoretzky–Kiefer–Wolfowitz bands, within which each population's true error distribution lies everywhere at once with probability 0.95 (normalized EDFs at Kish's effective size): {}.</p>",
+        bands.join("; ")
     );
 }
 

@@ -205,8 +205,34 @@ impl Chart {
     /// An EDF as a step function from F = 0 left of the first corner to
     /// F = 1 right of the last; corners are (error, F after it).
     pub fn steps(&mut self, corners: &[(f64, f64)], color: &str) {
-        let Some(&(first, _)) = corners.first() else {
+        let pts = self.step_points(corners);
+        self.line(&pts, color, 2.0, false);
+    }
+
+    /// A shaded band of half-height `eps` around an EDF's steps (clipped to
+    /// [0, 1]): where the true distribution can be at this confidence.
+    pub fn step_band(&mut self, corners: &[(f64, f64)], eps: f64, color: &str) {
+        let pts = self.step_points(corners);
+        if pts.len() < 2 || !eps.is_finite() {
             return;
+        }
+        let upper = pts.iter().map(|&(x, y)| (x, (y + eps).min(1.0)));
+        let lower = pts.iter().rev().map(|&(x, y)| (x, (y - eps).max(0.0)));
+        let poly: Vec<String> = upper
+            .chain(lower)
+            .map(|(x, y)| format!("{:.1},{:.1}", self.px(x), self.py(y)))
+            .collect();
+        let _ = write!(
+            self.body,
+            r#"<polygon fill="{color}" fill-opacity="0.10" stroke="none" points="{}"/>"#,
+            poly.join(" ")
+        );
+    }
+
+    /// The corners of an EDF's step function across the whole x axis.
+    fn step_points(&self, corners: &[(f64, f64)]) -> Vec<(f64, f64)> {
+        let Some(&(first, _)) = corners.first() else {
+            return Vec::new();
         };
         let mut pts = vec![
             (self.x.lo.max(first - (self.x.hi - self.x.lo)), 0.0),
@@ -219,7 +245,7 @@ impl Chart {
             prev = f;
         }
         pts.push((self.x.hi, prev));
-        self.line(&pts, color, 2.0, false);
+        pts
     }
 
     /// Dots, each with its own colour.

@@ -9,9 +9,11 @@ pub mod edf;
 pub mod ks;
 pub mod normalize;
 pub mod rank;
+pub mod sequential;
 
 pub use bootstrap::{best_range, diff_interval, BestRange, Interval, Statistic};
 pub use edf::{Edf, Summary};
 pub use ks::{ks_test, KsTest};
 pub use normalize::normalized_weights;
 pub use rank::spearman;
+pub use sequential::{dkw_half_width, models_needed, Boundary, Decision, Design, Look};

@@ -265,6 +265,10 @@ pub trait SweepStore {
     fn finish(&self, lease: &Lease, outcome: &Outcome) -> Result<bool>;
     /// Puts failed jobs back in the queue with a fresh attempt count.
     fn retry_failed(&self) -> Result<usize>;
+    /// Adds `jobs` (never run) after the existing ones and records the
+    /// sweep's new `info` (its grown NUM_CONFIGS), in one transaction: a
+    /// population grows in rounds drawn from the same seed stream.
+    fn extend(&self, info: &SweepInfo, jobs: &[NewJob]) -> Result<()>;
     /// Problems that break the store's invariants (empty when sound).
     fn check_integrity(&self) -> Result<Vec<String>>;
 }

@@ -3,8 +3,8 @@
 
 use crate::rows::{epoch_gap, job_problems, JobRow};
 use crate::{
-    after_attempt, now, Counts, EpochRecord, Job, JobRecord, Lease, Outcome, Result, StoreError,
-    SweepInfo, SweepStore,
+    after_attempt, now, Counts, EpochRecord, Job, JobRecord, Lease, NewJob, Outcome, Result,
+    StoreError, SweepInfo, SweepStore,
 };
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
 use std::cell::RefCell;
@@ -227,40 +227,46 @@ fn write_new(path: &Path, info: &SweepInfo, jobs: &[JobRecord]) -> Result<()> {
             "INSERT INTO meta (key, value) VALUES ('schema_version', ?1), ('info', ?2)",
             params![SCHEMA_VERSION.to_string(), info_json],
         )?;
-        let mut insert = tx.prepare(
-            "INSERT INTO jobs (name, config, flops, params, acts, epochs, state, claims,
-                 failures, progress, error, started_at, finished_at, layout)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) RETURNING id",
-        )?;
-        for j in jobs {
-            let s = &j.spec;
-            let id: i64 = insert.query_row(
-                params![
-                    s.name,
-                    s.config.to_string(),
-                    s.flops as i64,
-                    s.params as i64,
-                    s.acts as i64,
-                    s.epochs,
-                    j.state.as_str(),
-                    j.claims,
-                    j.failures,
-                    j.progress,
-                    j.error,
-                    j.started_at,
-                    j.finished_at,
-                    j.layout
-                ],
-                |r| r.get(0),
-            )?;
-            for e in &j.epochs {
-                insert_epoch(tx, id, e)?;
-            }
-        }
+        insert_jobs(tx, jobs)?;
         Ok(())
     };
     run(&tx).map_err(|e| db_error(path, e))?;
     tx.commit().map_err(|e| db_error(path, e))
+}
+
+/// Inserts job records (and their epochs) after the existing ones.
+fn insert_jobs(tx: &rusqlite::Transaction, jobs: &[JobRecord]) -> rusqlite::Result<()> {
+    let mut insert = tx.prepare(
+        "INSERT INTO jobs (name, config, flops, params, acts, epochs, state, claims,
+             failures, progress, error, started_at, finished_at, layout)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) RETURNING id",
+    )?;
+    for j in jobs {
+        let s = &j.spec;
+        let id: i64 = insert.query_row(
+            params![
+                s.name,
+                s.config.to_string(),
+                s.flops as i64,
+                s.params as i64,
+                s.acts as i64,
+                s.epochs,
+                j.state.as_str(),
+                j.claims,
+                j.failures,
+                j.progress,
+                j.error,
+                j.started_at,
+                j.finished_at,
+                j.layout
+            ],
+            |r| r.get(0),
+        )?;
+        for e in &j.epochs {
+            insert_epoch(tx, id, e)?;
+        }
+    }
+    Ok(())
 }
 
 /// Writes an epoch's record, replacing one of the same epoch.
@@ -555,6 +561,18 @@ impl SweepStore for SqliteStore {
                  WHERE state = 'failed'",
                 [],
             )
+        })
+    }
+
+    fn extend(&self, info: &SweepInfo, jobs: &[NewJob]) -> Result<()> {
+        let info_json = serde_json::to_string(info).unwrap_or_default();
+        let records: Vec<JobRecord> = jobs.iter().cloned().map(JobRecord::new).collect();
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE meta SET value = ?1 WHERE key = 'info'",
+                params![info_json],
+            )?;
+            insert_jobs(tx, &records)
         })
     }
 

@@ -144,7 +144,34 @@ on_both_backends!(
     pycls_export_has_the_series_pycls_analysis_reads,
     pycls_export_takes_test_ema_epoch_from_the_ema_errors_when_kept,
     a_copy_to_the_other_back_end_and_back_loses_nothing,
+    an_extended_sweep_keeps_its_jobs_and_queues_the_new_ones_after_them,
 );
+
+fn an_extended_sweep_keeps_its_jobs_and_queues_the_new_ones_after_them(f: &Fixture) {
+    let s = f.create(2, 2);
+    let (_, lease) = s.claim("w", LEASE).unwrap().unwrap();
+    assert!(s.record_epoch(&lease, &epoch(1, 40.0)).unwrap());
+    let mut grown = s.info().unwrap();
+    grown.settings.num_configs = 4;
+    let more: Vec<NewJob> = jobs(4)[2..].iter().map(|j| j.spec.clone()).collect();
+    s.extend(&grown, &more).unwrap();
+    // Read through another connection: the new info and all four jobs, the
+    // old ones untouched (the running one still holds its epoch).
+    let t = open(&f.location());
+    assert_eq!(t.info().unwrap().settings.num_configs, 4);
+    let all = t.jobs().unwrap();
+    let names: Vec<&str> = all.iter().map(|j| j.spec.name.as_str()).collect();
+    assert_eq!(names, ["job-0000", "job-0001", "job-0002", "job-0003"]);
+    assert_eq!(t.epochs(all[0].id).unwrap().len(), 1);
+    assert_eq!(all[3].spec, more[1]);
+    let c = t.counts().unwrap();
+    assert_eq!((c.pending, c.running, c.total()), (3, 1, 4));
+    // The new jobs are claimed after the pending old one.
+    let next: Vec<String> = (0..3)
+        .map(|_| t.claim("w2", LEASE).unwrap().unwrap().0.spec.name)
+        .collect();
+    assert_eq!(next, ["job-0001", "job-0002", "job-0003"]);
+}
 
 const LEASE: Duration = Duration::from_secs(60);
 

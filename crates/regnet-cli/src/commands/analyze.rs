@@ -2,7 +2,9 @@
 //! or more populations (sweep directories or pycls sweep.json files).
 
 use crate::CliError;
-use regnet_analysis::{analyze, check_constraint, Analysis, Options, Population};
+use regnet_analysis::{
+    analyze, check_constraint, Analysis, Options, PlanOptions, Population, SequentialOptions,
+};
 use regnet_store::PgUrl;
 use std::path::{Path, PathBuf};
 
@@ -73,13 +75,98 @@ pub struct CompareArgs {
     #[arg(long, value_delimiter = ',')]
     names: Option<Vec<String>>,
     #[command(flatten)]
+    sequential: SequentialArgs,
+    #[command(flatten)]
     report: ReportArgs,
+}
+
+/// The sequential comparison and the fixed-n planner of `regnet compare`:
+/// the first population is the baseline, the second the candidate.
+#[derive(clap::Args, Clone)]
+pub struct SequentialArgs {
+    /// Read the two populations in rounds (in their models' sampling order)
+    /// and stop at the first look whose repeated interval decides.
+    #[arg(long)]
+    pub sequential: bool,
+    /// Models of each population per look.
+    #[arg(long, default_value_t = 8)]
+    pub round: usize,
+    /// Looks at most (round x looks models of each in all).
+    #[arg(long, default_value_t = 6)]
+    pub looks: usize,
+    /// Group-sequential boundary: pocock (stops early on large
+    /// differences) or obrien-fleming.
+    #[arg(long, default_value = "pocock")]
+    pub boundary: regnet_analysis::Boundary,
+    /// Points of error: also decide "not worse by more than this".
+    #[arg(long, value_name = "POINTS")]
+    pub margin: Option<f64>,
+    /// Plan a fixed-n comparison: models per space to detect this many
+    /// points, the two populations serving as pilots.
+    #[arg(long, value_name = "POINTS")]
+    pub plan: Option<f64>,
+    /// Power the plan asks for.
+    #[arg(long, default_value_t = 0.8)]
+    pub power: f64,
+    /// Error rate of the sequential comparison and of the plan.
+    #[arg(long, default_value_t = 0.05)]
+    pub alpha: f64,
+}
+
+impl SequentialArgs {
+    /// The options, validated; none when neither was asked for.
+    fn options(&self, pops: &[Population]) -> Result<Extras, CliError> {
+        if (self.sequential || self.plan.is_some()) && pops.len() != 2 {
+            return Err(CliError(format!(
+                "--sequential and --plan compare two populations (baseline, candidate); {} were given",
+                pops.len()
+            )));
+        }
+        if let Some(m) = self.margin.filter(|m| !(m.is_finite() && *m > 0.0)) {
+            return Err(CliError(format!(
+                "--margin {m}: must be a positive number of points"
+            )));
+        }
+        let sequential = self
+            .sequential
+            .then(|| {
+                regnet_analysis::Design::new(self.alpha, self.looks, self.round, self.boundary)
+            })
+            .transpose()
+            .map_err(|e| CliError(format!("--sequential: {e}")))?
+            .map(|design| SequentialOptions {
+                design,
+                margin: self.margin,
+            });
+        let plan = match self.plan {
+            Some(difference) => {
+                let o = PlanOptions {
+                    difference,
+                    power: self.power,
+                    alpha: self.alpha,
+                };
+                Some(
+                    regnet_analysis::plan(&pops[0], &pops[1], o)
+                        .map_err(|e| CliError(format!("--plan: {e}")))?,
+                )
+            }
+            None => None,
+        };
+        Ok(Extras { sequential, plan })
+    }
+}
+
+/// What a comparison adds to the analysis beyond the defaults.
+#[derive(Default)]
+pub struct Extras {
+    sequential: Option<SequentialOptions>,
+    plan: Option<regnet_analysis::Plan>,
 }
 
 pub fn analyze_one(a: &AnalyzeArgs) -> Result<(), CliError> {
     let pop = load(&a.source, None)?;
     let title = format!("Design space analysis: {}", pop.name);
-    write(&[pop], &a.report, &title).map(|_| ())
+    write(&[pop], &a.report, &title, Extras::default()).map(|_| ())
 }
 
 pub fn compare(a: &CompareArgs) -> Result<(), CliError> {
@@ -100,7 +187,8 @@ pub fn compare(a: &CompareArgs) -> Result<(), CliError> {
         .collect::<Result<Vec<_>, _>>()?;
     let names: Vec<&str> = pops.iter().map(|p| p.name.as_str()).collect();
     let title = format!("Design space comparison: {}", names.join(" vs "));
-    say_comparisons(&write(&pops, &a.report, &title)?);
+    let extras = a.sequential.options(&pops)?;
+    say_comparisons(&write(&pops, &a.report, &title, extras)?);
     Ok(())
 }
 
@@ -132,7 +220,12 @@ pub fn load(source: &Path, name: Option<&str>) -> Result<Population, CliError> {
 }
 
 /// Analyses `pops` and writes the report (and the JSON when asked).
-pub fn write(pops: &[Population], r: &ReportArgs, title: &str) -> Result<Analysis, CliError> {
+pub fn write(
+    pops: &[Population],
+    r: &ReportArgs,
+    title: &str,
+    extras: Extras,
+) -> Result<Analysis, CliError> {
     if !["flops", "params", "acts"].contains(&r.normalize_by.as_str()) {
         return Err(CliError(format!(
             "--normalize-by '{}': use flops, params or acts",
@@ -161,7 +254,11 @@ pub fn write(pops: &[Population], r: &ReportArgs, title: &str) -> Result<Analysi
         constraints: r.constraints.clone(),
         ..Options::default()
     };
-    let analysis = analyze(pops, &o);
+    let mut analysis = analyze(pops, &o);
+    analysis.sequential = extras
+        .sequential
+        .map(|s| regnet_analysis::sequential(&pops[0], &pops[1], &s));
+    analysis.plan = extras.plan;
     let html = regnet_report::render(&analysis, title);
     std::fs::write(&r.out, html)
         .map_err(|e| CliError(format!("cannot write '{}': {e}", r.out.display())))?;
@@ -174,8 +271,21 @@ pub fn write(pops: &[Population], r: &ReportArgs, title: &str) -> Result<Analysi
     Ok(analysis)
 }
 
-/// Each comparison's verdict, one line each.
+/// Each comparison's verdict, one line each; then the sequential one's
+/// looks and the plan.
 fn say_comparisons(a: &Analysis) {
+    if let Some(s) = &a.sequential {
+        for l in &s.looks {
+            eprintln!(
+                "look {} ({} models each): {} − {} = {:.2} [{:.2}, {:.2}]: {}",
+                l.look, l.n, s.candidate, s.baseline, l.estimate, l.lo, l.hi, l.decision
+            );
+        }
+        eprintln!("sequential: {}", s.verdict());
+    }
+    if let Some(p) = &a.plan {
+        eprintln!("plan: {}", p.verdict());
+    }
     for c in &a.comparisons {
         eprintln!(
             "{} vs {}: {}; normalized EDFs KS D = {:.3}, p = {:.3}",

@@ -5,7 +5,7 @@
 //! their error distributions compared; a better space is named only when
 //! the data can tell.
 
-use crate::commands::analyze::{load, write, ReportArgs};
+use crate::commands::analyze::{load, write, Extras, ReportArgs};
 use crate::sweep::init::{create, plan_with_data};
 use crate::sweep::run as sweep_run;
 use crate::CliError;
@@ -121,7 +121,12 @@ fn summarize(dirs: &[PathBuf], out: &Path) -> Result<(), CliError> {
         .map(|d| load(d, Some(&space_name(d))))
         .collect::<Result<Vec<_>, _>>()?;
     let report = ReportArgs::to(out.join("report.html"));
-    let a = write(&pops, &report, "regnet demo: AnyNetX_A vs RegNetX")?;
+    let a = write(
+        &pops,
+        &report,
+        "regnet demo: AnyNetX_A vs RegNetX",
+        Extras::default(),
+    )?;
     println!(
         "\ntest top-1 error (%) of the trained models (normalized: {} distributions equalized over {} bins):",
         a.normalized_by, a.bins

@@ -2,6 +2,7 @@
 //! in parallel (on one machine, or on many sharing a PostgreSQL store, e.g.
 //! as a Slurm job array), watch it, export it.
 
+mod extend;
 pub mod init;
 pub mod job;
 mod launch;
@@ -23,6 +24,9 @@ pub struct Args {
 enum Command {
     /// Sample a sweep config's models and store them as jobs.
     Init(init::Args),
+    /// Add more models of the same space to a sweep, from the same seed
+    /// stream (a population grown in rounds for a sequential comparison).
+    Extend(extend::Args),
     /// Train pending jobs in parallel worker processes (resumable).
     Run(run::Args),
     /// Like `run`, for one of many workers sharing a store (a Slurm task,
@@ -58,6 +62,7 @@ enum Command {
 pub fn run(args: &Args) -> Result<u8, CliError> {
     match &args.command {
         Command::Init(a) => init::run(a).map(|_| 0),
+        Command::Extend(a) => extend::run(a).map(|_| 0),
         Command::Run(a) => run::run(a, Mode::Run).map(|_| 0),
         Command::Worker(a) => run::run(a, Mode::Worker).map(|_| 0),
         Command::Launch(a) => launch::run(a).map(|_| 0),

@@ -25,7 +25,7 @@ pub use url::PgUrl;
 
 use crate::rows::{epoch_gap, job_problems, JobRow};
 use crate::{
-    after_attempt, Counts, EpochRecord, Job, JobRecord, Lease, Outcome, Result, StoreError,
+    after_attempt, Counts, EpochRecord, Job, JobRecord, Lease, NewJob, Outcome, Result, StoreError,
     SweepInfo, SweepStore,
 };
 use postgres::{Client, Row, Transaction};
@@ -570,6 +570,18 @@ impl SweepStore for PgStore {
             )
         })
         .map(|n| n as usize)
+    }
+
+    fn extend(&self, info: &SweepInfo, jobs: &[NewJob]) -> Result<()> {
+        let info_json = serde_json::to_string(info).unwrap_or_default();
+        let records: Vec<JobRecord> = jobs.iter().cloned().map(JobRecord::new).collect();
+        self.tx(|tx, sweep| {
+            tx.execute(
+                "UPDATE regnet_sweeps SET info = $2 WHERE id = $1",
+                &[&sweep, &info_json],
+            )?;
+            records.iter().try_for_each(|j| insert_job(tx, sweep, j))
+        })
     }
 
     fn check_integrity(&self) -> Result<Vec<String>> {
