@@ -1,9 +1,11 @@
 //! Everything the report shows, computed once into a serializable value.
 
+use crate::metric::ComplexityMetric;
 use crate::population::{MissingModel, ModelResult, Population};
 use crate::refine::{refine, Refinement};
 use crate::sequential::{Plan, Sequential};
 use regnet_space::fit_regnet;
+use regnet_space::restriction::block_widths;
 use regnet_stats::normalize::default_bins;
 use regnet_stats::{
     best_range, diff_interval, dkw_half_width, ks_test, normalized_weights, spearman, BestRange,
@@ -18,7 +20,7 @@ pub struct Options {
     /// models have).
     pub metrics: Option<Vec<String>>,
     /// Complexity metric the normalized EDFs equalize: flops, params or acts.
-    pub normalize_by: String,
+    pub normalize_by: ComplexityMetric,
     /// Bins of log-complexity (default about √n, at most 10).
     pub bins: Option<usize>,
     /// Models in the top-models table, and training curves of the best and worst.
@@ -37,7 +39,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             metrics: None,
-            normalize_by: "flops".into(),
+            normalize_by: ComplexityMetric::Flops,
             bins: None,
             top_k: 10,
             curves_k: 5,
@@ -53,7 +55,7 @@ impl Default for Options {
 /// The analysis of one or more populations.
 #[derive(Debug, Clone, Serialize)]
 pub struct Analysis {
-    pub normalized_by: String,
+    pub normalized_by: ComplexityMetric,
     pub bins: usize,
     pub populations: Vec<PopulationAnalysis>,
     /// The first population against each other one.
@@ -163,7 +165,10 @@ pub const CLOSE_FIT: f64 = 0.1;
 pub fn analyze(pops: &[Population], o: &Options) -> Analysis {
     let sizes: Vec<usize> = pops.iter().map(|p| p.models.len()).collect();
     let bins = o.bins.unwrap_or_else(|| default_bins(&sizes));
-    let cx: Vec<Vec<f64>> = pops.iter().map(|p| p.metric(&o.normalize_by)).collect();
+    let cx: Vec<Vec<f64>> = pops
+        .iter()
+        .map(|p| p.metric(o.normalize_by.name()))
+        .collect();
     let refs: Vec<&[f64]> = cx.iter().map(Vec::as_slice).collect();
     let weights = normalized_weights(&refs, bins);
     let plain: Vec<Edf> = pops.iter().map(|p| Edf::new(&p.errors())).collect();
@@ -202,7 +207,7 @@ pub fn analyze(pops: &[Population], o: &Options) -> Analysis {
         })
         .collect();
     Analysis {
-        normalized_by: o.normalize_by.clone(),
+        normalized_by: o.normalize_by,
         bins,
         populations,
         comparisons,
@@ -256,28 +261,23 @@ fn population(
         normalized_dkw: dkw_half_width(normed.effective_n(), 0.05),
         metrics,
         regnet_fit: regnet_fit(&models, o.top_k),
-        refinement: refine(p, &o.constraints, &o.normalize_by, bins),
+        refinement: refine(p, &o.constraints, o.normalize_by, bins),
         top_k: o.top_k,
         curves_k: o.curves_k,
         models,
     }
 }
 
-/// Per-block widths of an AnyNet config (each stage's width repeated d times).
-pub fn block_widths(cfg: &serde_json::Value) -> Option<Vec<u64>> {
-    let a = &cfg["ANYNET"];
-    let d = a["DEPTHS"].as_array()?;
-    let w = a["WIDTHS"].as_array()?;
-    let mut out = Vec::new();
-    for (d, w) in d.iter().zip(w) {
-        out.extend(std::iter::repeat_n(w.as_u64()?, d.as_u64()? as usize));
-    }
-    (!out.is_empty()).then_some(out)
-}
-
-/// RegNet fits of an AnyNet population's models (sorted best first).
+/// RegNet fits of an AnyNet population's models (sorted best first): only
+/// the good quarter and the top models are fitted (a fit is a grid search).
 fn regnet_fit(models: &[ModelResult], top_k: usize) -> Option<RegNetFitSummary> {
-    let fits: Vec<Option<FitRow>> = models
+    // AnyNet populations only: every model has per-block widths.
+    if models.iter().any(|m| block_widths(&m.config).is_none()) {
+        return None;
+    }
+    let good = models.len().div_ceil(4);
+    let fitted = good.max(top_k).min(models.len());
+    let fits: Vec<Option<FitRow>> = models[..fitted]
         .iter()
         .map(|m| {
             let f = fit_regnet(&block_widths(&m.config)?).ok()?;
@@ -295,7 +295,6 @@ fn regnet_fit(models: &[ModelResult], top_k: usize) -> Option<RegNetFitSummary> 
         return None;
     }
     let fits: Vec<FitRow> = fits.into_iter().flatten().collect();
-    let good = fits.len().div_ceil(4);
     let close = fits[..good].iter().filter(|f| f.e_fit <= CLOSE_FIT).count();
     Some(RegNetFitSummary {
         top: fits.into_iter().take(top_k).collect(),

@@ -7,16 +7,19 @@
 //! sequential comparison and the fixed-n planner.
 
 mod analyze;
+mod metric;
 mod population;
 mod refine;
 mod sequential;
 
 pub use analyze::{
-    analyze, block_widths, Analysis, Comparison, FitRow, MetricStats, Options, PopulationAnalysis,
+    analyze, Analysis, Comparison, FitRow, MetricStats, Options, PopulationAnalysis,
     RegNetFitSummary,
 };
+pub use metric::ComplexityMetric;
 pub use population::{MissingModel, ModelResult, Population};
 pub use refine::{check_constraint, refine, Refinement};
+pub use regnet_space::restriction::block_widths;
 pub use regnet_stats::sequential::{Boundary, Decision, Design, Look};
 pub use regnet_stats::Interval;
 pub use sequential::{plan, sequential, Outcome, Plan, PlanOptions, Sequential, SequentialOptions};

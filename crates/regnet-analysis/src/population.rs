@@ -177,7 +177,7 @@ fn last_u64(v: &Value) -> Option<u64> {
 }
 
 fn model(name: String, config: Value, error: f64, curve: Vec<f64>, cx: [f64; 3]) -> ModelResult {
-    let mut metrics = design_metrics(&config);
+    let mut metrics = regnet_space::design_metrics(&config, false);
     for (k, v) in ["flops", "params", "acts"].iter().zip(cx) {
         metrics.insert(k.to_string(), v);
     }
@@ -189,41 +189,4 @@ fn model(name: String, config: Value, error: f64, curve: Vec<f64>, cx: [f64; 3])
         seconds: None,
         metrics,
     }
-}
-
-/// pycls's analysis metrics of a config: REGNET.{DEPTH, W0, WA, WM,
-/// GROUP_W, BOT_MUL} as regnet_*, and for AnyNet the total depth d and the
-/// largest width w, group width g and bottleneck multiplier b.
-fn design_metrics(cfg: &Value) -> BTreeMap<String, f64> {
-    let mut m = BTreeMap::new();
-    let regnet = &cfg["REGNET"];
-    for (key, name) in [
-        ("DEPTH", "regnet_depth"),
-        ("W0", "regnet_w0"),
-        ("WA", "regnet_wa"),
-        ("WM", "regnet_wm"),
-        ("GROUP_W", "regnet_gw"),
-        ("BOT_MUL", "regnet_bm"),
-    ] {
-        if let Some(v) = regnet[key].as_f64() {
-            m.insert(name.to_string(), v);
-        }
-    }
-    let anynet = &cfg["ANYNET"];
-    let list = |key: &str| -> Option<Vec<f64>> {
-        anynet[key].as_array()?.iter().map(Value::as_f64).collect()
-    };
-    if let Some(d) = list("DEPTHS") {
-        m.insert("anynet_d".into(), d.iter().sum());
-    }
-    for (key, name) in [
-        ("WIDTHS", "anynet_w"),
-        ("GROUP_WS", "anynet_g"),
-        ("BOT_MULS", "anynet_b"),
-    ] {
-        if let Some(v) = list(key) {
-            m.insert(name.into(), v.iter().copied().fold(f64::NAN, f64::max));
-        }
-    }
-    m
 }

@@ -3,10 +3,12 @@
 //! models that satisfy it; if their normalized EDF is as good or better while
 //! the space shrinks, the constraint is a refinement worth making.
 
+use crate::metric::ComplexityMetric;
 use crate::population::{ModelResult, Population};
+use regnet_space::restriction::restriction_metrics;
+use regnet_space::Restriction;
 use regnet_stats::{ks_test, normalized_weights, Edf};
 use serde::Serialize;
-use serde_json::Value;
 
 /// One candidate constraint, tested.
 #[derive(Debug, Clone, Serialize)]
@@ -36,7 +38,7 @@ type Test = Box<dyn Fn(&ModelResult) -> Option<bool>>;
 pub fn refine(
     p: &Population,
     extra: &[String],
-    normalize_by: &str,
+    normalize_by: ComplexityMetric,
     bins: usize,
 ) -> Vec<Refinement> {
     let mut candidates: Vec<(String, Test)> = Vec::new();
@@ -44,28 +46,28 @@ pub fn refine(
         .iter()
         .all(|m| m.config["ANYNET"]["DEPTHS"].is_array())
     {
-        candidates.push((
-            "shared b (one bottleneck ratio)".into(),
-            Box::new(|m| all_equal(m, "BOT_MULS")),
-        ));
-        candidates.push((
-            "shared g (one group width)".into(),
-            Box::new(|m| all_equal(m, "GROUP_WS")),
-        ));
-        candidates.push((
-            "widths non-decreasing".into(),
-            Box::new(|m| non_decreasing(m, "WIDTHS")),
-        ));
-        candidates.push((
-            "depths non-decreasing".into(),
-            Box::new(|m| non_decreasing(m, "DEPTHS")),
-        ));
+        for (label, r) in [
+            ("shared b (one bottleneck ratio)", Restriction::SharedB),
+            ("shared g (one group width)", Restriction::SharedG),
+            ("widths non-decreasing", Restriction::NonDecreasingW),
+            ("depths non-decreasing", Restriction::NonDecreasingD),
+        ] {
+            candidates.push((
+                label.into(),
+                Box::new(move |m| r.holds(&m.config, &m.metrics)),
+            ));
+        }
     }
     for c in extra {
-        if let Some((metric, op, value)) = parse_constraint(c) {
+        if let Ok(r) = c.parse::<Restriction>() {
             candidates.push((
                 c.clone(),
-                Box::new(move |m| m.metrics.get(&metric).map(|&v| op.holds(v, value))),
+                Box::new(move |m| {
+                    let cx = ["flops", "params", "acts"]
+                        .map(|k| m.metrics.get(k).copied().unwrap_or(f64::NAN));
+                    let metrics = restriction_metrics(std::slice::from_ref(&r), &m.config, cx);
+                    r.holds(&m.config, &metrics)
+                }),
             ));
         }
     }
@@ -85,7 +87,7 @@ fn evaluate(
     p: &Population,
     name: &str,
     test: &dyn Fn(&ModelResult) -> Option<bool>,
-    normalize_by: &str,
+    normalize_by: ComplexityMetric,
     bins: usize,
 ) -> Option<Refinement> {
     let kept: Vec<&ModelResult> = p.models.iter().filter(|m| test(m) == Some(true)).collect();
@@ -107,7 +109,12 @@ fn evaluate(
     }
     let cx = |ms: &[&ModelResult]| -> Vec<f64> {
         ms.iter()
-            .map(|m| m.metrics.get(normalize_by).copied().unwrap_or(f64::NAN))
+            .map(|m| {
+                m.metrics
+                    .get(normalize_by.name())
+                    .copied()
+                    .unwrap_or(f64::NAN)
+            })
             .collect()
     };
     let all: Vec<&ModelResult> = p.models.iter().collect();
@@ -133,65 +140,7 @@ fn evaluate(
     })
 }
 
-fn list(m: &ModelResult, key: &str) -> Option<Vec<f64>> {
-    m.config["ANYNET"][key]
-        .as_array()?
-        .iter()
-        .map(Value::as_f64)
-        .collect()
-}
-
-fn all_equal(m: &ModelResult, key: &str) -> Option<bool> {
-    let v = list(m, key)?;
-    Some(v.windows(2).all(|w| w[0] == w[1]))
-}
-
-fn non_decreasing(m: &ModelResult, key: &str) -> Option<bool> {
-    let v = list(m, key)?;
-    Some(v.windows(2).all(|w| w[1] >= w[0]))
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) enum Op {
-    Le,
-    Ge,
-    Lt,
-    Gt,
-    Eq,
-}
-
-impl Op {
-    fn holds(self, a: f64, b: f64) -> bool {
-        match self {
-            Op::Le => a <= b,
-            Op::Ge => a >= b,
-            Op::Lt => a < b,
-            Op::Gt => a > b,
-            Op::Eq => a == b,
-        }
-    }
-}
-
-/// `metric<=value` (also >=, <, >, ==) into its parts.
-pub(crate) fn parse_constraint(s: &str) -> Option<(String, Op, f64)> {
-    for (tok, op) in [
-        ("<=", Op::Le),
-        (">=", Op::Ge),
-        ("==", Op::Eq),
-        ("<", Op::Lt),
-        (">", Op::Gt),
-    ] {
-        if let Some((m, v)) = s.split_once(tok) {
-            let value = v.trim().parse().ok()?;
-            return Some((m.trim().to_string(), op, value));
-        }
-    }
-    None
-}
-
 /// Checks a user constraint's syntax, for a one-line error before analysis.
 pub fn check_constraint(s: &str) -> Result<(), String> {
-    parse_constraint(s).map(|_| ()).ok_or_else(|| {
-        format!("constraint '{s}': write METRIC<=VALUE (or >=, <, >, ==), e.g. anynet_b<=1")
-    })
+    s.parse::<Restriction>().map(|_| ())
 }

@@ -100,6 +100,16 @@ pub fn prepare(
 pub const SOURCE_COMMIT: &str = env!("REGNET_SOURCE_COMMIT");
 
 impl Session {
+    /// Writes the trained weights into the run's directory: the model's
+    /// (what `eval`, `predict` and `export` read) and its EMA's, when kept.
+    pub fn save_weights(&self, dir: &Path) -> Result<(), CliError> {
+        self.model.save(&dir.join(crate::resolve::RUN_WEIGHTS))?;
+        if let Some(ema) = &self.model.ema {
+            ema.save(&dir.join(RUN_EMA_WEIGHTS))?;
+        }
+        Ok(())
+    }
+
     /// How this run is made, beyond its config.
     pub fn record(&self, source: &DataSource, device: Device, threads: usize) -> RunRecord {
         let (mean, std) = self.normalize;
@@ -143,6 +153,9 @@ impl Session {
 
 /// The complete config inside a run (or sweep job) directory.
 pub const RUN_CONFIG: &str = "config.yaml";
+
+/// The weight EMA's weights in a run directory.
+pub const RUN_EMA_WEIGHTS: &str = "model_ema.safetensors";
 
 /// Writes `text` to `path` through a temporary file, so a failure never
 /// leaves half a file.

@@ -254,33 +254,23 @@ fn compare_sequential_stops_at_the_first_deciding_look_and_plans_a_fixed_n() {
     // A population against itself: every look's estimate is 0 and nothing
     // is decided; with a margin it is "not worse" at the first look that
     // can tell.
-    let same = ok(&[
-        "compare",
-        &study("anynetx_e"),
-        &study("anynetx_e"),
-        "--names",
-        "E1,E2",
-        "--sequential",
-        "--bootstrap",
-        "100",
-        "-o",
-        d.join("s.html").to_str().unwrap(),
-    ]);
+    let e_vs_e = |extra: &[&str], html: &str| {
+        let (e1, e2, out) = (study("anynetx_e"), study("anynetx_e"), d.join(html));
+        let mut args = vec![
+            "compare",
+            e1.as_str(),
+            e2.as_str(),
+            "--names",
+            "E1,E2",
+            "--sequential",
+        ];
+        args.extend(extra);
+        args.extend(["--bootstrap", "100", "-o", out.to_str().unwrap()]);
+        ok(&args)
+    };
+    let same = e_vs_e(&[], "s.html");
     assert!(same.contains("cannot tell after every look"), "{same}");
-    let margin = ok(&[
-        "compare",
-        &study("anynetx_e"),
-        &study("anynetx_e"),
-        "--names",
-        "E1,E2",
-        "--sequential",
-        "--margin",
-        "15",
-        "--bootstrap",
-        "100",
-        "-o",
-        d.join("m.html").to_str().unwrap(),
-    ]);
+    let margin = e_vs_e(&["--margin", "15"], "m.html");
     assert!(
         margin.contains("E2 is not worse than E1 by more than 15 points"),
         "{margin}"

@@ -236,3 +236,110 @@ fn bad_inputs() {
         Some(2)
     );
 }
+
+#[test]
+fn a_derived_space_file_is_a_space_for_info_sample_and_sweeps() {
+    let d = common::tmp("space-derive");
+    let b = d.join("b.yaml");
+    let b = b.to_str().unwrap();
+    ok(&[
+        "space",
+        "derive",
+        "anynetx-a",
+        "--constraint",
+        "shared_b",
+        "-o",
+        b,
+    ]);
+    // Exact, and the built-in B's size and samples.
+    let derived = json(&["space", "info", b, "--json"]);
+    let builtin = json(&["space", "info", "anynetx-b", "--json"]);
+    assert_eq!(derived["size"], builtin["size"]);
+    assert_eq!(derived["derived"]["size"]["kind"], "exact");
+    let draw = |space: &str| {
+        ok(&[
+            "space",
+            "sample",
+            space,
+            "-n",
+            "5",
+            "--seed",
+            "4",
+            "--flops",
+            "300M:400M",
+        ])
+    };
+    assert_eq!(draw(b), draw("anynetx-b"));
+    // A derived file of a derived file, with a range: estimated, and every
+    // sample satisfies it.
+    let shallow = d.join("shallow.yaml");
+    let shallow = shallow.to_str().unwrap();
+    ok(&[
+        "space",
+        "derive",
+        b,
+        "--constraint",
+        "anynet_d<=12",
+        "--name",
+        "shallow-b",
+        "-o",
+        shallow,
+    ]);
+    let text = String::from_utf8(regnet(&["space", "info", shallow]).stdout).unwrap();
+    assert!(
+        text.contains("shallow-b") && text.contains("estimated") && text.contains("anynet_d<=12"),
+        "{text}"
+    );
+    for line in draw(shallow).lines() {
+        let m: Value = serde_json::from_str(line).unwrap();
+        let depth: u64 = m["config"]["ANYNET"]["DEPTHS"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap())
+            .sum();
+        assert!(depth <= 12, "{line}");
+    }
+    // A sweep config names it as its SPACE.
+    let cfg = d.join("sweep.yaml");
+    std::fs::write(
+        &cfg,
+        format!("SPACE: {shallow}\nNUM_CONFIGS: 3\nFLOPS: 300M:400M\nDATA: synthetic:100\n"),
+    )
+    .unwrap();
+    let out = regnet(&[
+        "sweep",
+        "init",
+        cfg.to_str().unwrap(),
+        "--dir",
+        d.join("sw").to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Bad restrictions and parents are one line, nothing written.
+    let bad = d.join("bad.yaml");
+    assert!(failure(&[
+        "space",
+        "derive",
+        "anynetx-a",
+        "--constraint",
+        "depth<3",
+        "-o",
+        bad.to_str().unwrap()
+    ])
+    .contains("constraint 'depth<3'"));
+    assert!(failure(&[
+        "space",
+        "derive",
+        "anynetx-q",
+        "--constraint",
+        "shared_b",
+        "-o",
+        bad.to_str().unwrap()
+    ])
+    .contains("unknown design space"));
+    assert!(!bad.exists());
+}

@@ -30,7 +30,7 @@ pub fn render(a: &Analysis, title: &str) -> String {
     let _ = write!(
         h,
         "<p class=\"note\">Errors are final-epoch test top-1 errors in percent. Normalized EDFs weight models so that every population has the same distribution of log {} ({} bins), as in Radosavovic et al. (ICCV 2019). Bootstraps: pycls filters (best model of 25% samples), seeded.</p>",
-        esc(&a.normalized_by),
+        a.normalized_by,
         a.bins
     );
     summary(&mut h, a);

@@ -107,17 +107,20 @@ pub enum Rejection {
     Duplicate,
     /// The drawn parameters do not make a valid model.
     Invalid,
+    /// A derived space's restrictions rule the model out.
+    Refined,
 }
 
 impl Rejection {
     /// Every reason, in report order.
-    pub const ALL: [Rejection; 6] = [
+    pub const ALL: [Rejection; 7] = [
         Rejection::NumStages,
         Rejection::Flops,
         Rejection::Params,
         Rejection::Acts,
         Rejection::Duplicate,
         Rejection::Invalid,
+        Rejection::Refined,
     ];
 
     /// Short name used in messages and JSON.
@@ -129,6 +132,7 @@ impl Rejection {
             Rejection::Acts => "acts",
             Rejection::Duplicate => "duplicate",
             Rejection::Invalid => "invalid",
+            Rejection::Refined => "refined",
         }
     }
 }
@@ -171,6 +175,7 @@ impl Constraints {
             },
             Rejection::Duplicate => "distinct models".into(),
             Rejection::Invalid => "valid model parameters".into(),
+            Rejection::Refined => "the derived space's restrictions".into(),
         }
     }
 }

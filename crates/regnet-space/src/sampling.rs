@@ -83,21 +83,11 @@ fn consider(
     opts: &SampleOptions,
     seen: &mut HashSet<String>,
 ) -> std::result::Result<Sampled, Rejection> {
-    let cand = space.draw(rng, &opts.target)?;
-    let net = match &cand.spec {
-        ModelSpec::RegNet(r) => {
-            let rw = r.widths().map_err(|_| Rejection::Invalid)?;
-            check_stages(&rw, &opts.constraints)?;
-            r.expand(rw, Compat::Pycls).and_then(|a| a.build())
-        }
-        spec => spec.build(),
-    }
-    .map_err(|_| Rejection::Invalid)?;
-    let cx: Complexity = net
-        .complexity(cand.im_size)
-        .map_err(|_| Rejection::Invalid)?;
+    let (config, cx, depth) = build(space, rng, &opts.target, &opts.constraints)?;
     opts.constraints.check(&cx)?;
-    let config = serde_json::to_value(cand.config()).map_err(|_| Rejection::Invalid)?;
+    if !space.admits(&config, &cx) {
+        return Err(Rejection::Refined);
+    }
     if !seen.insert(config.to_string()) {
         return Err(Rejection::Duplicate);
     }
@@ -106,8 +96,34 @@ fn consider(
         flops: cx.flops,
         params: cx.params,
         acts: cx.acts,
-        depth: net.stages.iter().map(|s| s.depth()).sum(),
+        depth,
     })
+}
+
+/// Draws one candidate and builds it: its pycls config, its complexity and
+/// its depth (a RegNet sample must also give a stage count `constraints`
+/// allows).
+pub(crate) fn build(
+    space: &Space,
+    rng: &mut ChaCha8Rng,
+    target: &Target,
+    constraints: &Constraints,
+) -> std::result::Result<(serde_json::Value, Complexity, u64), Rejection> {
+    let cand = space.draw(rng, target)?;
+    let net = match &cand.spec {
+        ModelSpec::RegNet(r) => {
+            let rw = r.widths().map_err(|_| Rejection::Invalid)?;
+            check_stages(&rw, constraints)?;
+            r.expand(rw, Compat::Pycls).and_then(|a| a.build())
+        }
+        spec => spec.build(),
+    }
+    .map_err(|_| Rejection::Invalid)?;
+    let cx: Complexity = net
+        .complexity(cand.im_size)
+        .map_err(|_| Rejection::Invalid)?;
+    let config = serde_json::to_value(cand.config()).map_err(|_| Rejection::Invalid)?;
+    Ok((config, cx, net.stages.iter().map(|s| s.depth()).sum()))
 }
 
 /// pycls `check_regnet_constraints`: the stage count is in range and no

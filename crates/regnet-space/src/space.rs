@@ -2,6 +2,7 @@
 
 use crate::anynetx::AnyNetXSpace;
 use crate::constraints::{Constraints, Rejection};
+use crate::derived::{DerivedSpace, SizeEstimate};
 use crate::random::Scalar;
 use crate::regnet_space::RegNetSpace;
 use crate::sweep::SweepSpace;
@@ -81,6 +82,19 @@ pub struct SpaceInfo {
     pub fixed: serde_json::Value,
     /// Constraints applied when sampling.
     pub constraints: Constraints,
+    /// Of a derived space: its parent, its restrictions, and whether `size`
+    /// is exact or estimated (then `size` is the base's size times the
+    /// estimated share, rounded).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub derived: Option<DerivedInfo>,
+}
+
+/// What `space info` says about a derived space.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DerivedInfo {
+    pub parent: String,
+    pub restrictions: Vec<String>,
+    pub size: SizeEstimate,
 }
 
 /// The stem every model of a built-in space starts with: the paper's
@@ -107,6 +121,7 @@ pub enum Space {
     AnyNetX(AnyNetXSpace),
     RegNet(RegNetSpace),
     Sweep(SweepSpace),
+    Derived(Box<DerivedSpace>),
 }
 
 impl Space {
@@ -148,6 +163,13 @@ impl Space {
                 "{}: a sweep config's space takes its stem from SETUP.BASE_CFG",
                 s.name
             ))),
+            Space::Derived(d) => {
+                let base = d.base.clone().with_stem(stem)?;
+                Ok(Space::Derived(Box::new(DerivedSpace {
+                    base: Box::new(base),
+                    ..*d
+                })))
+            }
         }
     }
 
@@ -165,6 +187,10 @@ impl Space {
         let space = match self {
             Space::AnyNetX(s) => Space::AnyNetX(AnyNetXSpace { stages: n, ..s }),
             Space::RegNet(s) => Space::RegNet(s),
+            Space::Derived(d) => {
+                let (base, c) = d.base.clone().with_stages(n)?;
+                return Ok((Space::Derived(Box::new(DerivedSpace { base: Box::new(base), ..*d })), c));
+            }
             Space::Sweep(s) => {
                 return Err(SpaceError(format!(
                     "{}: a sweep config's space sets its stages in SETUP (CONSTRAINTS.REGNET.NUM_STAGES or its samplers)",
@@ -185,15 +211,28 @@ impl Space {
             Space::AnyNetX(s) => s.name,
             Space::RegNet(s) => s.name,
             Space::Sweep(s) => &s.name,
+            Space::Derived(d) => &d.name,
         }
     }
 
-    /// Exact number of distinct parameter tuples the space allows.
+    /// Exact number of distinct parameter tuples the space allows (of a
+    /// derived space: its base's, which [`Space::info`] scales by the
+    /// estimated share where restrictions are checked per sample).
     pub fn size(&self) -> BigUint {
         match self {
             Space::AnyNetX(s) => s.size(),
             Space::RegNet(s) => s.ranges.size(),
             Space::Sweep(s) => s.size(),
+            Space::Derived(d) => d.base.size(),
+        }
+    }
+
+    /// Whether a built sample belongs to the space: always, except where a
+    /// derived space's restrictions are checked per sample.
+    pub fn admits(&self, config: &serde_json::Value, cx: &regnet_spec::Complexity) -> bool {
+        match self {
+            Space::Derived(d) => d.admits(config, cx),
+            _ => true,
         }
     }
 
@@ -206,6 +245,7 @@ impl Space {
                 ..Constraints::default()
             },
             Space::Sweep(s) => s.constraints.clone(),
+            Space::Derived(d) => d.base.default_constraints(),
         }
     }
 
@@ -221,6 +261,7 @@ impl Space {
             Space::AnyNetX(s) => ModelSpec::AnyNet(s.draw(rng, num_classes)?),
             Space::RegNet(s) => ModelSpec::RegNet(s.draw(rng, num_classes)),
             Space::Sweep(s) => return s.try_draw(rng, target).map_err(|_| Rejection::Invalid),
+            Space::Derived(d) => return d.base.draw(rng, target),
         };
         Ok(Candidate {
             spec,
@@ -229,7 +270,8 @@ impl Space {
         })
     }
 
-    /// Description, exact size, parameters and constraints.
+    /// Description, size (exact, or estimated for a derived space whose
+    /// restrictions are checked per sample), parameters and constraints.
     pub fn info(&self) -> SpaceInfo {
         let size = self.size();
         let (description, parameters, fixed) = match self {
@@ -256,6 +298,7 @@ impl Space {
                 s.param_info(),
                 serde_json::to_value(&s.base).unwrap_or_default(),
             ),
+            Space::Derived(d) => return derived_info(d),
         };
         SpaceInfo {
             name: self.name().to_string(),
@@ -265,8 +308,28 @@ impl Space {
             parameters,
             fixed,
             constraints: self.default_constraints(),
+            derived: None,
         }
     }
+}
+
+/// A derived space's info: its base's, renamed, with the size scaled by the
+/// estimated share where restrictions are checked per sample.
+fn derived_info(d: &DerivedSpace) -> SpaceInfo {
+    let mut info = d.base.info();
+    let (base_size, estimate) = d.estimate(&Target::default());
+    if let SizeEstimate::Estimated { share, .. } = estimate {
+        info.size_log10 = log10(&base_size) + share.log10();
+        info.size = format!("{:.3e}", 10f64.powf(info.size_log10));
+    }
+    info.name = d.name.clone();
+    info.description = d.description.clone();
+    info.derived = Some(DerivedInfo {
+        parent: d.parent.clone(),
+        restrictions: d.restrictions.iter().map(ToString::to_string).collect(),
+        size: estimate,
+    });
+    info
 }
 
 /// log10 of a big integer, to double precision.

@@ -156,12 +156,20 @@ pub fn open_space(arg: &str) -> Result<(Space, Option<SweepConfig>)> {
         return Ok((s, None));
     }
     let lower = arg.to_ascii_lowercase();
-    if Path::new(arg).exists() || lower.ends_with(".yaml") || lower.ends_with(".yml") {
-        let cfg = SweepConfig::load(Path::new(arg))?;
+    let path = Path::new(arg);
+    if path.exists() || lower.ends_with(".yaml") || lower.ends_with(".yml") {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| SweepError(format!("cannot read sweep config '{arg}': {e}")))?;
+        if let Ok(Value::Mapping(doc)) = serde_yaml::from_str::<Value>(&text) {
+            if crate::derived::is_derived(&doc) {
+                return crate::derived::read(path, &text);
+            }
+        }
+        let cfg = SweepConfig::parse(&text).map_err(|e| SweepError(format!("{arg}: {}", e.0)))?;
         return Ok((cfg.space.clone(), Some(cfg)));
     }
     Err(SweepError(format!(
-        "unknown design space '{arg}' (built-in: {}; or a sweep config .yaml)",
+        "unknown design space '{arg}' (built-in: {}; or a sweep config or derived-space .yaml)",
         Space::BUILTIN.join(", ")
     )))
 }
@@ -180,14 +188,18 @@ fn short_form(doc: &Mapping) -> Result<SweepConfig> {
     if stem.width == 0 {
         return Err(SweepError("STEM_W must be at least 1".into()));
     }
-    let space = Space::builtin(&name)
-        .ok_or_else(|| {
-            SweepError(format!(
-                "SPACE: unknown design space '{name}' (built-in: {})",
+    let space = match Space::builtin(&name) {
+        Some(s) => s,
+        // A derived-space file (relative to the working directory).
+        None if Path::new(&name).is_file() => open_space(&name)?.0,
+        None => {
+            return Err(SweepError(format!(
+                "SPACE: unknown design space '{name}' (built-in: {}; or a derived-space file)",
                 Space::BUILTIN.join(", ")
-            ))
-        })?
-        .with_stem(stem)?;
+            )))
+        }
+    }
+    .with_stem(stem)?;
     let (space, mut constraints) = match root.value("NUM_STAGES") {
         None => {
             let c = space.default_constraints();

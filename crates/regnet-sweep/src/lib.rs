@@ -9,6 +9,7 @@
 //! arguments and prints.
 
 pub mod config;
+pub mod derived;
 pub mod plan;
 pub mod protocol;
 pub mod scheduler;

@@ -28,7 +28,7 @@ pub struct ReportArgs {
     pub metrics: Option<Vec<String>>,
     /// Complexity the normalized EDFs equalize: flops, params or acts.
     #[arg(long, default_value = "flops")]
-    pub normalize_by: String,
+    pub normalize_by: regnet_analysis::ComplexityMetric,
     /// Bins of log-complexity for normalization (default about √n, at most 10).
     #[arg(long)]
     pub bins: Option<usize>,
@@ -49,7 +49,7 @@ impl ReportArgs {
             out,
             json: None,
             metrics: None,
-            normalize_by: "flops".into(),
+            normalize_by: regnet_analysis::ComplexityMetric::Flops,
             bins: None,
             constraints: Vec::new(),
             bootstrap: 2500,
@@ -226,12 +226,6 @@ pub fn write(
     title: &str,
     extras: Extras,
 ) -> Result<Analysis, CliError> {
-    if !["flops", "params", "acts"].contains(&r.normalize_by.as_str()) {
-        return Err(CliError(format!(
-            "--normalize-by '{}': use flops, params or acts",
-            r.normalize_by
-        )));
-    }
     for c in &r.constraints {
         check_constraint(c).map_err(CliError)?;
     }
@@ -247,7 +241,7 @@ pub fn write(
     }
     let o = Options {
         metrics: r.metrics.clone(),
-        normalize_by: r.normalize_by.clone(),
+        normalize_by: r.normalize_by,
         bins: r.bins,
         bootstrap: r.bootstrap,
         seed: r.seed,

@@ -6,6 +6,7 @@
 //! the data can tell.
 
 use crate::commands::analyze::{load, write, Extras, ReportArgs};
+use crate::format::short;
 use crate::sweep::init::{create, plan_with_data};
 use crate::sweep::run as sweep_run;
 use crate::CliError;
@@ -85,6 +86,7 @@ pub fn run(a: &Args) -> Result<(), CliError> {
             .map_err(|e| CliError(format!("demo space {name}: {}", e.0)))?;
         create(&Location::Dir(dir.clone()), dir, &p, a.force)?;
     }
+    say_plan(&dirs)?;
     let run_args = sweep_run::Args {
         sweep: String::new(),
         dir: None,
@@ -100,6 +102,26 @@ pub fn run(a: &Args) -> Result<(), CliError> {
         sweep_run::run_dir(&run_args, dir)?;
     }
     summarize(&dirs, &a.dir)
+}
+
+/// What the demo trains, read from its stores and said before it starts
+/// (a continued demo says it too, so every run names its data).
+fn say_plan(dirs: &[PathBuf]) -> Result<(), CliError> {
+    for dir in dirs {
+        let sweep = regnet_sweep::Sweep::named(&dir.display().to_string())?;
+        let s = sweep.store.info()?.settings;
+        let epochs = sweep.store.jobs()?.first().map_or(0, |j| j.spec.epochs);
+        let band = &s.constraints["flops"];
+        let flops = match (band["lo"].as_u64(), band["hi"].as_u64()) {
+            (Some(lo), Some(hi)) => format!("{}–{} flops", short(lo), short(hi)),
+            _ => "any flops".into(),
+        };
+        eprintln!(
+            "demo: {} models from {} ({flops} at {}x{}, {} classes), {epochs} epochs each on {}",
+            s.num_configs, s.space, s.im_size, s.im_size, s.num_classes, s.data
+        );
+    }
+    Ok(())
 }
 
 /// The built-in synthetic data, said so, when Fashion-MNIST (the configs'
@@ -157,9 +179,34 @@ fn summarize(dirs: &[PathBuf], out: &Path) -> Result<(), CliError> {
             c.ks.p_value,
         );
     }
+    if let (Some(c), [pa, pb]) = (a.comparisons.first(), pops.as_slice()) {
+        say_models_needed(c, pa, pb);
+    }
     println!("the paper finds RegNetX better than AnyNetX_A at equal flops (n = 500 models, 10 ImageNet epochs each)");
     println!("report: {}", report.out.display());
     Ok(())
+}
+
+/// When the data cannot tell the spaces apart: how many models per space a
+/// fixed-n comparison would need to detect the observed difference (80%
+/// power), and what that costs at the measured training time.
+fn say_models_needed(
+    c: &regnet_analysis::Comparison,
+    a: &regnet_analysis::Population,
+    b: &regnet_analysis::Population,
+) {
+    let d = c.mean_diff.estimate.abs();
+    if c.better.is_some() || d.is_nan() || d <= 0.0 {
+        return;
+    }
+    let o = regnet_analysis::PlanOptions {
+        difference: d,
+        power: 0.8,
+        alpha: 0.05,
+    };
+    if let Ok(p) = regnet_analysis::plan(a, b, o) {
+        println!("planner: {}", p.verdict());
+    }
 }
 
 fn space_name(dir: &Path) -> String {

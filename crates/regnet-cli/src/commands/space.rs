@@ -30,6 +30,22 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write a derived space: a parent space plus restrictions (shared_b,
+    /// shared_g, non_decreasing_w, non_decreasing_d, METRIC<=VALUE, ...),
+    /// itself a space every command taking one reads.
+    Derive {
+        /// Parent: built-in name, sweep config or derived-space file.
+        parent: String,
+        /// A restriction; repeatable.
+        #[arg(long = "constraint", value_name = "C", required = true)]
+        constraints: Vec<String>,
+        /// Name of the derived space (default: parent+constraints).
+        #[arg(long)]
+        name: Option<String>,
+        /// The file to write.
+        #[arg(short = 'o', long = "out", value_name = "FILE")]
+        out: PathBuf,
+    },
     /// Sample distinct models inside complexity constraints (JSON Lines).
     Sample {
         #[command(flatten)]
@@ -125,6 +141,12 @@ pub fn run(args: &Args) -> Result<(), CliError> {
     match &args.command {
         Command::List { json } => list(*json),
         Command::Info { space, json } => info(space, *json),
+        Command::Derive {
+            parent,
+            constraints,
+            name,
+            out,
+        } => derive(parent, constraints, name.as_deref(), out),
         Command::Sample { draw, out } => sample_cmd(draw, out.as_ref()),
         Command::Stats { draw, json } => stats(draw, *json),
     }
@@ -157,6 +179,47 @@ fn list(as_json: bool) -> Result<(), CliError> {
     Ok(())
 }
 
+/// Writes a derived-space file after reading it back as a space (so a bad
+/// parent or restriction fails here, and nothing is written).
+fn derive(
+    parent: &str,
+    constraints: &[String],
+    name: Option<&str>,
+    out: &std::path::Path,
+) -> Result<(), CliError> {
+    let restrictions = constraints
+        .iter()
+        .map(|c| c.parse())
+        .collect::<Result<Vec<regnet_space::Restriction>, String>>()
+        .map_err(|e| CliError(format!("--constraint {e}")))?;
+    let (parent_space, _) = regnet_sweep::open_space(parent)?;
+    let list: Vec<String> = restrictions.iter().map(ToString::to_string).collect();
+    let name = name.map_or_else(
+        || format!("{}+{}", parent_space.name(), list.join(",")),
+        str::to_string,
+    );
+    let desc = format!("{} restricted to {}", parent_space.name(), list.join(", "));
+    let parent_ref = parent_reference(parent);
+    let text = regnet_sweep::derived::write(&name, &desc, &parent_ref, &restrictions);
+    regnet_sweep::derived::read(out, &text)?;
+    crate::session::write_text(out, &text)?;
+    eprintln!(
+        "wrote {} ({name}); see it with `regnet space info {}`",
+        out.display(),
+        out.display()
+    );
+    Ok(())
+}
+
+/// `parent` as the derived file will find it wherever it is written: a
+/// built-in name as is, a path made absolute.
+fn parent_reference(parent: &str) -> String {
+    match std::fs::canonicalize(parent) {
+        Ok(a) if Space::builtin(parent).is_none() => a.display().to_string(),
+        _ => parent.to_string(),
+    }
+}
+
 fn info(name: &str, as_json: bool) -> Result<(), CliError> {
     let (space, cfg) = regnet_sweep::open_space(name)?;
     let mut info = space.info();
@@ -168,10 +231,19 @@ fn info(name: &str, as_json: bool) -> Result<(), CliError> {
         return Ok(());
     }
     println!("{}: {}", info.name, info.description);
-    println!(
-        "size: {} (10^{:.2}) distinct parameter tuples",
-        info.size, info.size_log10
-    );
+    match info.derived.as_ref().map(|d| &d.size) {
+        Some(regnet_space::SizeEstimate::Estimated { share, lo, hi, draws }) => println!(
+            "size: about {} (10^{:.2}) parameter tuples, estimated: the parent's size times the share of its samples kept, {:.4} [{:.4}, {:.4}] (95%, {draws} draws)",
+            info.size, info.size_log10, share, lo, hi
+        ),
+        _ => println!(
+            "size: {} (10^{:.2}) distinct parameter tuples (exact)",
+            info.size, info.size_log10
+        ),
+    }
+    if let Some(d) = &info.derived {
+        println!("derived from {}: {}", d.parent, d.restrictions.join(", "));
+    }
     println!();
     let rows: Vec<Vec<String>> = info
         .parameters

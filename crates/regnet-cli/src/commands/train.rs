@@ -163,10 +163,7 @@ pub fn run(args: &Args) -> Result<bool, CliError> {
             logs.last().map_or(0, |r| r.epoch)
         )));
     }
-    s.model.save(&out.join("model.safetensors"))?;
-    if let Some(ema) = &s.model.ema {
-        ema.save(&out.join("model_ema.safetensors"))?;
-    }
+    s.save_weights(&out)?;
     let last: Option<&EpochRecord> = logs.last();
     let metrics = json!({
         "name": m.name,

@@ -146,10 +146,7 @@ fn attempt(
     )?;
     match status {
         Status::Done => {
-            s.model.save(&dir.join("model.safetensors"))?;
-            if let Some(ema) = &s.model.ema {
-                ema.save(&dir.join("model_ema.safetensors"))?;
-            }
+            s.save_weights(dir)?;
             let finished = store.finish(lease, &Outcome::Done)?;
             let _ = std::fs::remove_file(&checkpoint);
             Ok(if finished { 0 } else { EXIT_ABANDONED })
