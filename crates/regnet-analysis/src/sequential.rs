@@ -3,7 +3,7 @@
 //! planner, as the report, `regnet compare` and the design loop read them.
 
 use crate::population::Population;
-use regnet_stats::sequential::{models_needed, Decision, Design, Look};
+use regnet_stats::sequential::{mean_var, models_needed, Decision, Design, Look};
 use serde::Serialize;
 
 /// A sequential comparison to run: the plan and the not-worse margin.
@@ -143,8 +143,7 @@ pub fn plan(a: &Population, b: &Population, o: PlanOptions) -> Result<Plan, Stri
                 e.len()
             ));
         }
-        let m = e.iter().sum::<f64>() / e.len() as f64;
-        Ok((e.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (e.len() - 1) as f64).sqrt())
+        Ok(mean_var(&e).1.sqrt())
     };
     let sd = (sd(a)?, sd(b)?);
     let n = models_needed(o.difference, sd.0, sd.1, o.alpha, o.power)?;

@@ -544,16 +544,20 @@ fn a_run_is_reproduced_and_exported_from_its_own_directory() {
     // split; the run's own normalization is what eval applies.
     let srun = d.join("synthetic");
     let sdata = "synthetic:160,seed=7";
-    ok(&[
-        "train",
-        &s(&cfg),
-        "--data",
-        sdata,
-        "--out",
-        &s(&srun),
-        "--threads",
-        "1",
-    ]);
+    let (scfg, sout) = (s(&cfg), s(&srun));
+    let strain = |data: &str, extra: &[&str]| -> Vec<String> {
+        let mut args = vec![
+            "train",
+            scfg.as_str(),
+            "--data",
+            data,
+            "--out",
+            sout.as_str(),
+        ];
+        args.extend(extra);
+        args.into_iter().map(String::from).collect()
+    };
+    ok(&common::strs(&strain(sdata, &["--threads", "1"])));
     let rec: Value =
         serde_json::from_str(&std::fs::read_to_string(srun.join("run.json")).unwrap()).unwrap();
     assert_ne!(
@@ -636,30 +640,12 @@ fn a_run_is_reproduced_and_exported_from_its_own_directory() {
     assert_ne!(std::fs::read(&y).unwrap(), std::fs::read(&y2).unwrap());
 
     // Resuming with another recipe is refused in one line naming the key.
-    let e = common::fails(&[
-        "train",
-        &s(&cfg),
-        "--data",
-        sdata,
-        "--out",
-        &s(&srun),
-        "--lr",
-        "0.05",
-        "--resume",
-    ]);
+    let e = common::fails(&common::strs(&strain(sdata, &["--lr", "0.05", "--resume"])));
     assert!(
         e.contains("OPTIM.BASE_LR was 0.1") && e.contains("0.05"),
         "{e}"
     );
-    let e = common::fails(&[
-        "train",
-        &s(&cfg),
-        "--data",
-        "synthetic:160",
-        "--out",
-        &s(&srun),
-        "--resume",
-    ]);
+    let e = common::fails(&common::strs(&strain("synthetic:160", &["--resume"])));
     assert!(e.contains("--data was 'synthetic:160,seed=7'"), "{e}");
     std::fs::remove_dir_all(&d).unwrap();
 }

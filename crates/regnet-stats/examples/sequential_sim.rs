@@ -6,16 +6,9 @@
 
 use regnet_stats::sequential::{simulate, Boundary, Design, Simulation};
 
-fn study(name: &str) -> Vec<f64> {
-    let path = format!(
-        "{}/../../docs/study/{name}.sweep.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let records: Vec<serde_json::Value> = serde_json::from_str(&text).expect("a pycls sweep.json");
-    let last = |r: &serde_json::Value| r["test_epoch"]["top1_err"].as_array()?.last()?.as_f64();
-    records.iter().filter_map(last).collect()
-}
+#[path = "../tests/support/study.rs"]
+mod support;
+use support::study;
 
 fn main() {
     let pairs = std::env::args()

@@ -195,7 +195,7 @@ fn welch_df(sa: f64, sb: f64, na: f64, nb: f64) -> f64 {
 }
 
 /// Mean and unbiased variance.
-fn mean_var(v: &[f64]) -> (f64, f64) {
+pub fn mean_var(v: &[f64]) -> (f64, f64) {
     let n = v.len() as f64;
     let m = v.iter().sum::<f64>() / n;
     let var = v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);

@@ -8,27 +8,9 @@ use rand_chacha::ChaCha8Rng;
 use regnet_stats::sequential::{critical_values, crossing_probability, simulate, Simulation};
 use regnet_stats::*;
 
-/// Final test errors of a committed study population, in record order.
-fn study(name: &str) -> Vec<f64> {
-    let path = format!(
-        "{}/../../docs/study/{name}.sweep.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text = std::fs::read_to_string(&path).expect("read the study population");
-    let records: Vec<serde_json::Value> = serde_json::from_str(&text).expect("parse it");
-    records
-        .iter()
-        .map(|r| {
-            r["test_epoch"]["top1_err"]
-                .as_array()
-                .unwrap()
-                .last()
-                .unwrap()
-                .as_f64()
-                .unwrap()
-        })
-        .collect()
-}
+#[path = "support/study.rs"]
+mod support;
+use support::study;
 
 #[test]
 fn critical_values_are_the_published_ones() {
