@@ -2,7 +2,7 @@
 
 use crate::metric::ComplexityMetric;
 use crate::population::{MissingModel, ModelResult, Population};
-use crate::refine::{refine, Refinement};
+use crate::refine::{refine, RangeOptions, Refinement};
 use crate::sequential::{Plan, Sequential};
 use regnet_space::fit_regnet;
 use regnet_space::restriction::block_widths;
@@ -32,7 +32,7 @@ pub struct Options {
     pub bootstrap: usize,
     pub seed: u64,
     /// Extra refinement constraints, e.g. `anynet_b<=1`.
-    pub constraints: Vec<String>,
+    pub constraints: Vec<regnet_space::Restriction>,
 }
 
 impl Default for Options {
@@ -48,6 +48,18 @@ impl Default for Options {
             bootstrap: 2500,
             seed: 0,
             constraints: Vec::new(),
+        }
+    }
+}
+
+impl Options {
+    /// The bootstrap of the best models' ranges.
+    pub fn ranges(&self) -> RangeOptions {
+        RangeOptions {
+            alpha: self.alpha,
+            sample: self.sample,
+            bootstrap: self.bootstrap,
+            seed: self.seed,
         }
     }
 }
@@ -261,7 +273,7 @@ fn population(
         normalized_dkw: dkw_half_width(normed.effective_n(), 0.05),
         metrics,
         regnet_fit: regnet_fit(&models, o.top_k),
-        refinement: refine(p, &o.constraints, o.normalize_by, bins),
+        refinement: refine(p, &o.constraints, o.ranges(), o.normalize_by, bins),
         top_k: o.top_k,
         curves_k: o.curves_k,
         models,

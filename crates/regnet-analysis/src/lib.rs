@@ -4,9 +4,10 @@
 //! pairwise comparisons, the best models' range of each design metric, rank
 //! correlations with error, the top and bottom models with their training
 //! curves, RegNet fits of AnyNet models, the refinement assistant, the
-//! sequential comparison and the fixed-n planner.
+//! sequential comparison and the fixed-n planner, and the design loop's chain.
 
 mod analyze;
+mod chain;
 mod metric;
 mod population;
 mod refine;
@@ -16,10 +17,12 @@ pub use analyze::{
     analyze, Analysis, Comparison, FitRow, MetricStats, Options, PopulationAnalysis,
     RegNetFitSummary,
 };
+pub use chain::{Chain, Step};
 pub use metric::ComplexityMetric;
 pub use population::{MissingModel, ModelResult, Population};
-pub use refine::{check_constraint, refine, Refinement};
+pub use refine::{next_candidate, refine, RangeOptions, Refinement, MIN_KEPT};
 pub use regnet_space::restriction::block_widths;
+pub use regnet_space::SizeEstimate;
 pub use regnet_stats::sequential::{Boundary, Decision, Design, Look};
 pub use regnet_stats::Interval;
 pub use sequential::{plan, sequential, Outcome, Plan, PlanOptions, Sequential, SequentialOptions};

@@ -1,19 +1,26 @@
 //! The refinement assistant: what the paper did by hand from AnyNetX_A to
 //! AnyNetX_E. Each candidate constraint splits the population into the
 //! models that satisfy it; if their normalized EDF is as good or better while
-//! the space shrinks, the constraint is a refinement worth making.
+//! the space shrinks, the constraint is a refinement worth making. The
+//! candidates are the AnyNet structural restrictions, the range of every
+//! design parameter where the best models lie (pycls's filters), and the
+//! user's own; the design loop (`regnet refine`) tests them in rank order.
 
 use crate::metric::ComplexityMetric;
 use crate::population::{ModelResult, Population};
-use regnet_space::restriction::restriction_metrics;
+use regnet_space::restriction::{design_metrics, restriction_metrics, Op};
 use regnet_space::Restriction;
-use regnet_stats::{ks_test, normalized_weights, Edf};
-use serde::Serialize;
+use regnet_stats::{best_range, ks_test, normalized_weights, Edf};
+use serde::{Serialize, Serializer};
+use std::collections::BTreeMap;
 
 /// One candidate constraint, tested.
 #[derive(Debug, Clone, Serialize)]
 pub struct Refinement {
+    /// The restrictions, as `space derive --constraint` takes them.
     pub constraint: String,
+    #[serde(serialize_with = "as_strings")]
+    pub restrictions: Vec<Restriction>,
     /// Models that satisfy it, and their share of the population (an
     /// estimate of the share of the space it keeps, under the sampling
     /// distribution).
@@ -29,51 +36,50 @@ pub struct Refinement {
     pub p_value: f64,
 }
 
-/// Whether a model satisfies a constraint (None: the model lacks the field).
-type Test = Box<dyn Fn(&ModelResult) -> Option<bool>>;
+fn as_strings<S: Serializer>(r: &[Restriction], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(r.iter().map(ToString::to_string))
+}
 
-/// The built-in candidates (for AnyNet populations) and the user's
-/// `metric<=value` style constraints, ranked: largest mean-error improvement
-/// first, then smallest share kept.
+/// How the best models' ranges are bootstrapped (pycls `get_filters`:
+/// alpha 5, sample 0.25, 2,500 samples).
+#[derive(Debug, Clone, Copy)]
+pub struct RangeOptions {
+    pub alpha: f64,
+    pub sample: f64,
+    pub bootstrap: usize,
+    pub seed: u64,
+}
+
+/// The candidates, tested and ranked: largest normalized mean-error
+/// improvement first, then the smallest share kept. `extra` are the user's
+/// `metric<=value` style constraints.
 pub fn refine(
     p: &Population,
-    extra: &[String],
+    extra: &[Restriction],
+    ranges: RangeOptions,
     normalize_by: ComplexityMetric,
     bins: usize,
 ) -> Vec<Refinement> {
-    let mut candidates: Vec<(String, Test)> = Vec::new();
+    let mut candidates: Vec<Vec<Restriction>> = Vec::new();
     if p.models
         .iter()
         .all(|m| m.config["ANYNET"]["DEPTHS"].is_array())
     {
-        for (label, r) in [
-            ("shared b (one bottleneck ratio)", Restriction::SharedB),
-            ("shared g (one group width)", Restriction::SharedG),
-            ("widths non-decreasing", Restriction::NonDecreasingW),
-            ("depths non-decreasing", Restriction::NonDecreasingD),
-        ] {
-            candidates.push((
-                label.into(),
-                Box::new(move |m| r.holds(&m.config, &m.metrics)),
-            ));
-        }
+        candidates.extend(
+            [
+                Restriction::SharedB,
+                Restriction::SharedG,
+                Restriction::NonDecreasingW,
+                Restriction::NonDecreasingD,
+            ]
+            .map(|r| vec![r]),
+        );
     }
-    for c in extra {
-        if let Ok(r) = c.parse::<Restriction>() {
-            candidates.push((
-                c.clone(),
-                Box::new(move |m| {
-                    let cx = ["flops", "params", "acts"]
-                        .map(|k| m.metrics.get(k).copied().unwrap_or(f64::NAN));
-                    let metrics = restriction_metrics(std::slice::from_ref(&r), &m.config, cx);
-                    r.holds(&m.config, &metrics)
-                }),
-            ));
-        }
-    }
+    candidates.extend(best_ranges(p, ranges));
+    candidates.extend(extra.iter().map(|r| vec![r.clone()]));
     let mut out: Vec<Refinement> = candidates
-        .iter()
-        .filter_map(|(name, test)| evaluate(p, name, test.as_ref(), normalize_by, bins))
+        .into_iter()
+        .filter_map(|rs| evaluate(p, rs, normalize_by, bins))
         .collect();
     out.sort_by(|a, b| {
         a.mean_change
@@ -83,21 +89,108 @@ pub fn refine(
     out
 }
 
+/// Fewest models a candidate must keep for the loop to test it: a split
+/// of one or two models says nothing about a space.
+pub const MIN_KEPT: usize = 3;
+
+/// The candidate the design loop tests next: the best-ranked one that
+/// shrinks the space (keeps some but not all of the population, at least
+/// [`MIN_KEPT`] models), whose kept models look no worse than `margin`
+/// points, and that was not tried against this parent yet.
+pub fn next_candidate<'a>(
+    screening: &'a [Refinement],
+    tried: &[Vec<Restriction>],
+    margin: f64,
+) -> Option<&'a Refinement> {
+    screening.iter().find(|r| {
+        r.kept >= MIN_KEPT
+            && r.share < 1.0
+            && r.mean_change < margin
+            && !tried.contains(&r.restrictions)
+    })
+}
+
+/// Each design parameter's range where the best models lie (the
+/// bootstrap of [`best_range`]), as restrictions: a side is kept only
+/// where it excludes some model. Whole-number parameters get whole bounds
+/// (`d3>=2.4` is `d3>=3`); others are rounded outwards to 3 digits.
+fn best_ranges(p: &Population, o: RangeOptions) -> Vec<Vec<Restriction>> {
+    let per_model: Vec<BTreeMap<String, f64>> = p
+        .models
+        .iter()
+        .map(|m| design_metrics(&m.config, true))
+        .collect();
+    let Some(first) = per_model.first() else {
+        return Vec::new();
+    };
+    let errors = p.errors();
+    first
+        .keys()
+        .filter(|k| per_model.iter().all(|m| m.contains_key(*k)))
+        .filter_map(|name| {
+            let v: Vec<f64> = per_model.iter().map(|m| m[name]).collect();
+            let b = best_range(&v, &errors, o.alpha, o.sample, o.bootstrap, o.seed);
+            let whole = v.iter().all(|x| x.fract() == 0.0);
+            let (lo, hi) = if whole {
+                (b.lo.ceil(), b.hi.floor())
+            } else {
+                (round3(b.lo, f64::floor), round3(b.hi, f64::ceil))
+            };
+            let (min, max) = v
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, z), &x| {
+                    (a.min(x), z.max(x))
+                });
+            let side = |op, value| Restriction::Range {
+                metric: name.clone(),
+                op,
+                value,
+            };
+            let mut rs = Vec::new();
+            if lo.is_finite() && lo > min {
+                rs.push(side(Op::Ge, lo));
+            }
+            if hi.is_finite() && hi < max {
+                rs.push(side(Op::Le, hi));
+            }
+            (!rs.is_empty()).then_some(rs)
+        })
+        .collect()
+}
+
+/// `v` to 3 significant digits, rounded by `dir` (floor or ceil).
+fn round3(v: f64, dir: fn(f64) -> f64) -> f64 {
+    if v == 0.0 || !v.is_finite() {
+        return v;
+    }
+    let scale = 10f64.powi(2 - v.abs().log10().floor() as i32);
+    dir(v * scale) / scale
+}
+
 fn evaluate(
     p: &Population,
-    name: &str,
-    test: &dyn Fn(&ModelResult) -> Option<bool>,
+    restrictions: Vec<Restriction>,
     normalize_by: ComplexityMetric,
     bins: usize,
 ) -> Option<Refinement> {
-    let kept: Vec<&ModelResult> = p.models.iter().filter(|m| test(m) == Some(true)).collect();
     if p.models.is_empty() {
         return None;
     }
+    let constraint = restrictions
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let kept: Vec<&ModelResult> = p
+        .models
+        .iter()
+        .filter(|m| holds(&restrictions, m))
+        .collect();
     if kept.is_empty() {
         // Listed all the same: a constraint no model meets is an answer too.
         return Some(Refinement {
-            constraint: name.to_string(),
+            constraint,
+            restrictions,
             kept: 0,
             share: 0.0,
             mean_error: f64::NAN,
@@ -129,7 +222,8 @@ fn evaluate(
     let (sk, sa) = (fk.summary(), fa.summary());
     let ks = ks_test(&fk, &fa);
     Some(Refinement {
-        constraint: name.to_string(),
+        constraint,
+        restrictions,
         kept: kept.len(),
         share: kept.len() as f64 / p.models.len() as f64,
         mean_error: sk.mean,
@@ -140,7 +234,12 @@ fn evaluate(
     })
 }
 
-/// Checks a user constraint's syntax, for a one-line error before analysis.
-pub fn check_constraint(s: &str) -> Result<(), String> {
-    s.parse::<Restriction>().map(|_| ())
+/// Whether a model satisfies every restriction (one it lacks a field for
+/// does not).
+fn holds(restrictions: &[Restriction], m: &ModelResult) -> bool {
+    let cx = ["flops", "params", "acts"].map(|k| m.metrics.get(k).copied().unwrap_or(f64::NAN));
+    let metrics = restriction_metrics(restrictions, &m.config, cx);
+    restrictions
+        .iter()
+        .all(|r| r.holds(&m.config, &metrics) == Some(true))
 }

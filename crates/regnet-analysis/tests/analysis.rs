@@ -89,16 +89,13 @@ fn refinement_ranks_the_constraint_that_separates_good_from_bad_first() {
         },
     );
     let r = &a.populations[0].refinement;
-    assert_eq!(r[0].constraint, "widths non-decreasing");
+    assert_eq!(r[0].constraint, "non_decreasing_w");
     assert_eq!((r[0].kept, r[0].share), (8, 0.5));
     // population mean 50.75, kept mean 40.7: 10.05 points better; the kept
     // half holds exactly the lower half of the errors, so D = 0.5
     assert!((r[0].mean_change + 10.05).abs() < 1e-9, "{:?}", r[0]);
     assert!((r[0].ks_d - 0.5).abs() < 1e-12);
-    let shared_b = r
-        .iter()
-        .find(|x| x.constraint.starts_with("shared b"))
-        .unwrap();
+    let shared_b = r.iter().find(|x| x.constraint == "shared_b").unwrap();
     assert!(
         shared_b.mean_change.abs() < 0.5 && shared_b.p_value > 0.5,
         "{shared_b:?}"
@@ -106,9 +103,68 @@ fn refinement_ranks_the_constraint_that_separates_good_from_bad_first() {
     // depths [1, 2, 2] always non-decreasing: keeps everything, changes nothing
     let depths = r
         .iter()
-        .find(|x| x.constraint == "depths non-decreasing")
+        .find(|x| x.constraint == "non_decreasing_d")
         .unwrap();
     assert_eq!((depths.kept, depths.mean_change), (16, 0.0));
+}
+
+/// 16 AnyNet models with a third stage of depth 1-4 (i % 4 + 1) and
+/// otherwise the same structure; depth 4 costs 20 points of error.
+fn deep_last_stage_is_bad() -> Population {
+    let recs: Vec<Value> = (0..16u64)
+        .map(|i| {
+            let d3 = i % 4 + 1;
+            let err = 40.0 + 0.1 * i as f64 + if d3 == 4 { 20.0 } else { 0.0 };
+            let cfg = anynet([1, 2, d3], [16, 32, 64], [1.0; 3], [8; 3]);
+            record(cfg, &[err], 1, 1e6 + i as f64)
+        })
+        .collect();
+    Population::from_pycls_json("deep", &Value::Array(recs)).unwrap()
+}
+
+#[test]
+fn best_ranges_become_candidates_and_the_loop_tests_the_best_that_shrinks() {
+    let o = Options {
+        bins: Some(1),
+        ..Options::default()
+    };
+    let a = analyze(&[deep_last_stage_is_bad()], &o);
+    let r = &a.populations[0].refinement;
+    // A 25% sample (4 of 16) has its best model at depth 4 only when all 4
+    // draws are, (1/4)^4 = 0.4% of the time, below the 2.5% tail: the best
+    // range of d3 is [1, 3], whose lower side excludes nothing. Kept: the
+    // 12 models of depth 1-3, mean 40 + 0.1 * 7 = 40.7 against 45.75.
+    let d3 = r.iter().find(|x| x.constraint == "d3<=3").unwrap();
+    let total = r.iter().find(|x| x.constraint == "anynet_d<=6").unwrap();
+    for c in [d3, total] {
+        assert_eq!((c.kept, c.share), (12, 0.75), "{c:?}");
+        assert!((c.mean_change + 5.05).abs() < 1e-9, "{c:?}");
+    }
+    // Constant parameters give no range; the structural restrictions that
+    // every model meets keep everything.
+    assert!(!r.iter().any(|x| x.constraint.starts_with("w")), "{r:?}");
+    let shared_b = r.iter().find(|x| x.constraint == "shared_b").unwrap();
+    assert_eq!(shared_b.share, 1.0);
+    // Non-decreasing depths drops d3 = 1 (i = 0, 4, 8, 12): kept mean
+    // 40.8 + 20 * 4/12, 1.717 points worse than the population.
+    let nd = r
+        .iter()
+        .find(|x| x.constraint == "non_decreasing_d")
+        .unwrap();
+    assert!(
+        (nd.mean_change - (0.8 + 80.0 / 12.0 - 5.75)).abs() < 1e-9,
+        "{nd:?}"
+    );
+    // The loop takes the best-ranked candidate that shrinks the space, then
+    // the next untried one; one that looks worse than the margin is not tried.
+    let first = next_candidate(r, &[], 1.0).unwrap();
+    assert_eq!(first.constraint, "anynet_d<=6");
+    let mut tried = vec![first.restrictions.clone()];
+    assert_eq!(next_candidate(r, &tried, 1.0).unwrap().constraint, "d3<=3");
+    tried.push(d3.restrictions.clone());
+    assert!(next_candidate(r, &tried, 1.0).is_none());
+    let wider = next_candidate(r, &tried, 2.0).unwrap();
+    assert_eq!(wider.constraint, "non_decreasing_d");
 }
 
 #[test]
@@ -121,7 +177,10 @@ fn user_constraints_and_comparisons() {
     }
     let o = Options {
         bins: Some(1),
-        constraints: vec!["anynet_g<=8".into(), "anynet_w<=16".into()],
+        constraints: vec![
+            "anynet_g<=8".parse().unwrap(),
+            "anynet_w<=16".parse().unwrap(),
+        ],
         ..Options::default()
     };
     let a = analyze(&[p, better], &o);
@@ -137,8 +196,7 @@ fn user_constraints_and_comparisons() {
     assert_eq!(g.kept, 8);
     let none = r.iter().find(|r| r.constraint == "anynet_w<=16").unwrap();
     assert_eq!(none.kept, 0, "listed even though no model meets it");
-    assert!(check_constraint("anynet_w<=16").is_ok());
-    assert!(check_constraint("anynet_w").is_err());
+    assert!("anynet_w".parse::<regnet_space::Restriction>().is_err());
 }
 
 #[test]

@@ -80,6 +80,21 @@ pub fn table(header: &[&str], rows: &[Vec<String>], left: usize) -> String {
     out
 }
 
+/// Prints a command's output and a newline. A reader that stopped reading
+/// (`regnet sweep export DIR | head`) ends the command quietly, as other
+/// command-line tools do, instead of a panic: printing is its last act.
+pub fn print(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = writeln!(out, "{text}").and_then(|_| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write the output: {e}");
+        std::process::exit(1);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

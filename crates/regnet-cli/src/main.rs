@@ -5,6 +5,7 @@ mod crash_note;
 mod datasource;
 mod error;
 mod format;
+mod refine;
 mod resolve;
 mod session;
 mod sweep;
@@ -41,6 +42,9 @@ enum Command {
     Eval(commands::eval::EvalArgs),
     /// Eval-mode logits of weights for an N x 3 x H x W .npy array.
     Predict(commands::eval::PredictArgs),
+    /// The design loop: screen restrictions in a population, test the best
+    /// on a fresh one, keep it when not worse; repeat (resumable).
+    Refine(refine::Args),
     /// Population studies: init, run (here, on many machines or on Slurm), status, export, analyze.
     Sweep(sweep::Args),
     /// Hand trained weights on: safetensors, torchvision or pycls state dicts, TorchScript, ONNX.
@@ -51,6 +55,7 @@ pub use error::CliError;
 
 fn main() -> ExitCode {
     regnet_engine::keep_large_allocations_on_heap();
+
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo(args) => commands::demo::run(&args),
@@ -62,6 +67,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => commands::eval::eval(&args),
         Command::Predict(args) => commands::eval::predict(&args),
         Command::Export(args) => commands::export::run(&args),
+        Command::Refine(args) => refine::run(&args),
         Command::Sweep(args) => match sweep::run(&args) {
             Ok(0) => Ok(()),
             Ok(code) => return ExitCode::from(code),

@@ -2,7 +2,7 @@
 
 use crate::charts::{curves, edf, metric_label, metric_scatter, pair_scatter};
 use crate::svg::{color, esc};
-use regnet_analysis::{Analysis, PopulationAnalysis};
+use regnet_analysis::{Analysis, PopulationAnalysis, Refinement, Sequential};
 use std::fmt::Write;
 
 const STYLE: &str = "
@@ -20,43 +20,54 @@ th:first-child, td:first-child, td.l { text-align: left; }
 
 /// The whole report as one HTML document.
 pub fn render(a: &Analysis, title: &str) -> String {
-    let mut h = String::new();
-    let _ = write!(
-        h,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head><body>",
-        esc(title)
-    );
-    let _ = write!(h, "<h1>{}</h1>", esc(title));
+    let mut h = open(title);
+    body(&mut h, a);
+    h.push_str("</body></html>\n");
+    h
+}
+
+/// The document's head and title.
+pub(crate) fn open(title: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title><style>{STYLE}</style></head><body><h1>{t}</h1>",
+        t = esc(title)
+    )
+}
+
+/// Every section of an analysis.
+pub(crate) fn body(h: &mut String, a: &Analysis) {
     let _ = write!(
         h,
         "<p class=\"note\">Errors are final-epoch test top-1 errors in percent. Normalized EDFs weight models so that every population has the same distribution of log {} ({} bins), as in Radosavovic et al. (ICCV 2019). Bootstraps: pycls filters (best model of 25% samples), seeded.</p>",
         a.normalized_by,
         a.bins
     );
-    summary(&mut h, a);
-    missing(&mut h, a);
-    comparisons(&mut h, a);
-    sequential(&mut h, a);
+    summary(h, a);
+    missing(h, a);
+    comparisons(h, a);
+    sequential(h, a);
     h.push_str("<h2>Error EDFs</h2><div class=\"figs\">");
     h.push_str(&edf(a, false));
     h.push_str(&edf(a, true));
     h.push_str("</div>");
-    dkw_note(&mut h, a);
-    metrics(&mut h, a);
-    pairs(&mut h, a);
+    dkw_note(h, a);
+    metrics(h, a);
+    pairs(h, a);
     h.push_str("<h2>Training curves</h2><div class=\"figs\">");
     h.push_str(&curves(a));
     h.push_str("</div>");
     for (i, p) in a.populations.iter().enumerate() {
-        top_models(&mut h, p, i);
-        regnet_fit(&mut h, p);
-        refinement(&mut h, p);
+        top_models(h, p, i);
+        regnet_fit(h, p);
+        refinement(
+            h,
+            &format!("Refinement candidates for {}", p.name),
+            &p.refinement,
+        );
     }
-    h.push_str("</body></html>\n");
-    h
 }
 
-fn f2(v: f64) -> String {
+pub(crate) fn f2(v: f64) -> String {
     if v.is_finite() {
         format!("{v:.2}")
     } else {
@@ -64,7 +75,7 @@ fn f2(v: f64) -> String {
     }
 }
 
-fn table(h: &mut String, header: &[&str], rows: &[Vec<String>]) {
+pub(crate) fn table(h: &mut String, header: &[&str], rows: &[Vec<String>]) {
     h.push_str("<table><tr>");
     for c in header {
         let _ = write!(h, "<th>{}</th>", esc(c));
@@ -221,47 +232,56 @@ fn comparisons(h: &mut String, a: &Analysis) {
 /// The sequential comparison's looks and the fixed-n plan, when computed.
 fn sequential(h: &mut String, a: &Analysis) {
     if let Some(s) = &a.sequential {
-        let boundary = match s.design.boundary {
-            regnet_analysis::Boundary::Pocock => "Pocock",
-            regnet_analysis::Boundary::OBrienFleming => "O'Brien–Fleming",
-        };
         let _ = write!(
             h,
-            "<h2>Sequential comparison</h2><p><b>Verdict:</b> {}.</p><p class=\"note\">Group-sequential plan: up to {} looks of {} models each, {boundary} boundary, alpha {}; the intervals of all looks hold together, so stopping at the first that decides keeps the error rate.</p>",
-            esc(&s.verdict()),
-            s.design.looks,
-            s.design.round,
-            s.design.alpha
+            "<h2>Sequential comparison</h2><p><b>Verdict:</b> {}.</p>",
+            esc(&s.verdict())
         );
-        let rows: Vec<Vec<String>> = s
-            .looks
-            .iter()
-            .map(|l| {
-                vec![
-                    l.look.to_string(),
-                    l.n.to_string(),
-                    f2(l.estimate),
-                    format!("[{}, {}]", f2(l.lo), f2(l.hi)),
-                    l.decision.to_string(),
-                ]
-            })
-            .collect();
-        let pair = format!("mean error {} − {}", esc(&s.candidate), esc(&s.baseline));
-        table(
-            h,
-            &[
-                "look",
-                "models each",
-                &pair,
-                "repeated interval",
-                "decision",
-            ],
-            &rows,
-        );
+        looks(h, s);
     }
     if let Some(p) = &a.plan {
         let _ = write!(h, "<p><b>Plan:</b> {}.</p>", esc(&p.verdict()));
     }
+}
+
+/// A sequential comparison's plan and its looks' intervals.
+pub(crate) fn looks(h: &mut String, s: &Sequential) {
+    let boundary = match s.design.boundary {
+        regnet_analysis::Boundary::Pocock => "Pocock",
+        regnet_analysis::Boundary::OBrienFleming => "O'Brien–Fleming",
+    };
+    let _ = write!(
+        h,
+        "<p class=\"note\">Group-sequential plan: up to {} looks of {} models each, {boundary} boundary, alpha {}; the intervals of all looks hold together, so stopping at the first that decides keeps the error rate.</p>",
+        s.design.looks,
+        s.design.round,
+        s.design.alpha
+    );
+    let rows: Vec<Vec<String>> = s
+        .looks
+        .iter()
+        .map(|l| {
+            vec![
+                l.look.to_string(),
+                l.n.to_string(),
+                f2(l.estimate),
+                format!("[{}, {}]", f2(l.lo), f2(l.hi)),
+                l.decision.to_string(),
+            ]
+        })
+        .collect();
+    let pair = format!("mean error {} − {}", esc(&s.candidate), esc(&s.baseline));
+    table(
+        h,
+        &[
+            "look",
+            "models each",
+            &pair,
+            "repeated interval",
+            "decision",
+        ],
+        &rows,
+    );
 }
 
 /// How far each EDF can move at its size: the DKW bands the charts shade.
@@ -419,17 +439,17 @@ fn regnet_fit(h: &mut String, p: &PopulationAnalysis) {
     table(h, &["job", "error", "w0", "wa", "wm", "e_fit"], &rows);
 }
 
-fn refinement(h: &mut String, p: &PopulationAnalysis) {
-    if p.refinement.is_empty() {
+/// A screening table under `heading`.
+pub(crate) fn refinement(h: &mut String, heading: &str, screening: &[Refinement]) {
+    if screening.is_empty() {
         return;
     }
     let _ = write!(
         h,
-        "<h2>Refinement candidates for {}</h2><p class=\"note\">Each constraint keeps the models that satisfy it; their normalized EDF is compared with the whole population's. Best first: largest drop in mean error, then the smallest share of the space kept.</p>",
-        esc(&p.name)
+        "<h2>{}</h2><p class=\"note\">Each constraint keeps the models that satisfy it; their normalized EDF is compared with the whole population's. Candidates: the AnyNet structural restrictions, and each design parameter's range where the best models lie (pycls filters). Best first: largest drop in mean error, then the smallest share of the space kept.</p>",
+        esc(heading)
     );
-    let rows: Vec<Vec<String>> = p
-        .refinement
+    let rows: Vec<Vec<String>> = screening
         .iter()
         .map(|r| {
             vec![

@@ -51,8 +51,9 @@ pub enum Decision {
     Better,
     /// The candidate's mean error is higher: the interval lies above 0.
     Worse,
-    /// Not worse by more than the margin: the interval lies below it
-    /// (and reaches 0 or below).
+    /// Not worse by more than the margin: the interval lies below it but
+    /// reaches 0 or above. A margin asks the non-inferiority question, so
+    /// an interval within (0, margin) answers it rather than "worse".
     NotWorse,
     /// Undecided; more models are needed (or the last look was spent).
     Continue,
@@ -78,6 +79,15 @@ impl std::str::FromStr for Boundary {
             "obrien-fleming" => Ok(Boundary::OBrienFleming),
             _ => Err(format!("boundary '{s}': use pocock or obrien-fleming")),
         }
+    }
+}
+
+impl std::fmt::Display for Boundary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Boundary::Pocock => "pocock",
+            Boundary::OBrienFleming => "obrien-fleming",
+        })
     }
 }
 
@@ -154,10 +164,10 @@ impl Design {
         let (lo, hi) = (estimate - half, estimate + half);
         let decision = if hi < 0.0 {
             Decision::Better
-        } else if lo > 0.0 {
-            Decision::Worse
         } else if margin.is_some_and(|d| hi < d) {
             Decision::NotWorse
+        } else if lo > 0.0 {
+            Decision::Worse
         } else {
             Decision::Continue
         };

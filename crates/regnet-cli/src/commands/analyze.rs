@@ -2,9 +2,7 @@
 //! or more populations (sweep directories or pycls sweep.json files).
 
 use crate::CliError;
-use regnet_analysis::{
-    analyze, check_constraint, Analysis, Options, PlanOptions, Population, SequentialOptions,
-};
+use regnet_analysis::{analyze, Analysis, Options, PlanOptions, Population, SequentialOptions};
 use regnet_store::PgUrl;
 use std::path::{Path, PathBuf};
 
@@ -34,7 +32,7 @@ pub struct ReportArgs {
     pub bins: Option<usize>,
     /// Extra refinement constraint METRIC<=VALUE (also >=, <, >, ==); repeatable.
     #[arg(long = "constraint", value_name = "C")]
-    pub constraints: Vec<String>,
+    pub constraints: Vec<regnet_space::Restriction>,
     /// Bootstrap samples (pycls: 2500) and seed.
     #[arg(long, default_value_t = 2500)]
     pub bootstrap: usize,
@@ -226,9 +224,6 @@ pub fn write(
     title: &str,
     extras: Extras,
 ) -> Result<Analysis, CliError> {
-    for c in &r.constraints {
-        check_constraint(c).map_err(CliError)?;
-    }
     if let Some(ms) = &r.metrics {
         for m in ms {
             if pops.iter().all(|p| !p.metric_names().contains(m)) {

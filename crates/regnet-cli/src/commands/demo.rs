@@ -47,21 +47,7 @@ pub struct Args {
     #[arg(long)]
     force: bool,
     #[command(flatten)]
-    run: RunOptions,
-}
-
-/// The `sweep run` options the demo passes on.
-#[derive(clap::Args)]
-struct RunOptions {
-    /// Jobs trained at once (default: one per CPU core, two per GPU).
-    #[arg(long)]
-    workers: Option<usize>,
-    /// libtorch CPU threads per worker.
-    #[arg(long, default_value_t = 1)]
-    threads: usize,
-    /// auto, cpu or cuda.
-    #[arg(long, default_value = "auto")]
-    device: String,
+    run: sweep_run::RunOptions,
 }
 
 pub fn run(a: &Args) -> Result<(), CliError> {
@@ -87,17 +73,7 @@ pub fn run(a: &Args) -> Result<(), CliError> {
         create(&Location::Dir(dir.clone()), dir, &p, a.force)?;
     }
     say_plan(&dirs)?;
-    let run_args = sweep_run::Args {
-        sweep: String::new(),
-        dir: None,
-        workers: a.run.workers,
-        threads: a.run.threads,
-        device: a.run.device.clone(),
-        max_jobs: None,
-        lease_seconds: 60.0,
-        stall_minutes: 60.0,
-        quiet: false,
-    };
+    let run_args = a.run.args();
     for dir in &dirs {
         sweep_run::run_dir(&run_args, dir)?;
     }

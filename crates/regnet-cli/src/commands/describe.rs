@@ -43,7 +43,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
             "acts": profile.total.acts,
             "config": config,
         });
-        println!("{out}");
+        crate::format::print(&out.to_string());
     } else {
         print_human(&m.name, m.spec.model_type(), m.im_size, &net, &profile);
     }
@@ -146,7 +146,7 @@ fn print_human(name: &str, model_type: &str, im_size: u64, net: &Network, p: &Pr
         vec![dash(); blanks],
         &p.head,
     ));
-    println!("{}", table(&header, &rows, 1));
+    crate::format::print(&table(&header, &rows, 1));
 }
 
 fn part_row(

@@ -33,7 +33,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
     };
     let fit = fit_regnet(&widths)?;
     if args.json {
-        println!("{}", crate::format::to_json(&fit, false)?);
+        crate::format::print(&crate::format::to_json(&fit, false)?);
     } else {
         println!(
             "d {}  w0 {}  wa {}  wm {}  e_fit {:.6}",

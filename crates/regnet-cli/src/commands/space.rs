@@ -162,7 +162,7 @@ fn list(as_json: bool) -> Result<(), CliError> {
             .iter()
             .map(|i| json!({"name": i.name, "description": i.description, "size": i.size, "size_log10": i.size_log10}))
             .collect();
-        println!("{}", serde_json::Value::Array(v));
+        crate::format::print(&serde_json::Value::Array(v).to_string());
     } else {
         let rows: Vec<Vec<String>> = infos
             .iter()
@@ -174,7 +174,7 @@ fn list(as_json: bool) -> Result<(), CliError> {
                 ]
             })
             .collect();
-        println!("{}", table(&["space", "size", "description"], &rows, 1));
+        crate::format::print(&table(&["space", "size", "description"], &rows, 1));
     }
     Ok(())
 }
@@ -227,7 +227,7 @@ fn info(name: &str, as_json: bool) -> Result<(), CliError> {
         info.constraints = c.constraints;
     }
     if as_json {
-        println!("{}", crate::format::to_json(&info, false)?);
+        crate::format::print(&crate::format::to_json(&info, false)?);
         return Ok(());
     }
     println!("{}: {}", info.name, info.description);
@@ -370,7 +370,7 @@ fn stats(draw: &DrawArgs, as_json: bool) -> Result<(), CliError> {
             std::iter::once(k.to_string()).chain(cells).collect()
         })
         .collect();
-    println!("{}", table(&header, &rows, 1));
+    crate::format::print(&table(&header, &rows, 1));
     Ok(())
 }
 

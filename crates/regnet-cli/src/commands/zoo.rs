@@ -38,12 +38,12 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         ]);
     }
     if args.json {
-        println!("{}", serde_json::Value::Array(records));
+        crate::format::print(&serde_json::Value::Array(records).to_string());
     } else {
         let header = [
             "name", "aliases", "type", "im_size", "flops", "params", "acts",
         ];
-        println!("{}", table(&header, &rows, 3));
+        crate::format::print(&table(&header, &rows, 3));
     }
     Ok(())
 }

@@ -21,15 +21,21 @@ pub fn run(a: &Args) -> Result<(), CliError> {
     if a.more == 0 {
         return Err(CliError("-n 0: extend a sweep by at least 1 model".into()));
     }
-    let sweep = Sweep::named(&a.sweep)?;
+    grow(&a.sweep, a.more)
+}
+
+/// Adds `more` models to the sweep at `location` (the design loop grows
+/// its populations this way, a round at a time).
+pub fn grow(location: &str, more: usize) -> Result<(), CliError> {
+    let sweep = Sweep::named(location)?;
     let mut info = sweep.store.info()?;
     let jobs = sweep.store.jobs()?;
     let config = SweepConfig::parse(&info.config_text)
-        .map_err(|e| CliError(format!("{}: the stored sweep config: {}", a.sweep, e.0)))?;
+        .map_err(|e| CliError(format!("{location}: the stored sweep config: {}", e.0)))?;
     let s = &info.settings;
     let overrides = Overrides {
         data: Some(s.data.clone()),
-        num_configs: Some(jobs.len() + a.more),
+        num_configs: Some(jobs.len() + more),
         // The jobs' epochs, which `sweep init --epochs` may have set.
         epochs: jobs.first().map(|j| j.spec.epochs as usize),
         seed: Some(s.seed),
@@ -51,8 +57,8 @@ pub fn run(a: &Args) -> Result<(), CliError> {
         .find(|(old, new)| old.spec.config != new.config)
     {
         return Err(CliError(format!(
-            "{}: {}: the stored config no longer samples this sweep's jobs (the sampler or its settings changed); start a new sweep instead",
-            a.sweep, old.0.spec.name
+            "{location}: {}: the stored config no longer samples this sweep's jobs (the sampler or its settings changed); start a new sweep instead",
+            old.0.spec.name
         )));
     }
     info.settings.num_configs = p.jobs.len();
@@ -60,7 +66,7 @@ pub fn run(a: &Args) -> Result<(), CliError> {
     eprintln!(
         "sweep {}: {} more models sampled from {} ({} in all); train them with `regnet sweep run '{}'`",
         info.name,
-        a.more,
+        more,
         info.settings.space,
         p.jobs.len(),
         sweep.location

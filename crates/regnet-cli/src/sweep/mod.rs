@@ -2,7 +2,7 @@
 //! in parallel (on one machine, or on many sharing a PostgreSQL store, e.g.
 //! as a Slurm job array), watch it, export it.
 
-mod extend;
+pub mod extend;
 pub mod init;
 pub mod job;
 mod launch;

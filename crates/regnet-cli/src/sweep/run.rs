@@ -48,6 +48,38 @@ pub struct Args {
     pub quiet: bool,
 }
 
+/// The `sweep run` options a command that trains sweeps of its own
+/// (`demo`, `refine`) passes on.
+#[derive(clap::Args)]
+pub struct RunOptions {
+    /// Jobs trained at once (default: one per CPU core, two per GPU).
+    #[arg(long)]
+    workers: Option<usize>,
+    /// libtorch CPU threads per worker.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// auto, cpu or cuda.
+    #[arg(long, default_value = "auto")]
+    device: String,
+}
+
+impl RunOptions {
+    /// `sweep run`'s arguments with these options (the sweep set per run).
+    pub fn args(&self) -> Args {
+        Args {
+            sweep: String::new(),
+            dir: None,
+            workers: self.workers,
+            threads: self.threads,
+            device: self.device.clone(),
+            max_jobs: None,
+            lease_seconds: 60.0,
+            stall_minutes: 60.0,
+            quiet: false,
+        }
+    }
+}
+
 /// Runs pending jobs until none is left (or `--max-jobs` were started).
 pub fn run(a: &Args, mode: Mode) -> Result<(), CliError> {
     let stall = positive_seconds("--stall-minutes", a.stall_minutes, 60.0)?;

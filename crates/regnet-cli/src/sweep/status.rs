@@ -58,7 +58,7 @@ pub fn status(a: &Args) -> Result<(), CliError> {
             })).collect::<Vec<_>>(),
             "eta_seconds": eta,
         });
-        println!("{}", crate::format::to_json(&v, true)?);
+        crate::format::print(&crate::format::to_json(&v, true)?);
         return Ok(());
     }
     println!(
@@ -149,7 +149,7 @@ pub fn export(a: &ExportArgs) -> Result<(), CliError> {
     match &a.out {
         Some(p) => std::fs::write(p, text)
             .map_err(|e| CliError(format!("cannot write '{}': {e}", p.display())))?,
-        None => println!("{text}"),
+        None => crate::format::print(&text),
     }
     Ok(())
 }
