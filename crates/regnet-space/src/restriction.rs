@@ -15,10 +15,14 @@ pub enum Op {
     Lt,
     Gt,
     Eq,
+    /// A whole multiple of the value: pycls's quantization (`w2%=16`,
+    /// `regnet_w0%=8`).
+    Multiple,
 }
 
 impl Op {
-    const TOKENS: [(&'static str, Op); 5] = [
+    const TOKENS: [(&'static str, Op); 6] = [
+        ("%=", Op::Multiple),
         ("<=", Op::Le),
         (">=", Op::Ge),
         ("==", Op::Eq),
@@ -33,6 +37,7 @@ impl Op {
             Op::Lt => a < b,
             Op::Gt => a > b,
             Op::Eq => a == b,
+            Op::Multiple => (a / b - (a / b).round()).abs() < 1e-9,
         }
     }
 
@@ -113,7 +118,8 @@ impl std::str::FromStr for Restriction {
     type Err = String;
 
     /// `shared_b`, `shared_g`, `non_decreasing_w`, `non_decreasing_d`, or
-    /// `METRIC<=VALUE` (also `>=`, `<`, `>`, `==`) on a known metric.
+    /// `METRIC<=VALUE` (also `>=`, `<`, `>`, `==`, and `%=` for a whole
+    /// multiple, pycls's quantization) on a known metric.
     fn from_str(s: &str) -> Result<Self, String> {
         match s.trim() {
             "shared_b" => return Ok(Restriction::SharedB),
@@ -124,7 +130,7 @@ impl std::str::FromStr for Restriction {
         }
         let bad = || {
             format!(
-                "constraint '{s}': write shared_b, shared_g, non_decreasing_w, non_decreasing_d or METRIC<=VALUE (or >=, <, >, ==) with a metric of {}",
+                "constraint '{s}': write shared_b, shared_g, non_decreasing_w, non_decreasing_d or METRIC<=VALUE (or >=, <, >, ==, or %=Q for a multiple of Q > 0) with a metric of {}",
                 METRICS.join(", ")
             )
         };
@@ -133,7 +139,7 @@ impl std::str::FromStr for Restriction {
             .find_map(|(tok, op)| s.split_once(tok).map(|(m, v)| (m.trim(), *op, v.trim())))
             .ok_or_else(bad)?;
         let value: f64 = value.parse().map_err(|_| bad())?;
-        if !value.is_finite() || !is_metric(metric) {
+        if !value.is_finite() || !is_metric(metric) || (op == Op::Multiple && value <= 0.0) {
             return Err(bad());
         }
         Ok(Restriction::Range {

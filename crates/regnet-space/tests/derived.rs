@@ -117,6 +117,31 @@ fn a_range_is_checked_on_every_sample_and_its_share_estimated() {
 }
 
 #[test]
+fn a_quantization_keeps_the_multiples_and_its_share_is_their_count() {
+    // AnyNetX_A's depths are 1..=16, uniform (widths are not: pycls makes
+    // them compatible with b and g): 4 of them are multiples of 4.
+    let d = derived("anynetx-a", &["d1%=4", "w2%=32"]);
+    for c in configs(&d, 30, 2) {
+        assert_eq!(list(&c, "DEPTHS")[0] % 4.0, 0.0, "{c}");
+        assert_eq!(list(&c, "WIDTHS")[1] % 32.0, 0.0, "{c}");
+    }
+    let d = derived("anynetx-a", &["d1%=4"]);
+    let Some(SizeEstimate::Estimated { share, draws, .. }) = d.info().derived.map(|d| d.size)
+    else {
+        panic!("a quantization is checked per sample");
+    };
+    // Within 4 standard errors of the truth (the fixed draws give 0.269).
+    let se = (0.25f64 * 0.75 / draws as f64).sqrt();
+    assert!((share - 0.25).abs() < 4.0 * se, "{share} of {draws}");
+    assert_eq!(
+        "w1%=32".parse::<Restriction>().unwrap().to_string(),
+        "w1%=32"
+    );
+    let e = "w1%=0".parse::<Restriction>().unwrap_err();
+    assert!(e.contains("%=Q for a multiple of Q > 0"), "{e}");
+}
+
+#[test]
 fn restrictions_that_keep_nothing_or_name_nothing_are_one_line_errors() {
     // No total depth is below 4 with 4 stages of at least 1 block.
     let d = derived("anynetx-a", &["anynet_d<4"]);

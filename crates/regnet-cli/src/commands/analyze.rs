@@ -161,6 +161,16 @@ pub struct Extras {
     plan: Option<regnet_analysis::Plan>,
 }
 
+impl Extras {
+    /// A sequential comparison of the first two populations.
+    pub fn sequential(o: SequentialOptions) -> Self {
+        Extras {
+            sequential: Some(o),
+            plan: None,
+        }
+    }
+}
+
 pub fn analyze_one(a: &AnalyzeArgs) -> Result<(), CliError> {
     let pop = load(&a.source, None)?;
     let title = format!("Design space analysis: {}", pop.name);

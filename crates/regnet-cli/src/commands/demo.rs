@@ -1,15 +1,18 @@
 //! `regnet demo`: the paper's first comparison in miniature. Two design
 //! spaces, AnyNetX_A and RegNetX (adapted to 32x32 inputs, one narrow flops
-//! band), n models each, trained briefly on Fashion-MNIST (the built-in
-//! synthetic data where it is not installed) through the sweep store, then
-//! their error distributions compared; a better space is named only when
-//! the data can tell.
+//! band), up to n models each in two rounds, trained briefly on
+//! Fashion-MNIST (the built-in synthetic data where it is not installed)
+//! through the sweep store, then their error distributions compared; a
+//! sequential comparison skips the second round when the first decides,
+//! and a better space is named only when the data can tell.
 
 use crate::commands::analyze::{load, write, Extras, ReportArgs};
 use crate::format::short;
+use crate::sweep::extend::grow;
 use crate::sweep::init::{create, plan_with_data};
 use crate::sweep::run as sweep_run;
 use crate::CliError;
+use regnet_analysis::{sequential, Boundary, Design, Outcome, Population, SequentialOptions};
 use regnet_data::idx::FASHION_MNIST_DIR;
 use regnet_store::{store_path, Location};
 use regnet_sweep::plan::Overrides;
@@ -51,9 +54,12 @@ pub struct Args {
 }
 
 pub fn run(a: &Args) -> Result<(), CliError> {
+    let n = a.n.unwrap_or(DEFAULT_N);
+    let design = Design::new(0.05, 2, n.div_ceil(2).max(2), Boundary::Pocock)
+        .map_err(|e| CliError(format!("-n {n}: {e}")))?;
     let overrides = Overrides {
         data: a.data.clone().or_else(fallback_data),
-        num_configs: a.n,
+        num_configs: Some(design.round),
         epochs: a.epochs,
         ..Overrides::default()
     };
@@ -72,17 +78,44 @@ pub fn run(a: &Args) -> Result<(), CliError> {
             .map_err(|e| CliError(format!("demo space {name}: {}", e.0)))?;
         create(&Location::Dir(dir.clone()), dir, &p, a.force)?;
     }
-    say_plan(&dirs)?;
+    say_plan(&dirs, &design)?;
     let run_args = a.run.args();
-    for dir in &dirs {
-        sweep_run::run_dir(&run_args, dir)?;
+    let o = SequentialOptions {
+        design,
+        margin: None,
+    };
+    for look in 1..=o.design.looks {
+        for dir in &dirs {
+            let sweep = regnet_sweep::Sweep::named(&dir.display().to_string())?;
+            let jobs = sweep.store.counts()?.total();
+            let want = look * o.design.round;
+            if jobs < want {
+                grow(&dir.display().to_string(), want - jobs)?;
+            }
+            sweep_run::run_dir(&run_args, dir)?;
+        }
+        let pops = populations(&dirs)?;
+        let s = sequential(&pops[0], &pops[1], &o);
+        if look < o.design.looks && matches!(s.outcome, Outcome::Decided { .. }) {
+            let n = s.looks.last().map_or(0, |l| l.n);
+            eprintln!("demo: decided after {n} models of each; no second round");
+            break;
+        }
     }
-    summarize(&dirs, &a.dir)
+    summarize(&dirs, &a.dir, o)
+}
+
+/// Models per space at most (the demo configs' NUM_CONFIGS), in two
+/// rounds: the comparison stops after the first when it decides.
+const DEFAULT_N: usize = 20;
+
+fn populations(dirs: &[PathBuf]) -> Result<Vec<Population>, CliError> {
+    dirs.iter().map(|d| load(d, Some(&space_name(d)))).collect()
 }
 
 /// What the demo trains, read from its stores and said before it starts
 /// (a continued demo says it too, so every run names its data).
-fn say_plan(dirs: &[PathBuf]) -> Result<(), CliError> {
+fn say_plan(dirs: &[PathBuf], d: &Design) -> Result<(), CliError> {
     for dir in dirs {
         let sweep = regnet_sweep::Sweep::named(&dir.display().to_string())?;
         let s = sweep.store.info()?.settings;
@@ -93,10 +126,14 @@ fn say_plan(dirs: &[PathBuf]) -> Result<(), CliError> {
             _ => "any flops".into(),
         };
         eprintln!(
-            "demo: {} models from {} ({flops} at {}x{}, {} classes), {epochs} epochs each on {}",
-            s.num_configs, s.space, s.im_size, s.im_size, s.num_classes, s.data
+            "demo: up to {} models from {} ({flops} at {}x{}, {} classes), {epochs} epochs each on {}",
+            d.max_n(), s.space, s.im_size, s.im_size, s.num_classes, s.data
         );
     }
+    eprintln!(
+        "demo: in {} rounds of {} models each; a sequential comparison stops after the first when it decides",
+        d.looks, d.round
+    );
     Ok(())
 }
 
@@ -113,17 +150,14 @@ fn fallback_data() -> Option<String> {
 }
 
 /// The analysis report of both spaces, and their summaries on the terminal.
-fn summarize(dirs: &[PathBuf], out: &Path) -> Result<(), CliError> {
-    let pops = dirs
-        .iter()
-        .map(|d| load(d, Some(&space_name(d))))
-        .collect::<Result<Vec<_>, _>>()?;
+fn summarize(dirs: &[PathBuf], out: &Path, o: SequentialOptions) -> Result<(), CliError> {
+    let pops = populations(dirs)?;
     let report = ReportArgs::to(out.join("report.html"));
     let a = write(
         &pops,
         &report,
         "regnet demo: AnyNetX_A vs RegNetX",
-        Extras::default(),
+        Extras::sequential(o),
     )?;
     println!(
         "\ntest top-1 error (%) of the trained models (normalized: {} distributions equalized over {} bins):",
@@ -155,7 +189,14 @@ fn summarize(dirs: &[PathBuf], out: &Path) -> Result<(), CliError> {
             c.ks.p_value,
         );
     }
-    if let (Some(c), [pa, pb]) = (a.comparisons.first(), pops.as_slice()) {
+    let decided = a
+        .sequential
+        .as_ref()
+        .is_some_and(|s| matches!(s.outcome, Outcome::Decided { .. }));
+    if let Some(s) = &a.sequential {
+        println!("sequential: {}", s.verdict());
+    }
+    if let (Some(c), [pa, pb], false) = (a.comparisons.first(), pops.as_slice(), decided) {
         say_models_needed(c, pa, pb);
     }
     println!("the paper finds RegNetX better than AnyNetX_A at equal flops (n = 500 models, 10 ImageNet epochs each)");
@@ -163,7 +204,7 @@ fn summarize(dirs: &[PathBuf], out: &Path) -> Result<(), CliError> {
     Ok(())
 }
 
-/// When the data cannot tell the spaces apart: how many models per space a
+/// When the sequential comparison could not decide: how many models per space a
 /// fixed-n comparison would need to detect the observed difference (80%
 /// power), and what that costs at the measured training time.
 fn say_models_needed(
@@ -172,7 +213,7 @@ fn say_models_needed(
     b: &regnet_analysis::Population,
 ) {
     let d = c.mean_diff.estimate.abs();
-    if c.better.is_some() || d.is_nan() || d <= 0.0 {
+    if d.is_nan() || d <= 0.0 {
         return;
     }
     let o = regnet_analysis::PlanOptions {
