@@ -54,7 +54,18 @@ impl Population {
                 continue;
             };
             let epochs = store.epochs(job.id)?;
-            let curve = epochs.iter().map(|e| e.test_top1_err).collect();
+            let curve: Vec<f64> = epochs.iter().map(|e| e.test_top1_err).collect();
+            let name = &job.spec.name;
+            for (k, &e) in curve.iter().chain([&error]).enumerate() {
+                check_error(e).map_err(|why| {
+                    let at = if k < curve.len() {
+                        format!("epoch {}", k + 1)
+                    } else {
+                        "final".into()
+                    };
+                    regnet_store::StoreError(format!("{name}: {at} test error {why}"))
+                })?;
+            }
             let seconds = Some(epochs.iter().map(|e| e.seconds).sum());
             let cx = [job.spec.flops, job.spec.params, job.spec.acts].map(|v| v as f64);
             let m = model(job.spec.name, job.spec.config, error, curve, cx);
@@ -78,13 +89,24 @@ impl Population {
         let (mut models, mut missing) = (Vec::new(), Vec::new());
         for (i, r) in records.iter().enumerate() {
             let test = &r["test_epoch"];
-            let curve: Vec<f64> = test["top1_err"]
-                .as_array()
-                .map(|a| a.iter().filter_map(Value::as_f64).collect())
-                .unwrap_or_default();
             let job = r["regnet"]["job"]
                 .as_str()
                 .map_or_else(|| format!("job-{i:04}"), str::to_string);
+            let curve: Vec<f64> = match test["top1_err"].as_array() {
+                None => Vec::new(),
+                Some(a) => a
+                    .iter()
+                    .enumerate()
+                    .map(|(k, v)| {
+                        v.as_f64()
+                            .ok_or_else(|| format!("{v} is not a number"))
+                            .and_then(|e| check_error(e).map(|_| e))
+                            .map_err(|why| {
+                                format!("record {i} ({job}): test_epoch.top1_err[{k}] {why}")
+                            })
+                    })
+                    .collect::<Result<_, _>>()?,
+            };
             let ends = (
                 curve.last(),
                 last_u64(&test["epoch_ind"]),
@@ -169,6 +191,17 @@ fn unfinished(name: String, record: &Value, progress: String) -> MissingModel {
         name,
         state: "unfinished".into(),
         reason,
+    }
+}
+
+/// A top-1 error must be a percentage: finite, in [0, 100].
+fn check_error(e: f64) -> Result<(), String> {
+    if (0.0..=100.0).contains(&e) {
+        Ok(())
+    } else {
+        // JSON's spelling (1.7e+308), not 309 digits.
+        let shown = serde_json::Number::from_f64(e).map_or(e.to_string(), |n| n.to_string());
+        Err(format!("{shown}: an error must be a number in [0, 100]"))
     }
 }
 

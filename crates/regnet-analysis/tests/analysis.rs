@@ -51,6 +51,29 @@ fn pycls_json_records_keep_finished_jobs_with_their_last_error() {
     assert!(Population::from_pycls_json("s", &json!({})).is_err());
 }
 
+#[test]
+fn errors_that_are_not_percentages_are_refused_naming_the_record() {
+    let cfg = anynet([1, 2, 3], [16, 32, 64], [1.0; 3], [8; 3]);
+    for (bad, says) in [
+        (
+            json!(1.7e308),
+            "1.7e+308: an error must be a number in [0, 100]",
+        ),
+        (json!(-1.0), "-1.0: an error must be a number in [0, 100]"),
+        (json!("12.5"), "\"12.5\" is not a number"),
+    ] {
+        let mut r = record(cfg.clone(), &[50.0, 40.0], 2, 1e6);
+        r["test_epoch"]["top1_err"][1] = bad;
+        let sweep = json!([record(cfg.clone(), &[30.0], 1, 1e6), r]);
+        let e = Population::from_pycls_json("s", &sweep).unwrap_err();
+        assert!(
+            e.contains("record 1 (job-0001): test_epoch.top1_err[1]"),
+            "{e}"
+        );
+        assert!(e.contains(says), "{e}");
+    }
+}
+
 /// 16 AnyNet models: non-decreasing widths get 40% error, the others 60%,
 /// with a little per-model spread; b and g are unrelated to error.
 fn population() -> Population {

@@ -95,6 +95,21 @@ pub fn print(text: &str) {
     }
 }
 
+/// A string from a store or a file, safe to print: control characters
+/// (escape sequences that would clear a terminal or forge lines) are shown
+/// escaped, `\u{1b}`, instead of acting.
+pub fn plain(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,6 +126,12 @@ mod tests {
         assert_eq!(duration(42.4), "42s");
         assert_eq!(duration(185.0), "3m 05s");
         assert_eq!(duration(3720.0), "1h 02m");
+    }
+
+    #[test]
+    fn stored_strings_cannot_drive_the_terminal() {
+        assert_eq!(plain("job\u{1b}[2Jx\nforged"), "job\\u{1b}[2Jx\\nforged");
+        assert_eq!(plain("épreuve ok"), "épreuve ok");
     }
 
     #[test]

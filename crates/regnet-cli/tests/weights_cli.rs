@@ -98,28 +98,53 @@ fn weights_that_do_not_fit_are_listed() {
         "{e}"
     );
     assert_eq!(e.lines().count(), 1);
-    // Wrong input array.
-    std::fs::write(d.join("bad.npy"), b"not an npy").unwrap();
-    let o = regnet(&[
-        "predict",
-        "--model",
-        "RegNetY-400MF",
-        "--num-classes",
-        "10",
-        "--weights",
-        w.to_str().unwrap(),
-        "--input",
-        d.join("bad.npy").to_str().unwrap(),
-        "--output",
-        "y.npy",
-        "--device",
-        "cpu",
-    ]);
-    assert!(
-        String::from_utf8_lossy(&o.stderr).contains("bad.npy': not a readable .npy array"),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    // Input arrays that are not one, or whose header lies about its data.
+    let header = |shape: &str| {
+        let mut h = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}, }}");
+        while (10 + h.len() + 1) % 64 != 0 {
+            h.push(' ');
+        }
+        h.push('\n');
+        let mut f = b"\x93NUMPY\x01\x00".to_vec();
+        f.extend((h.len() as u16).to_le_bytes());
+        f.extend(h.as_bytes());
+        f
+    };
+    let mut lying = header("(1, 3, 4000, 4000)");
+    lying.extend([0u8; 8]);
+    for (name, bytes, says) in [
+        (
+            "bad.npy",
+            b"not an npy".to_vec(),
+            "bad.npy: not a .npy file",
+        ),
+        ("lying.npy", lying, "does not match the 8 data bytes"),
+        (
+            "empty.npy",
+            header("(1, 3, 0, 0)"),
+            "with N, H, W at least 1",
+        ),
+    ] {
+        std::fs::write(d.join(name), bytes).unwrap();
+        let o = regnet(&[
+            "predict",
+            "--model",
+            "RegNetY-400MF",
+            "--num-classes",
+            "10",
+            "--weights",
+            w.to_str().unwrap(),
+            "--input",
+            d.join(name).to_str().unwrap(),
+            "--output",
+            d.join("y.npy").to_str().unwrap(),
+            "--device",
+            "cpu",
+        ]);
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success() && e.contains(says), "{name}: {e}");
+        assert_eq!(e.lines().count(), 1, "{e}");
+    }
     std::fs::remove_dir_all(&d).unwrap();
 }
 

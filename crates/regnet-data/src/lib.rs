@@ -5,6 +5,7 @@
 pub mod cifar;
 pub mod idx;
 pub mod imagefolder;
+pub mod npy;
 pub mod pickle;
 pub mod resample;
 pub mod subset;

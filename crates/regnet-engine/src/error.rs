@@ -40,6 +40,36 @@ pub enum EngineError {
 /// The engine's results.
 pub type Result<T> = std::result::Result<T, EngineError>;
 
+/// Runs `f`, which calls tch's panicking tensor methods on shapes a user
+/// chose, and turns a libtorch failure into one-line error (its first
+/// line, without the C++ backtrace) instead of a panic.
+pub fn guarded<T>(f: impl FnOnce() -> T) -> Result<T> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    std::panic::set_hook(hook);
+    out.map_err(|payload| {
+        let text = payload
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "an operation failed".into());
+        EngineError::Setup(format!("libtorch: {}", first_line(&text)))
+    })
+}
+
+/// The first meaningful line of a libtorch message (tch wraps C++
+/// exceptions as `Torch("...\nException raised from ...")`).
+fn first_line(text: &str) -> String {
+    let t = text.trim_start_matches(|c: char| !c.is_alphanumeric());
+    let t = t.strip_prefix("Torch(\"").unwrap_or(t);
+    t.lines()
+        .next()
+        .unwrap_or(t)
+        .trim_end_matches(['"', ')'])
+        .to_string()
+}
+
 impl EngineError {
     /// A file that is not what it must be.
     pub fn bad_file(path: &Path, why: impl Into<String>) -> Self {

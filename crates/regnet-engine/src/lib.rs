@@ -58,24 +58,23 @@ pub fn cuda_device_count() -> usize {
 /// `.npy` array `input` to the `.npy` file `output` (N × classes).
 pub fn predict(model: &BuiltModel, input: &Path, output: &Path) -> Result<()> {
     use tch::nn::ModuleT;
-    let x = tch::Tensor::read_npy(input)
-        .map_err(|e| EngineError::bad_file(input, format!("not a readable .npy array ({e})")))?;
-    let size = x.size();
-    if size.len() != 4 || size[1] != 3 || x.kind() != tch::Kind::Float {
+    let a = regnet_data::npy::read_f32(input).map_err(|e| EngineError::Data(e.0))?;
+    let size: Vec<i64> = a.shape.iter().map(|&d| d as i64).collect();
+    if size.len() != 4 || size[1] != 3 || size.contains(&0) {
         return Err(EngineError::bad_file(
             input,
-            format!(
-                "must be an N x 3 x H x W float32 array (got shape {size:?}, {:?})",
-                x.kind()
-            ),
+            format!("must be an N x 3 x H x W float32 array with N, H, W at least 1 (got shape {size:?})"),
         ));
     }
-    let logits = tch::no_grad(|| {
-        model
-            .model
-            .forward_t(&x.to_device(model.vs.device()), false)
-            .to_device(tch::Device::Cpu)
-    });
+    let x = tch::Tensor::from_slice(&a.data).f_view(size.as_slice())?;
+    let logits = crate::error::guarded(|| {
+        tch::no_grad(|| {
+            model
+                .model
+                .forward_t(&x.to_device(model.vs.device()), false)
+                .to_device(tch::Device::Cpu)
+        })
+    })?;
     logits
         .write_npy(output)
         .map_err(|e| EngineError::bad_file(output, format!("cannot write: {e}")))

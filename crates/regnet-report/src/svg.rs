@@ -35,7 +35,7 @@ impl Axis {
             return Axis {
                 label: label.into(),
                 lo: lo / 1.2,
-                hi: hi * 1.2,
+                hi: (hi * 1.2).min(f64::MAX),
                 scale: Scale::Log,
             };
         }
@@ -44,7 +44,8 @@ impl Axis {
         } else {
             lo.abs().max(1.0) * 0.05
         };
-        Axis::fixed(label, lo - pad, hi + pad)
+        let pad = if pad.is_finite() { pad } else { 0.0 };
+        Axis::fixed(label, (lo - pad).max(f64::MIN), (hi + pad).min(f64::MAX))
     }
 
     /// A linear axis over [lo, hi].
@@ -69,13 +70,14 @@ impl Axis {
     fn ticks(&self) -> Vec<(f64, String)> {
         match self.scale {
             Scale::Log => {
-                let (a, b) = (
-                    self.lo.log10().ceil() as i32,
-                    self.hi.log10().floor() as i32,
-                );
+                // Exponents of finite doubles only, and at most about 12
+                // decades labelled, however wide the data.
+                let exp = |v: f64| v.log10().clamp(-320.0, 310.0);
+                let (a, b) = (exp(self.lo).ceil() as i32, exp(self.hi).floor() as i32);
                 let mults: &[f64] = if b - a < 2 { &[1.0, 2.0, 5.0] } else { &[1.0] };
+                let every = ((b - a) / 12).max(1) as usize;
                 let mut t = Vec::new();
-                for e in (a - 1)..=b {
+                for e in ((a - 1)..=b).step_by(every) {
                     for m in mults {
                         let v = m * 10f64.powi(e);
                         if v >= self.lo && v <= self.hi {
@@ -100,6 +102,7 @@ impl Axis {
                 let first = (self.lo / step).ceil() as i64;
                 let last = (self.hi / step).floor() as i64;
                 (first..=last)
+                    .take(12)
                     .map(|i| {
                         let v = i as f64 * step;
                         (v, si(v))

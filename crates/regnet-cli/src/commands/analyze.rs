@@ -1,6 +1,7 @@
 //! `regnet sweep analyze` and `regnet compare`: the analysis report of one
 //! or more populations (sweep directories or pycls sweep.json files).
 
+use crate::format::plain;
 use crate::CliError;
 use regnet_analysis::{analyze, Analysis, Options, PlanOptions, Population, SequentialOptions};
 use regnet_store::PgUrl;
@@ -308,7 +309,7 @@ fn say_missing(a: &Analysis) {
             p.sampled
         );
         for m in &p.missing {
-            eprintln!("  {} ({}): {}", m.name, m.state, m.reason);
+            eprintln!("  {} ({}): {}", plain(&m.name), m.state, plain(&m.reason));
         }
     }
 }

@@ -75,7 +75,12 @@ pub fn run(args: &Args) -> Result<u8, CliError> {
             Ok(0)
         }
         Command::Check { sweep } => {
-            let problems = Sweep::named(sweep)?.store.check_integrity()?;
+            let store = Sweep::named(sweep)?.store;
+            let mut problems = store.check_integrity()?;
+            // What `status` and `analyze` would refuse is a problem too.
+            if let Err(e) = regnet_analysis::Population::from_store("check", store.as_ref()) {
+                problems.push(e.0);
+            }
             if problems.is_empty() {
                 println!("{sweep}: sound");
                 return Ok(0);

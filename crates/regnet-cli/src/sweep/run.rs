@@ -256,8 +256,8 @@ impl Observer for Display {
 }
 
 fn finished_line(job: &Job, took: Duration) -> String {
-    let name = &job.spec.name;
-    let error = job.error.as_deref().unwrap_or("");
+    let name = &crate::format::plain(&job.spec.name);
+    let error = &crate::format::plain(job.error.as_deref().unwrap_or(""));
     match (job.state, job.top1_err) {
         (JobState::Done, Some(e)) => format!(
             "{name} done: top-1 error {e:.2}%  ({:.0} s)",

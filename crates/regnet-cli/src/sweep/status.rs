@@ -1,6 +1,6 @@
 //! `regnet sweep status` and `regnet sweep export`: read-only views of a sweep.
 
-use crate::format::table;
+use crate::format::{plain, table};
 use crate::CliError;
 use regnet_store::{now, to_csv, to_pycls_json, Job, JobState};
 use regnet_sweep::Sweep;
@@ -63,7 +63,7 @@ pub fn status(a: &Args) -> Result<(), CliError> {
     }
     println!(
         "sweep {}: {} jobs: {} done, {} running, {} pending, {} failed",
-        info.name,
+        plain(&info.name),
         counts.total(),
         counts.done,
         counts.running,
@@ -75,10 +75,10 @@ pub fn status(a: &Args) -> Result<(), CliError> {
             .iter()
             .map(|j| {
                 vec![
-                    j.spec.name.clone(),
+                    plain(&j.spec.name),
                     format!("{:.1}/{}", j.progress, j.spec.epochs),
-                    node(j).to_string(),
-                    j.lease_owner.clone().unwrap_or_default(),
+                    plain(node(j)),
+                    plain(j.lease_owner.as_deref().unwrap_or_default()),
                 ]
             })
             .collect();
@@ -90,14 +90,14 @@ pub fn status(a: &Args) -> Result<(), CliError> {
     for j in failed {
         println!(
             "{} {} after {} failures: {}",
-            j.spec.name,
+            plain(&j.spec.name),
             if j.state == JobState::Failed {
                 "failed"
             } else {
                 "will retry"
             },
             j.failures,
-            j.error.as_deref().unwrap_or_default()
+            plain(j.error.as_deref().unwrap_or_default())
         );
     }
     if let Some(s) = eta {
