@@ -124,17 +124,57 @@ pub fn parse(data: &[u8]) -> Result<Obj, PickleError> {
         pos: 0,
         stack: Vec::new(),
         marks: Vec::new(),
-        memo: Vec::new(),
+        memo: std::collections::HashMap::new(),
+        copied: 0,
     }
     .run()
 }
+
+/// Containers nest at most this deep (data files nest a few levels; a
+/// hostile file nesting a million would overflow the stack when dropped).
+pub const MAX_DEPTH: usize = 500;
+
+/// Values memo references may copy, beyond this multiple of the input's
+/// size, before the pickle is refused (a few hundred bytes can otherwise
+/// reference themselves into gigabytes).
+const COPY_FACTOR: usize = 16;
 
 struct Machine<'a> {
     data: &'a [u8],
     pos: usize,
     stack: Vec<Obj>,
     marks: Vec<usize>,
-    memo: Vec<Option<Obj>>,
+    /// By memo key: a map, since keys are the file's to choose.
+    memo: std::collections::HashMap<usize, Obj>,
+    /// Nodes copied out of the memo so far.
+    copied: usize,
+}
+
+/// Whether `o` nests deeper than `budget` containers.
+fn too_deep(o: &Obj, budget: usize) -> bool {
+    let deeper = |v: &Obj| budget == 0 || too_deep(v, budget - 1);
+    match o {
+        Obj::List(v) | Obj::Tuple(v) => v.iter().any(deeper),
+        Obj::Dict(kv) => kv.iter().any(|(k, v)| deeper(k) || deeper(v)),
+        Obj::Call(f, a) => deeper(f) || a.iter().any(deeper),
+        Obj::Build(a, b) => deeper(a) || deeper(b),
+        Obj::PersId(a) => deeper(a),
+        _ => false,
+    }
+}
+
+/// Nodes of `o` (bytes and strings count their length).
+fn size(o: &Obj) -> usize {
+    1 + match o {
+        Obj::Bytes(b) => b.len(),
+        Obj::Str(s) => s.len(),
+        Obj::List(v) | Obj::Tuple(v) => v.iter().map(size).sum(),
+        Obj::Dict(kv) => kv.iter().map(|(k, v)| size(k) + size(v)).sum(),
+        Obj::Call(f, a) => size(f) + a.iter().map(size).sum::<usize>(),
+        Obj::Build(a, b) => size(a) + size(b),
+        Obj::PersId(a) => size(a),
+        _ => 0,
+    }
 }
 
 impl Machine<'_> {
@@ -143,7 +183,7 @@ impl Machine<'_> {
     }
 
     fn take(&mut self, n: usize) -> Result<&[u8], PickleError> {
-        if self.pos + n > self.data.len() {
+        if n > self.data.len() - self.pos {
             return Err(self.err("truncated data"));
         }
         let s = &self.data[self.pos..self.pos + n];
@@ -194,25 +234,39 @@ impl Machine<'_> {
             .last()
             .cloned()
             .ok_or_else(|| self.err("memo of nothing"))?;
-        if self.memo.len() <= i {
-            self.memo.resize(i + 1, None);
-        }
-        self.memo[i] = Some(v);
+        self.memo.insert(i, v);
         Ok(())
     }
 
     fn get(&mut self, i: usize) -> Result<(), PickleError> {
-        let v = self
+        let n = self
             .memo
-            .get(i)
-            .cloned()
-            .flatten()
+            .get(&i)
+            .map(size)
             .ok_or_else(|| self.err("unknown memo key"))?;
+        self.copied += n;
+        if self.copied > COPY_FACTOR * self.data.len() + 1_000_000 {
+            return Err(self.err(&format!(
+                "memo references copy more than {COPY_FACTOR}x the file's size"
+            )));
+        }
+        let v = self.memo[&i].clone();
         self.stack.push(v);
         Ok(())
     }
 
+    /// Refuses items that would nest a container deeper than [`MAX_DEPTH`].
+    fn nest<'o>(&self, items: impl IntoIterator<Item = &'o Obj>) -> Result<(), PickleError> {
+        for o in items {
+            if too_deep(o, MAX_DEPTH - 1) {
+                return Err(self.err(&format!("containers nest deeper than {MAX_DEPTH}")));
+            }
+        }
+        Ok(())
+    }
+
     fn set_items(&mut self, kv: Vec<Obj>) -> Result<(), PickleError> {
+        self.nest(&kv)?;
         let pos = self.pos;
         match self.top()? {
             Obj::Dict(items) => {
@@ -241,6 +295,7 @@ impl Machine<'_> {
     }
 
     fn append(&mut self, vs: Vec<Obj>) -> Result<(), PickleError> {
+        self.nest(&vs)?;
         let pos = self.pos;
         match self.top()? {
             Obj::List(items) => {
@@ -363,6 +418,7 @@ impl Machine<'_> {
                 }
                 b't' => {
                     let v = self.pop_mark()?;
+                    self.nest(&v)?;
                     self.stack.push(Obj::Tuple(v));
                 }
                 0x85..=0x87 => {
@@ -371,10 +427,12 @@ impl Machine<'_> {
                         return Err(self.err("stack underflow"));
                     }
                     let v = self.stack.split_off(self.stack.len() - n);
+                    self.nest(&v)?;
                     self.stack.push(Obj::Tuple(v));
                 }
                 b'l' => {
                     let v = self.pop_mark()?;
+                    self.nest(&v)?;
                     self.stack.push(Obj::List(v));
                 }
                 b'd' => {
@@ -386,11 +444,13 @@ impl Machine<'_> {
                     let args = self.pop()?;
                     let f = self.pop()?;
                     let args = args.items().map(<[Obj]>::to_vec).unwrap_or_default();
+                    self.nest(args.iter().chain([&f]))?;
                     self.stack.push(Obj::Call(Box::new(f), args));
                 }
                 b'b' => {
                     let state = self.pop()?;
                     let obj = self.pop()?;
+                    self.nest([&obj, &state])?;
                     self.stack.push(Obj::Build(Box::new(obj), Box::new(state)));
                 }
                 b's' => {
@@ -412,6 +472,7 @@ impl Machine<'_> {
                 }
                 b'Q' => {
                     let id = self.pop()?;
+                    self.nest([&id])?;
                     self.stack.push(Obj::PersId(Box::new(id)));
                 }
                 other => return Err(self.err(&format!("unsupported opcode 0x{other:02x}"))),
