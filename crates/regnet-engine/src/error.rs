@@ -60,7 +60,7 @@ pub fn guarded<T>(f: impl FnOnce() -> T) -> Result<T> {
 
 /// The first meaningful line of a libtorch message (tch wraps C++
 /// exceptions as `Torch("...\nException raised from ...")`).
-fn first_line(text: &str) -> String {
+pub(crate) fn first_line(text: &str) -> String {
     let t = text.trim_start_matches(|c: char| !c.is_alphanumeric());
     let t = t.strip_prefix("Torch(\"").unwrap_or(t);
     t.lines()

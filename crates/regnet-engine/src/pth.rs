@@ -62,7 +62,10 @@ fn entry<R: Read + std::io::Seek>(
     name: &str,
 ) -> Result<Vec<u8>, String> {
     let mut f = zip.by_name(name).map_err(|e| format!("{name}: {e}"))?;
-    let mut buf = Vec::with_capacity(f.size() as usize);
+    // The declared size reserves at most what the entry's own bytes could
+    // hold uncompressed; the data that arrives decides the rest.
+    let reserve = f.size().min(f.compressed_size().saturating_mul(4));
+    let mut buf = Vec::with_capacity(reserve.min(1 << 30) as usize);
     f.read_to_end(&mut buf)
         .map_err(|e| format!("{name}: {e}"))?;
     Ok(buf)
@@ -98,12 +101,57 @@ fn tensor<R: Read + std::io::Seek>(
     let kind = storage_kind(storage)?;
     let bytes = entry(zip, &format!("{prefix}data/{key}"))?;
     let n = (bytes.len() / kind.elt_size_in_bytes()) as i64;
-    let flat = Tensor::f_from_data_size(&bytes, &[n], kind).map_err(|e| e.to_string())?;
+    let layout = format!("size {size:?} stride {stride:?} offset {offset}");
+    check_view(&size, &stride, offset, n).map_err(|why| format!("{layout}: {why}"))?;
+    let flat = Tensor::f_from_data_size(&bytes, &[n], kind)
+        .map_err(|e| crate::error::first_line(&e.to_string()))?;
     flat.f_as_strided(&size, &stride, Some(offset))
-        .map(|t| t.contiguous())
+        .and_then(|t| t.f_contiguous())
         .map_err(|e| {
-            format!("size {size:?} stride {stride:?} offset {offset} outside its storage: {e}")
+            format!(
+                "{layout} outside its storage: {}",
+                crate::error::first_line(&e.to_string())
+            )
         })
+}
+
+/// Elements a view may have beyond its storage's (a stride-0 expansion),
+/// at most: a few bytes must not expand into gigabytes.
+const MAX_EXPANDED: i64 = 1 << 24;
+
+/// Checks a view of `storage` elements before it is materialized: sizes,
+/// strides and offset non-negative, the last element inside the storage,
+/// and no more elements than the storage holds (or [`MAX_EXPANDED`]).
+fn check_view(size: &[i64], stride: &[i64], offset: i64, storage: i64) -> Result<(), String> {
+    if size.len() != stride.len() {
+        return Err("sizes and strides differ in length".into());
+    }
+    if size.iter().chain(stride).chain([&offset]).any(|&v| v < 0) {
+        return Err("negative size, stride or offset".into());
+    }
+    let numel = size
+        .iter()
+        .try_fold(1i64, |n, &d| n.checked_mul(d))
+        .ok_or("its element count overflows")?;
+    if numel == 0 {
+        return Ok(());
+    }
+    let last = size
+        .iter()
+        .zip(stride)
+        .try_fold(offset, |a, (&d, &s)| a.checked_add((d - 1).checked_mul(s)?))
+        .ok_or("its extent overflows")?;
+    if last >= storage {
+        return Err(format!(
+            "reaches element {last} of a {storage}-element storage"
+        ));
+    }
+    if numel > storage.max(MAX_EXPANDED) {
+        return Err(format!(
+            "expands {storage} stored elements into {numel} (at most {MAX_EXPANDED})"
+        ));
+    }
+    Ok(())
 }
 
 fn storage_kind(name: &str) -> Result<Kind, String> {
@@ -120,4 +168,37 @@ fn storage_kind(name: &str) -> Result<Kind, String> {
         "BoolStorage" => Kind::Bool,
         other => return Err(format!("unsupported storage type {other}")),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_view;
+
+    #[test]
+    fn views_are_checked_against_their_storage() {
+        // A 2x3 view of 6 elements, its transpose, and an offset slice.
+        assert!(check_view(&[2, 3], &[3, 1], 0, 6).is_ok());
+        assert!(check_view(&[3, 2], &[1, 3], 0, 6).is_ok());
+        assert!(check_view(&[2], &[1], 4, 6).is_ok());
+        assert!(check_view(&[0, 5], &[5, 1], 0, 0).is_ok());
+        // Past the end, negative, mismatched, overflowing.
+        assert!(check_view(&[2, 3], &[3, 1], 1, 6)
+            .unwrap_err()
+            .contains("element 6"));
+        assert!(check_view(&[-1], &[1], 0, 6)
+            .unwrap_err()
+            .contains("negative"));
+        assert!(check_view(&[2], &[1, 1], 0, 6)
+            .unwrap_err()
+            .contains("length"));
+        let huge = check_view(&[i64::MAX, 4], &[0, 0], 0, 1).unwrap_err();
+        assert!(huge.contains("overflows"), "{huge}");
+        // Stride 0 expands one stored float: a little is allowed, 2^30 is not.
+        assert!(check_view(&[1000], &[0], 0, 1).is_ok());
+        let e = check_view(&[1 << 30], &[0], 0, 1).unwrap_err();
+        assert!(
+            e.contains("expands 1 stored elements into 1073741824"),
+            "{e}"
+        );
+    }
 }
