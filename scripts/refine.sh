@@ -6,14 +6,14 @@
 # time and run it again (in several sittings if needed). When it ends it
 # copies the record (chain.json, analysis.json, report.html) and every
 # population's pycls sweep.json into docs/refine/run/.
-#   scripts/refine.sh [DIR]       # default runs/refine-fmnist; REGNET=path/to/regnet
+#   scripts/refine.sh [DIR]   # default runs/refine-fmnist; REGNET=path/to/regnet, BUDGET=models
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 regnet=${REGNET:-./regnet}
 dir=${1:-runs/refine-fmnist}
 out=docs/refine/run
-"$regnet" refine anynetx-a --flops 10M:11M --budget "${BUDGET:-110}" --margin 2.5 \
-    --round 8 --looks 4 --screen 16 --seed 1 --workers 2 --threads 1 --dir "$dir"
+"$regnet" refine anynetx-a --flops 10M:11M --budget "${BUDGET:-120}" --margin 3 \
+    --round 8 --looks 3 --screen 16 --seed 1 --workers 2 --threads 1 --dir "$dir"
 mkdir -p "$out"
 cp "$dir/chain.json" "$dir/analysis.json" "$dir/report.html" "$dir/refine.yaml" "$out/"
 cp -r "$dir/spaces" "$out/" 2>/dev/null || true
