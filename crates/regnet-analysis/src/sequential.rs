@@ -190,7 +190,7 @@ impl Plan {
             _ => String::new(),
         };
         format!(
-            "a fixed-n comparison needs {} models per space to detect {} points at {:.0}% power (alpha {}, pilot SDs {:.1} and {:.1}){cost}",
+            "a fixed-n comparison needs {} models per space to detect {:.2} points at {:.0}% power (alpha {}, pilot SDs {:.1} and {:.1}){cost}",
             self.models_per_space,
             self.difference,
             100.0 * self.power,
