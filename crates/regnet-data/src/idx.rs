@@ -90,12 +90,26 @@ fn read_bytes(path: &Path) -> Result<Vec<u8>, DataError> {
     if path.extension().and_then(|e| e.to_str()) != Some("gz") {
         return Ok(file);
     }
+    // Image and label data compress a few times at most; a file that
+    // inflates beyond this is refused before it exhausts memory.
+    let limit = (file.len() as u64).saturating_mul(MAX_INFLATION).max(1 << 26);
     let mut out = Vec::new();
     GzDecoder::new(file.as_slice())
+        .take(limit + 1)
         .read_to_end(&mut out)
         .map_err(|e| DataError(format!("'{}' is not valid gzip: {e}", path.display())))?;
+    if out.len() as u64 > limit {
+        return Err(DataError(format!(
+            "'{}' inflates to more than {limit} bytes ({MAX_INFLATION}x its size): not IDX data",
+            path.display()
+        )));
+    }
     Ok(out)
 }
+
+/// How many times its size a gzipped IDX file may inflate to (at least
+/// 64 MiB); Fashion-MNIST's inflate about 2x.
+const MAX_INFLATION: u64 = 64;
 
 /// Big-endian u32 at `at`, or an error naming the file as truncated.
 fn be_u32(bytes: &[u8], at: usize, path: &Path) -> Result<u32, DataError> {
@@ -136,7 +150,10 @@ fn read_images(path: &Path) -> Result<(Vec<u8>, usize, usize), DataError> {
             path.display()
         )));
     }
-    let want = 16 + n * rows * cols;
+    let want = n
+        .checked_mul(rows * cols)
+        .and_then(|p| p.checked_add(16))
+        .unwrap_or(usize::MAX);
     if bytes.len() < want {
         return Err(truncated(path, want, bytes.len()));
     }

@@ -138,6 +138,24 @@ fn broken_files_are_one_line_errors_naming_the_file() {
         e.contains("t10k-images-idx3-ubyte.gz' is not valid gzip"),
         "{e}"
     );
+    // A gzip bomb: a valid header for 300,000 images, then 235 MB of zeros
+    // in a file of a few hundred KB; refused at 64 MiB.
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let mut header = 0x0803u32.to_be_bytes().to_vec();
+    for v in [300_000u32, 28, 28] {
+        header.extend(v.to_be_bytes());
+    }
+    gz.write_all(&header).unwrap();
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..225 {
+        gz.write_all(&zeros).unwrap();
+    }
+    let bomb = gz.finish().unwrap();
+    assert!(bomb.len() < 1 << 20, "{} bytes", bomb.len());
+    std::fs::write(d.join("t10k-images-idx3-ubyte.gz"), &bomb).unwrap();
+    let e = idx::load(&d, Split::Test).unwrap_err().0;
+    assert!(e.contains("inflates to more than 67108864 bytes"), "{e}");
     std::fs::remove_dir_all(&d).unwrap();
 }
 
