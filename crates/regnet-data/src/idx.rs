@@ -92,7 +92,9 @@ fn read_bytes(path: &Path) -> Result<Vec<u8>, DataError> {
     }
     // Image and label data compress a few times at most; a file that
     // inflates beyond this is refused before it exhausts memory.
-    let limit = (file.len() as u64).saturating_mul(MAX_INFLATION).max(1 << 26);
+    let limit = (file.len() as u64)
+        .saturating_mul(MAX_INFLATION)
+        .max(1 << 26);
     let mut out = Vec::new();
     GzDecoder::new(file.as_slice())
         .take(limit + 1)

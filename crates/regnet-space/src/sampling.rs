@@ -55,9 +55,16 @@ impl Population {
 /// Deterministic for a seed. Fails, saying how many were found and which
 /// constraint rejected most, when `max_tries` candidates do not suffice.
 pub fn sample(space: &Space, opts: &SampleOptions) -> Result<Population> {
+    if opts.n as u64 > opts.max_tries {
+        return Err(SpaceError(format!(
+            "{} models cannot be found in at most {} tries (each try gives at most one); ask for fewer or allow more tries",
+            opts.n, opts.max_tries
+        )));
+    }
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
     let mut seen = HashSet::new();
-    let mut models = Vec::with_capacity(opts.n);
+    // Grown as models are found: a count asked for is no reason to allocate.
+    let mut models = Vec::with_capacity(opts.n.min(1 << 12));
     let mut rejected: BTreeMap<Rejection, u64> = BTreeMap::new();
     let mut tries = 0;
     while models.len() < opts.n && tries < opts.max_tries {

@@ -156,3 +156,16 @@ fn restrictions_that_keep_nothing_or_name_nothing_are_one_line_errors() {
     let none = DerivedSpace::new("x", "", Space::builtin("regnetx").unwrap(), vec![]).unwrap_err();
     assert!(none.0.contains("no restriction"));
 }
+
+#[test]
+fn a_count_beyond_the_tries_fails_at_once_without_allocating_it() {
+    let mut o = opts(1_000_000_000, 0);
+    o.max_tries = 1000;
+    let e = sample(&Space::builtin("anynetx-a").unwrap(), &o)
+        .unwrap_err()
+        .0;
+    assert!(
+        e.contains("1000000000 models cannot be found in at most 1000 tries"),
+        "{e}"
+    );
+}

@@ -109,7 +109,7 @@ pub fn plan(r: &SweepConfig, o: &Overrides, data: String, shape: DataShape) -> R
         },
     };
     let population = sample(&r.space, &opts)?;
-    let mut jobs = Vec::with_capacity(n);
+    let mut jobs = Vec::with_capacity(population.models.len());
     for (i, m) in population.models.into_iter().enumerate() {
         let mut config = m.config;
         merge(&mut config, &r.recipe_base);
