@@ -45,21 +45,28 @@ impl ImageFolder {
                     names.join(" or ")
                 ))
             })?;
-        let mut classes: Vec<String> = read_dir(&root)?
+        // Class folders by their own paths (a name that is not UTF-8 is
+        // shown lossily but still read).
+        let mut folders: Vec<PathBuf> = read_dir(&root)?
             .into_iter()
             .filter(|p| p.is_dir())
+            .collect();
+        folders.sort();
+        let classes: Vec<String> = folders
+            .iter()
             .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
             .collect();
-        classes.sort();
         let mut items = Vec::new();
-        for (c, name) in classes.iter().enumerate() {
-            let mut files: Vec<PathBuf> = read_dir(&root.join(name))?
+        for (c, folder) in folders.iter().enumerate() {
+            let mut files: Vec<PathBuf> = read_dir(folder)?
                 .into_iter()
                 .filter(|p| {
                     p.extension()
                         .map(|e| e.to_string_lossy().to_ascii_lowercase())
                         .is_some_and(|e| EXTENSIONS.contains(&e.as_str()))
                 })
+                // Regular files only: a FIFO named *.png would block a read.
+                .filter(|p| p.is_file())
                 .collect();
             files.sort();
             items.extend(files.into_iter().map(|f| (f, c as u32)));

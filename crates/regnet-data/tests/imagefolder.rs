@@ -130,6 +130,24 @@ fn classes_are_sorted_and_files_indexed() {
         .unwrap_err()
         .0;
     assert!(e.contains("has no train folder"), "{e}");
+    // A FIFO named like an image is skipped (opening it would block), and
+    // a class folder whose name is not UTF-8 is read all the same.
+    let fifo = root.join("train/cat/pipe.png");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    use std::os::unix::ffi::OsStrExt;
+    let odd = root
+        .join("train")
+        .join(std::ffi::OsStr::from_bytes(b"b\xffd"));
+    std::fs::create_dir_all(&odd).unwrap();
+    picture(20, 20, [9, 9, 9]).save(odd.join("0.png")).unwrap();
+    let train = ImageFolder::index(&root, Split::Train).unwrap();
+    assert_eq!(train.classes, ["b\u{fffd}d", "cat", "dog"]);
+    assert_eq!(train.len(), 7, "{:?}", train.items);
+    assert!(!train.items.iter().any(|(p, _)| p == &fifo));
     std::fs::remove_dir_all(&root).unwrap();
 }
 
