@@ -3,13 +3,11 @@
 //! of an uninterrupted loop; settings that would change a loop are refused.
 
 mod common;
-use common::{fails, ok, tmp};
+use common::{fails, kill_at_random_points, ok, tmp};
 
 use serde_json::Value;
-use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 const RECIPE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/refine_recipe.yaml");
 
@@ -98,37 +96,7 @@ fn a_loop_killed_at_random_points_and_rerun_decides_as_an_uninterrupted_one() {
     assert!(out.contains("budget spent (15 models)"), "{out}");
     let want = decisions(&clean);
     assert!(want["steps"].as_array().unwrap().len() >= 2, "{want}");
-    let mut seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64
-        | 1;
-    eprintln!("kill seed {seed}, clean loop {clean_secs:.1} s");
-    for round in 0..3 {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_regnet"))
-            .args(loop_args(&killed))
-            .process_group(0)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        let wait = 1.0 + (seed % 1000) as f64 / 1000.0 * clean_secs * 0.4;
-        std::thread::sleep(Duration::from_secs_f64(wait));
-        if child.try_wait().unwrap().is_some() {
-            break;
-        }
-        let group = format!("-{}", child.id());
-        assert!(Command::new("kill")
-            .args(["-9", "--", &group])
-            .status()
-            .unwrap()
-            .success());
-        child.wait().unwrap();
-        eprintln!("round {round}: killed after {wait:.2} s");
-    }
+    kill_at_random_points(&loop_args(&killed), 3, clean_secs);
     let out = run(&loop_args(&killed));
     assert!(out.contains("budget spent (15 models)"), "{out}");
     assert_eq!(decisions(&killed), want);

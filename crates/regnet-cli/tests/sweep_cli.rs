@@ -2,10 +2,9 @@
 //! retries, exports, and clear errors for bad inputs.
 
 mod common;
-use common::{fails, ok, regnet, regnetx_init, strs, tmp, REGNETX};
+use common::{fails, kill_at_random_points, ok, regnet, regnetx_init, strs, tmp, REGNETX};
 
 use serde_json::Value;
-use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -93,14 +92,6 @@ fn assert_same_results(a: &[(String, Value)], b: &[(String, Value)]) {
     }
 }
 
-/// xorshift: the kill times vary from run to run; the seed is printed.
-fn next(state: &mut u64) -> u64 {
-    *state ^= *state << 13;
-    *state ^= *state >> 7;
-    *state ^= *state << 17;
-    *state
-}
-
 #[test]
 fn sigkill_of_the_whole_run_at_random_points_loses_and_repeats_nothing() {
     let base = tmp("sweep-kill");
@@ -110,36 +101,7 @@ fn sigkill_of_the_whole_run_at_random_points_loses_and_repeats_nothing() {
     let clean_start = Instant::now();
     ok(&run_args(&b).iter().map(String::as_str).collect::<Vec<_>>());
     let clean_secs = clean_start.elapsed().as_secs_f64();
-    let mut seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64
-        | 1;
-    eprintln!("kill seed {seed}, clean run {clean_secs:.1} s");
-    for round in 0..4 {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_regnet"))
-            .args(run_args(&a))
-            .process_group(0)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        // Somewhere in the first half of what is left to do.
-        let frac = (next(&mut seed) % 1000) as f64 / 1000.0;
-        let wait = 0.5 + frac * clean_secs * 0.4;
-        std::thread::sleep(Duration::from_secs_f64(wait));
-        if child.try_wait().unwrap().is_some() {
-            break;
-        }
-        let pgid = child.id().to_string();
-        let k = Command::new("kill")
-            .args(["-9", "--", &format!("-{pgid}")])
-            .status()
-            .unwrap();
-        assert!(k.success());
-        child.wait().unwrap();
-        eprintln!("round {round}: killed after {wait:.2} s");
-    }
+    kill_at_random_points(&run_args(&a), 4, clean_secs);
     let out = ok(&run_args(&a).iter().map(String::as_str).collect::<Vec<_>>());
     let s = status(&a);
     assert_eq!(s["counts"]["done"], 3, "{out}\n{s}");

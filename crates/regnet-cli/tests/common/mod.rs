@@ -101,3 +101,40 @@ pub fn set_up(present: bool, what: &str) -> bool {
     }
     present
 }
+
+/// Runs `regnet args` `rounds` times in its own process group and kills
+/// the whole group with SIGKILL at a random point in the first 40% of
+/// `span` seconds (the time a clean run takes), unless it ended first. The
+/// kill times vary from run to run; their seed is printed.
+pub fn kill_at_random_points(args: &[String], rounds: usize, span: f64) {
+    use std::os::unix::process::CommandExt;
+    let mut seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1;
+    eprintln!("kill seed {seed}, clean run {span:.1} s");
+    for round in 0..rounds {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_regnet"))
+            .args(args)
+            .process_group(0)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // xorshift
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let wait = 0.5 + (seed % 1000) as f64 / 1000.0 * span * 0.4;
+        std::thread::sleep(std::time::Duration::from_secs_f64(wait));
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        let group = format!("-{}", child.id());
+        let k = Command::new("kill").args(["-9", "--", &group]).status();
+        assert!(k.unwrap().success());
+        child.wait().unwrap();
+        eprintln!("round {round}: killed after {wait:.2} s");
+    }
+}
