@@ -183,3 +183,54 @@ fn eval_reproduces_the_training_runs_test_error() {
     assert_eq!(e["test_top5_err"], metrics["test_top5_err"]);
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+#[test]
+fn weights_files_of_the_wrong_kind_say_what_they_are() {
+    let d = tmp("wrong-kind");
+    let f = |n: &str| d.join(n).display().to_string();
+    // Written by PyTorch itself: a pre-1.6 (pickle) torch.save, and a
+    // checkpoint dict without its model_state.
+    let script = format!(
+        "import torch\n\
+         sd = {{'w': torch.zeros(2)}}\n\
+         torch.save(sd, '{}', _use_new_zipfile_serialization=False)\n\
+         torch.save({{'epoch': 3, 'optimizer_state': {{}}}}, '{}')\n",
+        f("legacy.pth"),
+        f("ckpt.pyth")
+    );
+    let o = Command::new(venv_python())
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::write(d.join("noise.bin"), [7u8; 64]).unwrap();
+    for (name, says) in [
+        ("legacy.pth", "a legacy (pre-zip) torch.save file"),
+        (
+            "ckpt.pyth",
+            "holds no state dict: its entries are epoch, optimizer_state",
+        ),
+        (
+            "noise.bin",
+            "neither a safetensors file nor a torch.save zip",
+        ),
+    ] {
+        let o = regnet(&[
+            "predict",
+            "--model",
+            "RegNetX-200MF",
+            "--weights",
+            &f(name),
+            "--input",
+            &f("x.npy"),
+            "--output",
+            &f("y.npy"),
+            "--device",
+            "cpu",
+        ]);
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success() && e.contains(says), "{name}: {e}");
+        assert_eq!(e.lines().count(), 1, "{e}");
+    }
+    std::fs::remove_dir_all(&d).unwrap();
+}

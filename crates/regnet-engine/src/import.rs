@@ -70,13 +70,25 @@ pub fn translate(
 /// The named tensors of a weights file: safetensors, or a `torch.save` zip
 /// (`.pth`, `.pt`, pycls `.pyth` checkpoints), told apart by content.
 pub fn read_weights(path: &Path) -> Result<Vec<(String, Tensor)>, ImportError> {
-    let mut magic = [0u8; 4];
-    let is_zip = std::fs::File::open(path)
-        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
-        .is_ok()
-        && magic == *b"PK\x03\x04";
-    if is_zip {
+    let mut head = [0u8; 9];
+    let read = std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+        .is_ok();
+    if read && head[..4] == *b"PK\x03\x04" {
         return crate::pth::read_state_dict(path);
+    }
+    let fail = |why: &str| ImportError(format!("cannot read weights '{}': {why}", path.display()));
+    // torch.save before PyTorch 1.6 wrote a bare pickle (protocol 2).
+    if read && head[0] == 0x80 {
+        return Err(fail(
+            "a legacy (pre-zip) torch.save file; re-save it with PyTorch 1.6 or later: torch.save(torch.load(f), f)",
+        ));
+    }
+    // safetensors: an 8-byte header length, then its JSON header.
+    if read && head[8] != b'{' {
+        return Err(fail(
+            "neither a safetensors file nor a torch.save zip (.pth, .pt, .pyth)",
+        ));
     }
     Tensor::read_safetensors(path)
         .map_err(|e| ImportError(format!("cannot read weights '{}': {e}", path.display())))

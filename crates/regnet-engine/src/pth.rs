@@ -32,6 +32,22 @@ pub fn read_state_dict(path: &Path) -> Result<Vec<(String, Tensor)>, ImportError
         .ok_or_else(|| {
             fail("the saved object is not a state dict (nor holds one in model_state)".into())
         })?;
+    // A dict of other things (a checkpoint without its model_state) is not
+    // a state dict: say what it holds instead of failing on its first entry.
+    if dict.iter().any(|(_, v)| !is_tensor(v)) {
+        let keys: Vec<String> = dict
+            .iter()
+            .take(8)
+            .map(|(k, _)| match k {
+                Obj::Str(s) => s.clone(),
+                other => format!("{other:?}"),
+            })
+            .collect();
+        return Err(fail(format!(
+            "holds no state dict: its entries are {} (a state dict of tensors, or one in model_state, state_dict or model)",
+            keys.join(", ")
+        )));
+    }
     dict.iter()
         .map(|(k, v)| {
             let name = match k {
@@ -69,6 +85,11 @@ fn entry<R: Read + std::io::Seek>(
     f.read_to_end(&mut buf)
         .map_err(|e| format!("{name}: {e}"))?;
     Ok(buf)
+}
+
+/// Whether a pickled value is a saved tensor.
+fn is_tensor(v: &Obj) -> bool {
+    matches!(v, Obj::Call(f, _) if matches!(&**f, Obj::Global(m, n) if m == "torch._utils" && n == "_rebuild_tensor_v2"))
 }
 
 /// Rebuilds `_rebuild_tensor_v2(storage, offset, size, stride, ...)`.
