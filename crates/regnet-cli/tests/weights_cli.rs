@@ -126,24 +126,9 @@ fn weights_that_do_not_fit_are_listed() {
         ),
     ] {
         std::fs::write(d.join(name), bytes).unwrap();
-        let o = regnet(&[
-            "predict",
-            "--model",
-            "RegNetY-400MF",
-            "--num-classes",
-            "10",
-            "--weights",
-            w.to_str().unwrap(),
-            "--input",
-            d.join(name).to_str().unwrap(),
-            "--output",
-            d.join("y.npy").to_str().unwrap(),
-            "--device",
-            "cpu",
-        ]);
-        let e = String::from_utf8_lossy(&o.stderr);
-        assert!(!o.status.success() && e.contains(says), "{name}: {e}");
-        assert_eq!(e.lines().count(), 1, "{e}");
+        let model = ["RegNetY-400MF", "--num-classes", "10"];
+        let e = predict_error(&model, w.to_str().unwrap(), &d.join(name), &d.join("y.npy"));
+        assert!(e.contains(says), "{name}: {e}");
     }
     std::fs::remove_dir_all(&d).unwrap();
 }
@@ -215,22 +200,28 @@ fn weights_files_of_the_wrong_kind_say_what_they_are() {
             "neither a safetensors file nor a torch.save zip",
         ),
     ] {
-        let o = regnet(&[
-            "predict",
-            "--model",
-            "RegNetX-200MF",
-            "--weights",
+        let e = predict_error(
+            &["RegNetX-200MF"],
             &f(name),
-            "--input",
-            &f("x.npy"),
-            "--output",
-            &f("y.npy"),
-            "--device",
-            "cpu",
-        ]);
-        let e = String::from_utf8_lossy(&o.stderr);
-        assert!(!o.status.success() && e.contains(says), "{name}: {e}");
-        assert_eq!(e.lines().count(), 1, "{e}");
+            &d.join("x.npy"),
+            &d.join("y.npy"),
+        );
+        assert!(e.contains(says), "{name}: {e}");
     }
     std::fs::remove_dir_all(&d).unwrap();
+}
+
+/// `regnet predict --model MODEL... --weights W --input X --output Y` on
+/// CPU, which must fail with one line; that line.
+fn predict_error(model: &[&str], weights: &str, input: &Path, output: &Path) -> String {
+    let mut args = vec!["predict", "--model"];
+    args.extend(model);
+    let (input, output) = (input.to_str().unwrap(), output.to_str().unwrap());
+    args.extend(["--weights", weights, "--input", input, "--output", output]);
+    args.extend(["--device", "cpu"]);
+    let o = regnet(&args);
+    let e = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(!o.status.success(), "{e}");
+    assert_eq!(e.lines().count(), 1, "{e}");
+    e
 }

@@ -101,9 +101,8 @@ fn tensor<R: Read + std::io::Seek>(
     let Obj::Call(f, args) = v else {
         return Err("not a tensor".into());
     };
-    match &**f {
-        Obj::Global(m, n) if m == "torch._utils" && n == "_rebuild_tensor_v2" => {}
-        other => return Err(format!("not a tensor ({other:?})")),
+    if !is_tensor(v) {
+        return Err(format!("not a tensor ({f:?})"));
     }
     let ints =
         |o: Option<&Obj>| -> Option<Vec<i64>> { o?.items()?.iter().map(Obj::as_int).collect() };
