@@ -3,10 +3,13 @@
 //! of an uninterrupted loop; settings that would change a loop are refused.
 
 mod common;
+#[path = "../../regnet-store/tests/support/pg_server.rs"]
+mod pg_server;
 use common::{fails, kill_at_random_points, ok, tmp};
 
 use serde_json::Value;
 use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::Instant;
 
 const RECIPE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/refine_recipe.yaml");
@@ -63,24 +66,32 @@ fn decisions(dir: &Path) -> Value {
     serde_json::json!({"steps": steps, "status": chain["status"], "models": chain["models"]})
 }
 
-/// Every model's final error, by step directory and job.
-fn errors(dir: &Path) -> Vec<(String, f64)> {
-    let mut out = Vec::new();
+/// The loop's step directories, in order, as `sweep export` takes them.
+fn step_dirs(dir: &Path) -> Vec<String> {
     let mut steps: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .flatten()
         .filter(|e| e.path().join("sweep.db").exists())
-        .map(|e| e.path())
+        .map(|e| e.path().display().to_string())
         .collect();
     steps.sort();
-    for s in steps {
-        let csv = ok(&["sweep", "export", s.to_str().unwrap(), "--format", "csv"]);
+    steps
+}
+
+/// Every model's final error, by step and job, from the sweeps at
+/// `locations` (in step order); every model trained once when `once`.
+fn errors(locations: &[String], once: bool) -> Vec<(String, f64)> {
+    let mut out = Vec::new();
+    for (step, s) in locations.iter().enumerate() {
+        let csv = ok(&["sweep", "export", s, "--format", "csv"]);
         for line in csv.lines().filter(|l| l.starts_with("job-")) {
             let f: Vec<&str> = line.split(',').collect();
             assert_eq!(f[1], "done", "{line}");
             assert_eq!(f[12], "0", "no failure counted for a killed loop: {line}");
-            let name = format!("{}/{}", s.file_name().unwrap().to_string_lossy(), f[0]);
-            out.push((name, f[7].parse().unwrap()));
+            if once {
+                assert_eq!(f[13], "1", "trained by one process only: {line}");
+            }
+            out.push((format!("{step}/{}", f[0]), f[7].parse().unwrap()));
         }
     }
     out
@@ -100,7 +111,10 @@ fn a_loop_killed_at_random_points_and_rerun_decides_as_an_uninterrupted_one() {
     let out = run(&loop_args(&killed));
     assert!(out.contains("budget spent (15 models)"), "{out}");
     assert_eq!(decisions(&killed), want);
-    assert_eq!(errors(&killed), errors(&clean));
+    assert_eq!(
+        errors(&step_dirs(&killed), false),
+        errors(&step_dirs(&clean), true)
+    );
     // A finished loop rerun trains nothing and says the same.
     let again = run(&loop_args(&clean));
     assert!(!again.contains("job-0000 done"), "{again}");
@@ -113,6 +127,106 @@ fn a_loop_killed_at_random_points_and_rerun_decides_as_an_uninterrupted_one() {
     ] {
         assert!(report.contains(part), "report lacks {part}");
     }
+}
+
+/// The sweeps of a loop kept in database `url`, in step order.
+fn db_sweeps(dir: &Path, url: &str) -> Vec<String> {
+    let chain: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("chain.json")).unwrap()).unwrap();
+    let steps = chain["steps"].as_array().unwrap();
+    steps
+        .iter()
+        .map(|s| {
+            let shown = s["sweep"].as_str().unwrap();
+            assert!(!shown.contains(pg_server::PASSWORD), "{shown}");
+            let (_, name) = shown.split_once("?sweep=").unwrap();
+            format!("{url}?sweep={name}")
+        })
+        .collect()
+}
+
+#[test]
+fn two_loops_sharing_a_postgres_store_train_the_loop_one_would_train() {
+    let base = tmp("refine-pg");
+    let (clean, shared) = (base.join("clean"), base.join("shared"));
+    run(&loop_args(&clean));
+    let url = pg_server::server().database("refine_shared");
+    // Two processes of one worker each, as two machines would run them.
+    let mut args = loop_args(&shared);
+    let w = args.iter().position(|a| a == "--workers").unwrap();
+    args[w + 1] = "1".into();
+    args.extend(["--store".into(), url.clone()]);
+    let loops: Vec<_> = (0..2)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_regnet"))
+                .args(&args)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for l in loops {
+        let out = l.wait_with_output().unwrap();
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert!(out.status.success(), "{stderr}");
+        assert!(stdout.contains("budget spent (15 models)"), "{stdout}");
+    }
+    assert_eq!(decisions(&shared), decisions(&clean));
+    assert_eq!(
+        errors(&db_sweeps(&shared, &url), true),
+        errors(&step_dirs(&clean), true)
+    );
+    assert!(
+        step_dirs(&shared).is_empty(),
+        "the stores are in the database"
+    );
+    let settings = std::fs::read_to_string(shared.join("refine.yaml")).unwrap();
+    assert!(!settings.contains(pg_server::PASSWORD), "{settings}");
+    // Continued without --store (the password from PGPASSWORD): nothing to train.
+    let again = Command::new(env!("CARGO_BIN_EXE_regnet"))
+        .args(["refine", "--dir", shared.to_str().unwrap()])
+        .env("PGPASSWORD", pg_server::PASSWORD)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&again.stdout);
+    assert!(stdout.contains("budget spent (15 models)"), "{stdout}");
+    assert_eq!(decisions(&shared), decisions(&clean));
+    let dir = base.join("bad");
+    let d = dir.to_str().unwrap();
+    let e = fails(&[
+        "refine",
+        "anynetx-a",
+        "--flops",
+        "1M:2M",
+        "--budget",
+        "4",
+        "--dir",
+        d,
+        "--store",
+        "mysql://x/y",
+    ]);
+    assert!(
+        e.contains("--store 'mysql://x/y'") && e.contains("postgres://"),
+        "{e}"
+    );
+    let named = format!("{url}?sweep=mine");
+    let e = fails(&[
+        "refine",
+        "anynetx-a",
+        "--flops",
+        "1M:2M",
+        "--budget",
+        "4",
+        "--dir",
+        d,
+        "--store",
+        &named,
+    ]);
+    assert!(e.contains("name the database only"), "{e}");
 }
 
 #[test]

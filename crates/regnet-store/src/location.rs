@@ -41,6 +41,14 @@ impl Location {
         })
     }
 
+    /// Whether a sweep is stored there already.
+    pub fn holds_sweep(&self) -> Result<bool> {
+        match self {
+            Location::Dir(d) => Ok(store_path(d).exists()),
+            Location::Url(u) => PgStore::holds(u),
+        }
+    }
+
     /// Creates the store holding `info` and `jobs`, all or nothing; a sweep
     /// already there is refused unless `replace`.
     pub fn create(

@@ -92,7 +92,7 @@ pub fn run(a: &Args) -> Result<(), CliError> {
             if jobs < want {
                 grow(&dir.display().to_string(), want - jobs)?;
             }
-            sweep_run::run_dir(&run_args, dir)?;
+            sweep_run::run_at(&run_args, &dir.display().to_string())?;
         }
         let pops = populations(&dirs)?;
         let s = sequential(&pops[0], &pops[1], &o);

@@ -12,7 +12,7 @@
 mod settings;
 mod step;
 
-use crate::sweep::extend::grow;
+use crate::sweep::extend::grow_to;
 use crate::sweep::run as sweep_run;
 use crate::CliError;
 use regnet_analysis::{
@@ -21,6 +21,7 @@ use regnet_analysis::{
 };
 use regnet_space::{Restriction, Space};
 use regnet_stats::normalize::default_bins;
+use regnet_store::PgUrl;
 use serde_yaml::Mapping;
 use settings::{Budget, Settings, SETTINGS_FILE};
 use std::path::{Path, PathBuf};
@@ -73,6 +74,13 @@ pub struct Args {
     /// Where the loop lives; a loop there is continued.
     #[arg(long, default_value = "runs/refine")]
     dir: PathBuf,
+    /// Keep every population's store in this PostgreSQL database
+    /// (postgres://USER@HOST/DB; a password in PGPASSWORD), as sweep
+    /// LOOP/NN-slug, LOOP being --dir's name. Several `regnet refine` runs
+    /// with the same --dir (shared, at the same path) and --store, on
+    /// several machines or as a Slurm array, then train one loop together.
+    #[arg(long, value_name = "URL")]
+    store: Option<String>,
     /// Start over: delete the loop in --dir.
     #[arg(long)]
     force: bool,
@@ -92,7 +100,13 @@ pub fn run(a: &Args) -> Result<(), CliError> {
     let design = Design::new(s.alpha, s.looks, s.round, s.boundary)
         .map_err(|e| CliError(format!("--round/--looks/--alpha: {e}")))?;
     let start = parse(&s.restrictions)?;
-    let mut l = Loop::new(&a.dir, s, &start, design, a.run.args());
+    // The URL as given (it may hold a password), else the one stored.
+    let store = match (&a.store, &s.store) {
+        (Some(url), _) => Some(PgUrl::parse(url)?),
+        (None, Some(url)) => Some(PgUrl::parse(url)?),
+        (None, None) => None,
+    };
+    let mut l = Loop::new(&a.dir, s, store, &start, design, a.run.args());
     let status = l.drive()?;
     l.write(&status)?;
     l.say(&status);
@@ -112,6 +126,7 @@ fn settings(a: &Args) -> Result<Settings, CliError> {
     };
     let recipe = recipe.map(|t| strip_recipe(&t)).transpose()?;
     let start = a.space.as_deref().map(start_space).transpose()?;
+    let store = a.store.as_deref().map(shown_url).transpose()?;
     let Some(old) = stored else {
         let need = |what: &str| {
             CliError(format!(
@@ -139,6 +154,7 @@ fn settings(a: &Args) -> Result<Settings, CliError> {
             alpha: a.alpha.unwrap_or(0.05),
             screen: a.screen.unwrap_or(16).max(regnet_analysis::MIN_KEPT + 1),
             seed: a.seed.unwrap_or(0),
+            store,
         });
     };
     let (start, restrictions) = start.unwrap_or((old.start.clone(), old.restrictions.clone()));
@@ -156,6 +172,7 @@ fn settings(a: &Args) -> Result<Settings, CliError> {
         alpha: a.alpha.unwrap_or(old.alpha),
         screen: a.screen.unwrap_or(old.screen),
         seed: a.seed.unwrap_or(old.seed),
+        store: store.or(old.store.clone()),
     };
     if let Some(name) = old.differs(&given) {
         return Err(CliError(format!(
@@ -164,6 +181,22 @@ fn settings(a: &Args) -> Result<Settings, CliError> {
         )));
     }
     Ok(given)
+}
+
+/// A --store URL as the settings keep it: checked, without its password.
+fn shown_url(url: &str) -> Result<String, CliError> {
+    if !PgUrl::is_url(url) {
+        return Err(CliError(format!(
+            "--store '{url}': a postgres://USER@HOST/DB URL (without --store the stores are SQLite files in --dir)"
+        )));
+    }
+    let u = PgUrl::parse(url)?;
+    if u.sweep().is_some() {
+        return Err(CliError(format!(
+            "--store '{u}': name the database only; the loop names its sweeps"
+        )));
+    }
+    Ok(u.without_password())
 }
 
 fn positive(flag: &str, v: f64) -> Result<f64, CliError> {
@@ -209,6 +242,9 @@ fn strip_recipe(text: &str) -> Result<(String, Option<String>), CliError> {
     Ok((text, data))
 }
 
+/// How often a loop looks again at models other loops are training.
+const WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Why a loop could not go on: the budget ended.
 struct Spent;
 
@@ -218,6 +254,8 @@ struct Loop {
     s: Settings,
     design: Design,
     run: sweep_run::Args,
+    /// The database holding the stores, if not the step directories.
+    store: Option<PgUrl>,
     steps: Vec<StepSweep>,
     chain: Chain,
 }
@@ -226,6 +264,7 @@ impl Loop {
     fn new(
         root: &Path,
         s: Settings,
+        store: Option<PgUrl>,
         start: &[Restriction],
         design: Design,
         run: sweep_run::Args,
@@ -254,6 +293,7 @@ impl Loop {
             s,
             design,
             run,
+            store,
             steps: Vec::new(),
             chain,
         }
@@ -308,13 +348,15 @@ impl Loop {
     ) -> Result<Result<(), Spent>, CliError> {
         let index = self.steps.len();
         let label = tested.map(|c| c.constraint.clone());
-        let exists = StepSweep::exists(&self.root, &self.s, index, label.as_deref());
+        let store = self.store.as_ref();
+        let exists = StepSweep::exists(&self.root, &self.s, store, index, label.as_deref())?;
         if !exists && !self.affords(n)? {
             return Ok(Err(Spent));
         }
         let step = StepSweep::open_or_create(
             &self.root,
             &self.s,
+            store,
             index,
             restrictions.clone(),
             label.as_deref(),
@@ -334,7 +376,7 @@ impl Loop {
             size_log10: step.info.size_log10,
             size,
             population: population_name(index, tested),
-            sweep: step.location(),
+            sweep: step.location.to_string(),
             models: 0,
             train_seconds: 0.0,
             comparison: None,
@@ -346,14 +388,31 @@ impl Loop {
     }
 
     /// Trains step `i` until it has `n` finished models, adding models
-    /// (and replacing failed ones) while the budget allows.
+    /// (and replacing failed ones) while the budget allows. Models that
+    /// other loops sharing the store train are waited for.
     fn ensure(&mut self, i: usize, n: usize) -> Result<Result<(), Spent>, CliError> {
+        let mut waited = false;
         loop {
             let c = self.steps[i].counts()?;
             if c.done >= n {
                 return Ok(Ok(()));
             }
             let short = n.saturating_sub(c.done + c.pending + c.running);
+            if short == 0 && c.pending == 0 {
+                // Models of a loop that died are queued again, and trained here.
+                if self.steps[i].recover()? > 0 {
+                    continue;
+                }
+                if !waited {
+                    eprintln!(
+                        "refine: step {i}: waiting for {} models trained elsewhere",
+                        c.running
+                    );
+                    waited = true;
+                }
+                std::thread::sleep(WAIT);
+                continue;
+            }
             if short > 0 {
                 if c.failed > n {
                     return Err(CliError(format!(
@@ -365,9 +424,9 @@ impl Loop {
                 if !self.affords(short)? {
                     return Ok(Err(Spent));
                 }
-                grow(&self.steps[i].location(), short)?;
+                grow_to(&self.steps[i].location(), c.total() + short)?;
             }
-            sweep_run::run_dir(&self.run, &self.steps[i].dir)?;
+            sweep_run::run_at(&self.run, &self.steps[i].location())?;
         }
     }
 
@@ -470,9 +529,7 @@ impl Loop {
             ("report.html", html),
         ];
         for (name, text) in files {
-            let path = self.root.join(name);
-            std::fs::write(&path, text)
-                .map_err(|e| CliError(format!("cannot write '{}': {e}", path.display())))?;
+            write_file(&self.root.join(name), &text)?;
         }
         Ok(())
     }
@@ -494,6 +551,19 @@ impl Loop {
         println!("{status}");
         println!("report: {}", self.root.join("report.html").display());
     }
+}
+
+/// Writes `text` to a temporary file beside `path`, then renames it: loops
+/// sharing a directory never read each other's half-written files.
+fn write_file(path: &Path, text: &str) -> Result<(), CliError> {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = path.with_file_name(format!(".{name}.{}", std::process::id()));
+    std::fs::write(&tmp, text)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            CliError(format!("cannot write '{}': {e}", path.display()))
+        })
 }
 
 /// A step's name in the analysis: its index and what it added.

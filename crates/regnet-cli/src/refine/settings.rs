@@ -36,6 +36,10 @@ pub struct Settings {
     pub screen: usize,
     /// Sampling seed of the first population (step k samples with seed + k).
     pub seed: u64,
+    /// The PostgreSQL database of the stores (without a password), if
+    /// they are not SQLite files in the step directories.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<String>,
 }
 
 impl Settings {
@@ -56,8 +60,7 @@ impl Settings {
     pub fn write(&self, dir: &Path) -> Result<(), CliError> {
         let path = dir.join(SETTINGS_FILE);
         let text = serde_yaml::to_string(self).map_err(|e| CliError(e.to_string()))?;
-        std::fs::write(&path, text)
-            .map_err(|e| CliError(format!("cannot write '{}': {e}", path.display())))
+        super::write_file(&path, &text)
     }
 
     /// The first setting in which `other` differs, by name, ignoring the
@@ -86,6 +89,7 @@ impl Settings {
             ("--alpha", self.alpha != o.alpha),
             ("--screen", self.screen != o.screen),
             ("--seed", self.seed != o.seed),
+            ("--store", self.store != o.store),
         ]
         .into_iter()
         .find_map(|(name, differs)| differs.then_some(name))

@@ -4,10 +4,11 @@
 
 use super::settings::Settings;
 use crate::sweep::init::{create, plan_with_data};
+use crate::sweep::record_work_dir;
 use crate::CliError;
 use regnet_analysis::Population;
 use regnet_space::{Restriction, SpaceInfo};
-use regnet_store::{store_path, Counts, Location};
+use regnet_store::{Counts, Location, PgUrl};
 use regnet_sweep::{Sweep, SweepConfig};
 use serde_yaml::{Mapping, Value};
 use std::path::{Path, PathBuf};
@@ -27,65 +28,104 @@ pub const LOOP_KEYS: [&str; 7] = [
 pub struct StepSweep {
     /// All restrictions of its space, relative to the starting space.
     pub restrictions: Vec<Restriction>,
-    /// The sweep directory.
-    pub dir: PathBuf,
+    /// Where its store is: its directory's SQLite file, or the loop's
+    /// database (its job files stay in the directory).
+    pub location: Location,
     /// The space as the sweep samples it (stages and stem of the recipe).
     pub info: SpaceInfo,
 }
 
+/// Where step `index` lives (`tested` names it: the restriction added to
+/// its parent's): `DIR/NN-slug/`, with its store there or, with a database,
+/// in sweep `LOOP/NN-slug` (LOOP: the loop directory's name).
+fn place(
+    root: &Path,
+    s: &Settings,
+    store: Option<&PgUrl>,
+    index: usize,
+    tested: Option<&str>,
+) -> (PathBuf, Location) {
+    let name = format!("{index:02}-{}", tested.map_or(s.start.clone(), slug));
+    let dir = root.join(&name);
+    let location = match store {
+        None => Location::Dir(dir.clone()),
+        Some(url) => {
+            let lp = root
+                .file_name()
+                .map_or("refine".into(), |n| n.to_string_lossy());
+            Location::Url(Box::new(url.with_sweep(&format!("{lp}/{name}"))))
+        }
+    };
+    (dir, location)
+}
+
 impl StepSweep {
-    /// Where step `index` lives (`tested` names it: the restriction added
-    /// to its parent's).
-    fn dir(root: &Path, s: &Settings, index: usize, tested: Option<&str>) -> PathBuf {
-        let slug = tested.map_or(s.start.clone(), slug);
-        root.join(format!("{index:02}-{slug}"))
-    }
-
     /// Whether step `index` was sampled already.
-    pub fn exists(root: &Path, s: &Settings, index: usize, tested: Option<&str>) -> bool {
-        store_path(&Self::dir(root, s, index, tested)).exists()
+    pub fn exists(
+        root: &Path,
+        s: &Settings,
+        store: Option<&PgUrl>,
+        index: usize,
+        tested: Option<&str>,
+    ) -> Result<bool, CliError> {
+        Ok(place(root, s, store, index, tested).1.holds_sweep()?)
     }
 
-    /// Opens step `index` in `root`, or samples its first `n` models.
+    /// Opens step `index` in `root`, or samples its first `n` models. Loops
+    /// sharing a database may race to create it: the first one does, the
+    /// others open it.
     pub fn open_or_create(
         root: &Path,
         s: &Settings,
+        store: Option<&PgUrl>,
         index: usize,
         restrictions: Vec<Restriction>,
         tested: Option<&str>,
         n: usize,
     ) -> Result<StepSweep, CliError> {
-        let dir = Self::dir(root, s, index, tested);
+        let (dir, location) = place(root, s, store, index, tested);
         let text = config_text(root, s, index, &restrictions, n)?;
         let config = SweepConfig::parse(&text)
             .map_err(|e| CliError(format!("--recipe: step {index}: {}", e.0)))?;
-        if store_path(&dir).exists() {
-            let stored = Sweep::named(&dir.display().to_string())?.store.info()?;
-            if stored.config_text != text {
-                return Err(CliError(format!(
-                    "{}: this step's sweep was sampled with other settings; start over with --force",
-                    dir.display()
-                )));
-            }
-        } else {
-            let p = plan_with_data(&config, &Default::default())
+        if !location.holds_sweep()? {
+            let mut p = plan_with_data(&config, &Default::default())
                 .map_err(|e| CliError(format!("step {index} ({}): {}", dir.display(), e.0)))?;
-            create(&Location::Dir(dir.clone()), &dir, &p, false)?;
+            if let Location::Url(_) = location {
+                record_work_dir(&mut p.info.settings, &dir)?;
+            }
+            if let Err(e) = create(&location, &dir, &p, false) {
+                if !location.holds_sweep()? {
+                    return Err(e);
+                }
+            }
+        }
+        let stored = Sweep::open(&location, None)?.store.info()?;
+        if stored.config_text != text {
+            return Err(CliError(format!(
+                "{location}: this step's sweep was sampled with other settings; start over with --force"
+            )));
         }
         Ok(StepSweep {
             restrictions,
-            dir,
+            location,
             info: config.space.info(),
         })
     }
 
     /// The sweep's location, as `sweep run` and `sweep extend` take it.
     pub fn location(&self) -> String {
-        self.dir.display().to_string()
+        self.location.arg()
     }
 
     pub fn counts(&self) -> Result<Counts, CliError> {
         Ok(Sweep::named(&self.location())?.store.counts()?)
+    }
+
+    /// Queues again the models whose trainers are gone (a dead process of
+    /// this machine, an expired lease); returns how many.
+    pub fn recover(&self) -> Result<usize, CliError> {
+        let sweep = Sweep::named(&self.location())?;
+        Ok(regnet_sweep::scheduler::recover(sweep.store.as_ref())?)
     }
 
     /// Its finished models, in sampling order, named `name`.
@@ -141,8 +181,8 @@ fn derived_file(
         restrictions,
     );
     std::fs::create_dir_all(&dir)
-        .and_then(|_| std::fs::write(&path, text))
-        .map_err(|e| CliError(format!("cannot write '{}': {e}", path.display())))?;
+        .map_err(|e| CliError(format!("cannot create '{}': {e}", dir.display())))?;
+    super::write_file(&path, &text)?;
     let abs =
         std::path::absolute(&path).map_err(|e| CliError(format!("'{}': {e}", path.display())))?;
     Ok(abs.display().to_string())

@@ -2,6 +2,7 @@
 //! space from the same seed stream, so it can be compared in rounds.
 
 use crate::CliError;
+use regnet_store::Job;
 use regnet_sweep::plan::{plan, DataShape, Overrides};
 use regnet_sweep::{Sweep, SweepConfig};
 
@@ -24,18 +25,38 @@ pub fn run(a: &Args) -> Result<(), CliError> {
     grow(&a.sweep, a.more)
 }
 
-/// Adds `more` models to the sweep at `location` (the design loop grows
-/// its populations this way, a round at a time).
+/// Adds `more` models to the sweep at `location`.
 pub fn grow(location: &str, more: usize) -> Result<(), CliError> {
+    let have = Sweep::named(location)?.store.counts()?.total();
+    grow_to(location, have + more)
+}
+
+/// Grows the sweep at `location` to `total` models (the design loop grows
+/// its populations this way, a round at a time). Several processes may grow
+/// it to the same total at once: the seed stream gives each the same
+/// models, the store takes them once, and the others find them there.
+pub fn grow_to(location: &str, total: usize) -> Result<(), CliError> {
     let sweep = Sweep::named(location)?;
-    let mut info = sweep.store.info()?;
     let jobs = sweep.store.jobs()?;
+    if jobs.len() >= total {
+        return Ok(());
+    }
+    match add_jobs(&sweep, &jobs, total) {
+        Err(e) if sweep.store.counts()?.total() < total => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// Samples the stored config for `total` models and adds those beyond `jobs`.
+fn add_jobs(sweep: &Sweep, jobs: &[Job], total: usize) -> Result<(), CliError> {
+    let location = &sweep.location;
+    let mut info = sweep.store.info()?;
     let config = SweepConfig::parse(&info.config_text)
         .map_err(|e| CliError(format!("{location}: the stored sweep config: {}", e.0)))?;
     let s = &info.settings;
     let overrides = Overrides {
         data: Some(s.data.clone()),
-        num_configs: Some(jobs.len() + more),
+        num_configs: Some(total),
         // The jobs' epochs, which `sweep init --epochs` may have set.
         epochs: jobs.first().map(|j| j.spec.epochs as usize),
         seed: Some(s.seed),
@@ -66,7 +87,7 @@ pub fn grow(location: &str, more: usize) -> Result<(), CliError> {
     eprintln!(
         "sweep {}: {} more models sampled from {} ({} in all); train them with `regnet sweep run '{}'`",
         info.name,
-        more,
+        total - jobs.len(),
         info.settings.space,
         p.jobs.len(),
         sweep.location

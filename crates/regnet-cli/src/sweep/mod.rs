@@ -94,7 +94,7 @@ pub fn run(args: &Args) -> Result<u8, CliError> {
 
 /// Records `dir`, made absolute, as the work directory of a database sweep
 /// (job files live there, on a disk every worker host shares).
-fn record_work_dir(
+pub(crate) fn record_work_dir(
     settings: &mut regnet_store::SweepSettings,
     dir: &std::path::Path,
 ) -> Result<(), CliError> {

@@ -10,7 +10,7 @@ use regnet_store::{Job, JobState, Lease, Location};
 use regnet_sweep::protocol::{Exit, SWEEP_ENV};
 use regnet_sweep::scheduler::{self, Mode, Observer, Options, Owner, WorkerId, Workers};
 use regnet_sweep::{job_dir, Sweep};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -138,10 +138,11 @@ pub fn run(a: &Args, mode: Mode) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Exposed for `regnet demo`, which runs two sweeps with one set of options.
-pub fn run_dir(a: &Args, dir: &Path) -> Result<(), CliError> {
+/// Runs the sweep at `location` with `a`'s options: `regnet demo` and
+/// `regnet refine` run several sweeps with one set of options.
+pub fn run_at(a: &Args, location: &str) -> Result<(), CliError> {
     let mut a = a.clone();
-    a.sweep = dir.display().to_string();
+    a.sweep = location.to_string();
     run(&a, Mode::Run)
 }
 

@@ -150,6 +150,27 @@ impl PgStore {
         })
     }
 
+    /// Whether the database holds the URL's sweep (one without regnet's
+    /// tables holds none), so a command can create it or continue it.
+    pub fn holds(url: &PgUrl) -> Result<bool> {
+        let name = url
+            .sweep()
+            .ok_or_else(|| StoreError(format!("{url}: name the sweep with ?sweep=NAME")))?;
+        let mut client = connect(url)?;
+        let fail = |e: postgres::Error| StoreError(format!("{url}: {}", detail(&e)));
+        let version = {
+            let mut tx = client.transaction().map_err(fail)?;
+            schema_version(&mut tx).map_err(fail)?
+        };
+        if version.is_none() {
+            return Ok(false);
+        }
+        Ok(list(&mut client)
+            .map_err(fail)?
+            .iter()
+            .any(|(_, n)| n == name))
+    }
+
     /// The URL naming this sweep.
     pub fn url(&self) -> &PgUrl {
         &self.url

@@ -81,11 +81,26 @@ impl PgUrl {
     /// The URL with its password and sweep, to hand to a worker process
     /// (never printed: `Display` hides the password).
     pub fn full(&self) -> String {
-        let sep = if self.raw.contains('?') { '&' } else { '?' };
         match &self.sweep {
-            Some(s) => format!("{}{sep}sweep={s}", self.raw),
+            Some(s) => PgUrl::with_query(&self.raw, &format!("sweep={s}")),
             None => self.raw.clone(),
         }
+    }
+
+    /// The URL and sweep without the password, to keep in a file: opened
+    /// again, it takes the password from PGPASSWORD.
+    pub fn without_password(&self) -> String {
+        let base = replace_password(&self.raw, "");
+        match &self.sweep {
+            Some(s) => PgUrl::with_query(&base, &format!("sweep={s}")),
+            None => base,
+        }
+    }
+
+    /// `url` with `pair` added to its query.
+    fn with_query(url: &str, pair: &str) -> String {
+        let sep = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{sep}{pair}")
     }
 
     /// The same database, naming sweep `name`.
@@ -108,14 +123,36 @@ impl std::fmt::Display for PgUrl {
 
 /// `scheme://user:secret@host` → `scheme://user:***@host`.
 fn hide_password(url: &str) -> String {
+    replace_password(url, ":***")
+}
+
+/// `url` with its password replaced by `with` (which holds the colon).
+fn replace_password(url: &str, with: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };
     match rest.split_once('@') {
         Some((user_info, host)) if user_info.contains(':') => {
             let user = user_info.split(':').next().unwrap_or_default();
-            format!("{scheme}://{user}:***@{host}")
+            format!("{scheme}://{user}{with}@{host}")
         }
         _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PgUrl;
+
+    #[test]
+    fn a_url_kept_in_a_file_has_no_password_and_a_shown_one_hides_it() {
+        let u =
+            PgUrl::parse("postgres://ann:s3cret@db.lab:5433/sw?sslmode=disable&sweep=a/b").unwrap();
+        let base = "db.lab:5433/sw?sslmode=disable&sweep=a/b";
+        assert_eq!(u.without_password(), format!("postgres://ann@{base}"));
+        assert_eq!(u.full(), format!("postgres://ann:s3cret@{base}"));
+        assert_eq!(u.to_string(), "postgres://ann:***@db.lab:5433/sw?sweep=a/b");
+        let plain = PgUrl::parse("postgres://ann@db.lab/sw").unwrap();
+        assert_eq!(plain.without_password(), "postgres://ann@db.lab/sw");
     }
 }
