@@ -80,9 +80,10 @@ pub fn table(header: &[&str], rows: &[Vec<String>], left: usize) -> String {
     out
 }
 
-/// Prints a command's output and a newline. A reader that stopped reading
-/// (`regnet sweep export DIR | head`) ends the command quietly, as other
-/// command-line tools do, instead of a panic: printing is its last act.
+/// Prints a command's output and a newline (every command prints through
+/// here, with `say!`). A reader that stopped reading (`regnet sweep export
+/// DIR | head`) ends the command quietly, exit status 0, as SIGPIPE ends
+/// other command-line tools, instead of a panic.
 pub fn print(text: &str) {
     use std::io::Write;
     let mut out = std::io::stdout().lock();

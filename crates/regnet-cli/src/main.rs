@@ -1,5 +1,17 @@
 //! `regnet`: design network design spaces from the command line.
 
+/// `println!` for a command's output: a reader that stops reading
+/// (`regnet sweep status DIR | head -1`) ends the command quietly instead
+/// of a panic (see `format::print`).
+macro_rules! say {
+    () => {
+        $crate::format::print("")
+    };
+    ($($arg:tt)*) => {
+        $crate::format::print(&format!($($arg)*))
+    };
+}
+
 mod commands;
 mod crash_note;
 mod datasource;

@@ -151,3 +151,41 @@ fn bad_inputs_are_one_line_errors() {
     // A usage error is clap's, exit code 2.
     assert_eq!(regnet(&["describe"]).status.code(), Some(2));
 }
+
+/// A reader that stops after the first line (`regnet zoo | head -1`) ends
+/// a command quietly: exit status 0, no panic, for commands whose output is
+/// one write (`zoo --json`) or many lines (`zoo`, `space sample`).
+#[test]
+fn output_to_a_closed_pipe_ends_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    for args in [
+        &["zoo"][..],
+        &["zoo", "--json"],
+        &[
+            "space",
+            "sample",
+            "anynetx-a",
+            "-n",
+            "2000",
+            "--flops",
+            "0.2G:0.4G",
+        ],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_regnet"))
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        assert!(!first.is_empty(), "{args:?}");
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+    }
+}

@@ -159,7 +159,7 @@ fn summarize(dirs: &[PathBuf], out: &Path, o: SequentialOptions) -> Result<(), C
         "regnet demo: AnyNetX_A vs RegNetX",
         Extras::sequential(o),
     )?;
-    println!(
+    say!(
         "\ntest top-1 error (%) of the trained models (normalized: {} distributions equalized over {} bins):",
         a.normalized_by, a.bins
     );
@@ -180,9 +180,9 @@ fn summarize(dirs: &[PathBuf], out: &Path, o: SequentialOptions) -> Result<(), C
         })
         .collect();
     let header = ["space", "n", "min", "mean", "median", "normalized mean"];
-    println!("{}", crate::format::table(&header, &rows, 1));
+    say!("{}", crate::format::table(&header, &rows, 1));
     for c in &a.comparisons {
-        println!(
+        say!(
             "verdict: {}; the normalized EDFs differ by KS D = {:.3} (p = {:.3})",
             c.verdict(),
             c.ks.d,
@@ -194,13 +194,13 @@ fn summarize(dirs: &[PathBuf], out: &Path, o: SequentialOptions) -> Result<(), C
         .as_ref()
         .is_some_and(|s| matches!(s.outcome, Outcome::Decided { .. }));
     if let Some(s) = &a.sequential {
-        println!("sequential: {}", s.verdict());
+        say!("sequential: {}", s.verdict());
     }
     if let (Some(c), [pa, pb], false) = (a.comparisons.first(), pops.as_slice(), decided) {
         say_models_needed(c, pa, pb);
     }
-    println!("the paper finds RegNetX better than AnyNetX_A at equal flops (n = 500 models, 10 ImageNet epochs each)");
-    println!("report: {}", report.out.display());
+    say!("the paper finds RegNetX better than AnyNetX_A at equal flops (n = 500 models, 10 ImageNet epochs each)");
+    say!("report: {}", report.out.display());
     Ok(())
 }
 
@@ -222,7 +222,7 @@ fn say_models_needed(
         alpha: 0.05,
     };
     if let Ok(p) = regnet_analysis::plan(a, b, o) {
-        println!("planner: {}", p.verdict());
+        say!("planner: {}", p.verdict());
     }
 }
 

@@ -74,24 +74,24 @@ fn stage_json(stage_and_part: (&Stage, &PartProfile)) -> Value {
 }
 
 fn print_human(name: &str, model_type: &str, im_size: u64, net: &Network, p: &Profile) {
-    println!(
+    say!(
         "{name}: {model_type} at {im_size}x{im_size}, {} classes, {} activation",
         net.num_classes(),
         net.activation
     );
     let t = &p.total;
-    println!(
+    say!(
         "  flops   {:>8}  ({} multiply-adds)",
         short(t.flops),
         thousands(t.flops)
     );
-    println!(
+    say!(
         "  params  {:>8}  ({})",
         short(t.params),
         thousands(t.params)
     );
-    println!("  acts    {:>8}  ({})", short(t.acts), thousands(t.acts));
-    println!();
+    say!("  acts    {:>8}  ({})", short(t.acts), thousands(t.acts));
+    say!();
     let effnet = net
         .stages
         .iter()

@@ -105,7 +105,7 @@ pub fn eval(a: &EvalArgs) -> Result<(), CliError> {
         .with_num_classes(data.shape.num_classes as u64);
     let m = load_model(&resolved, &recipe, &weights, device)?;
     let (top1, top5) = evaluate(&m, &data.test, a.batch_size.max(1))?;
-    println!(
+    say!(
         "{}",
         json!({"n": data.test_len, "test_top1_err": top1, "test_top5_err": top5})
     );

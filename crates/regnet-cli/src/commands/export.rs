@@ -99,9 +99,9 @@ pub fn run(a: &Args) -> Result<(), CliError> {
                 false => write_safetensors(&state, tmp),
             })
             .map_err(CliError::from)?;
-            println!("import torch, torchvision, functools");
-            println!("model = {}", tv.python);
-            println!("{}", normalize_line(&pre));
+            say!("import torch, torchvision, functools");
+            say!("model = {}", tv.python);
+            say!("{}", normalize_line(&pre));
         }
         Format::Pycls => {
             let state = with_bn_counters(state_dict(&m)?);
@@ -114,7 +114,7 @@ pub fn run(a: &Args) -> Result<(), CliError> {
             ];
             write_atomically(&a.out, |tmp| torch_save::write_dict(&entries, tmp))
                 .map_err(CliError::from)?;
-            println!("{}", normalize_line(&pre));
+            say!("{}", normalize_line(&pre));
         }
         Format::Torchscript => write_atomically(&a.out, |tmp| {
             write_torchscript(&mut m, im_size, tmp).map_err(CliError::from)

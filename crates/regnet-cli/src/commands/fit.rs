@@ -35,12 +35,16 @@ pub fn run(args: &Args) -> Result<(), CliError> {
     if args.json {
         crate::format::print(&crate::format::to_json(&fit, false)?);
     } else {
-        println!(
+        say!(
             "d {}  w0 {}  wa {}  wm {}  e_fit {:.6}",
-            fit.d, fit.w0, fit.wa, fit.wm, fit.e_fit
+            fit.d,
+            fit.w0,
+            fit.wa,
+            fit.wm,
+            fit.e_fit
         );
-        println!("widths     {widths:?}");
-        println!("widths_fit {:?}", fit.widths_fit);
+        say!("widths     {widths:?}");
+        say!("widths_fit {:?}", fit.widths_fit);
     }
     Ok(())
 }

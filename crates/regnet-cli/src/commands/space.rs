@@ -5,7 +5,6 @@ use crate::CliError;
 use regnet_space::space::Target;
 use regnet_space::{sample, Band, Population, SampleOptions, Space};
 use serde_json::json;
-use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -230,21 +229,21 @@ fn info(name: &str, as_json: bool) -> Result<(), CliError> {
         crate::format::print(&crate::format::to_json(&info, false)?);
         return Ok(());
     }
-    println!("{}: {}", info.name, info.description);
+    say!("{}: {}", info.name, info.description);
     match info.derived.as_ref().map(|d| &d.size) {
-        Some(regnet_space::SizeEstimate::Estimated { share, lo, hi, draws }) => println!(
+        Some(regnet_space::SizeEstimate::Estimated { share, lo, hi, draws }) => say!(
             "size: about {} (10^{:.2}) parameter tuples, estimated: the parent's size times the share of its samples kept, {:.4} [{:.4}, {:.4}] (95%, {draws} draws)",
             info.size, info.size_log10, share, lo, hi
         ),
-        _ => println!(
+        _ => say!(
             "size: {} (10^{:.2}) distinct parameter tuples (exact)",
             info.size, info.size_log10
         ),
     }
     if let Some(d) = &info.derived {
-        println!("derived from {}: {}", d.parent, d.restrictions.join(", "));
+        say!("derived from {}: {}", d.parent, d.restrictions.join(", "));
     }
-    println!();
+    say!();
     let rows: Vec<Vec<String>> = info
         .parameters
         .iter()
@@ -257,12 +256,12 @@ fn info(name: &str, as_json: bool) -> Result<(), CliError> {
             ]
         })
         .collect();
-    println!(
+    say!(
         "{}",
         table(&["parameter", "tying", "count", "values"], &rows, 2)
     );
-    println!();
-    println!("fixed: {}", info.fixed);
+    say!();
+    say!("fixed: {}", info.fixed);
     let c = &info.constraints;
     let mut cs: Vec<String> = [("flops", c.flops), ("params", c.params), ("acts", c.acts)]
         .iter()
@@ -272,7 +271,7 @@ fn info(name: &str, as_json: bool) -> Result<(), CliError> {
     if let Some((lo, hi)) = c.num_stages {
         cs.push(format!("RegNet stages in [{lo}, {hi}], none skipped"));
     }
-    println!(
+    say!(
         "constraints: {}",
         if cs.is_empty() {
             "none".into()
@@ -293,9 +292,8 @@ fn sample_cmd(draw: &DrawArgs, out: Option<&PathBuf>) -> Result<(), CliError> {
     }
     match out {
         Some(path) => crate::session::write_text(path, &text)?,
-        None => std::io::stdout()
-            .write_all(text.as_bytes())
-            .map_err(|e| CliError(format!("cannot write to standard output: {e}")))?,
+        None if text.is_empty() => {}
+        None => crate::format::print(text.strip_suffix('\n').unwrap_or(&text)),
     }
     eprintln!(
         "sampled {} models from {} in {} tries (acceptance {:.2}%)",
@@ -323,7 +321,7 @@ fn stats(draw: &DrawArgs, as_json: bool) -> Result<(), CliError> {
                 (k.to_string(), serde_json::Value::Object(per))
             })
             .collect();
-        println!(
+        say!(
             "{}",
             json!({
                 "space": space.name(), "n": pop.models.len(), "tries": pop.tries,
@@ -333,7 +331,7 @@ fn stats(draw: &DrawArgs, as_json: bool) -> Result<(), CliError> {
         );
         return Ok(());
     }
-    println!(
+    say!(
         "{}: {} models in {} tries, acceptance {:.3}%",
         space.name(),
         pop.models.len(),
@@ -345,7 +343,7 @@ fn stats(draw: &DrawArgs, as_json: bool) -> Result<(), CliError> {
         .iter()
         .map(|(k, v)| format!("{k} {}", thousands(*v)))
         .collect();
-    println!(
+    say!(
         "rejected: {}",
         if rejected.is_empty() {
             "none".into()
@@ -353,7 +351,7 @@ fn stats(draw: &DrawArgs, as_json: bool) -> Result<(), CliError> {
             rejected.join(", ")
         }
     );
-    println!();
+    say!();
     let mut header = vec!["metric"];
     let labels: Vec<String> = QUANTILES.iter().map(|p| format!("p{p}")).collect();
     header.extend(labels.iter().map(String::as_str));

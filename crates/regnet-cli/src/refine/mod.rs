@@ -543,13 +543,16 @@ impl Loop {
                 (None, Some(c)) => format!("undecided: {}", c.verdict()),
                 _ => "the start".into(),
             };
-            println!(
+            say!(
                 "step {} {} (log10 size {:.2}, {} models): {decision}",
-                s.index, s.space, s.size_log10, s.models
+                s.index,
+                s.space,
+                s.size_log10,
+                s.models
             );
         }
-        println!("{status}");
-        println!("report: {}", self.root.join("report.html").display());
+        say!("{status}");
+        say!("report: {}", self.root.join("report.html").display());
     }
 }
 

@@ -79,7 +79,7 @@ pub fn run(a: &Args) -> Result<(), CliError> {
     let tasks = a.parallel_jobs.unwrap_or(counts.pending.min(64));
     let script = script(a, &sweep, tasks)?;
     if a.dry_run {
-        print!("{script}");
+        say!("{}", script.strip_suffix('\n').unwrap_or(&script));
         return Ok(());
     }
     submit(&sweep, &script, tasks)

@@ -82,7 +82,7 @@ pub fn run(args: &Args) -> Result<u8, CliError> {
                 problems.push(e.0);
             }
             if problems.is_empty() {
-                println!("{sweep}: sound");
+                say!("{sweep}: sound");
                 return Ok(0);
             }
             Err(CliError(format!("{sweep}: {}", problems.join("; "))))

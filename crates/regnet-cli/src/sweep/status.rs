@@ -61,7 +61,7 @@ pub fn status(a: &Args) -> Result<(), CliError> {
         crate::format::print(&crate::format::to_json(&v, true)?);
         return Ok(());
     }
-    println!(
+    say!(
         "sweep {}: {} jobs: {} done, {} running, {} pending, {} failed",
         plain(&info.name),
         counts.total(),
@@ -82,13 +82,13 @@ pub fn status(a: &Args) -> Result<(), CliError> {
                 ]
             })
             .collect();
-        println!(
+        say!(
             "{}",
             table(&["running", "epochs", "node", "worker"], &rows, 1)
         );
     }
     for j in failed {
-        println!(
+        say!(
             "{} {} after {} failures: {}",
             plain(&j.spec.name),
             if j.state == JobState::Failed {
@@ -101,7 +101,7 @@ pub fn status(a: &Args) -> Result<(), CliError> {
         );
     }
     if let Some(s) = eta {
-        println!("eta {}", crate::format::duration(s));
+        say!("eta {}", crate::format::duration(s));
     }
     Ok(())
 }
