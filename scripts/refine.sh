@@ -12,7 +12,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 regnet=${REGNET:-./regnet}
 dir=${1:-runs/refine-fmnist}
 out=docs/refine/run
-"$regnet" refine anynetx-a --flops 10M:11M --budget "${BUDGET:-120}" --margin 3 \
+"$regnet" refine anynetx-a --flops 10M:11M --budget "${BUDGET:-80}" --margin 3 \
     --round 8 --looks 3 --screen 16 --seed 1 --workers 2 --threads 1 --dir "$dir"
 mkdir -p "$out"
 cp "$dir/chain.json" "$dir/analysis.json" "$dir/report.html" "$dir/refine.yaml" "$out/"

@@ -110,6 +110,44 @@ fn bad_train_inputs() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("at least 1"));
 }
 
+/// A valid model too large for any machine's memory (a stem of 10^6
+/// channels: 500 GB of activations per batch) is a one-line libtorch error,
+/// not a panic with a C++ backtrace.
+#[test]
+fn a_model_too_large_to_allocate_is_a_one_line_error() {
+    let dir = tmp("too-large");
+    let cfg = dir.join("huge.yaml");
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../configs/anynet_cifar.yaml"
+    ))
+    .unwrap();
+    std::fs::write(&cfg, text.replace("STEM_W: 16", "STEM_W: 1000000")).unwrap();
+    let o = regnet(&[
+        "train",
+        cfg.to_str().unwrap(),
+        "--data",
+        "synthetic:256",
+        "--epochs",
+        "1",
+        "--threads",
+        "1",
+        "--out",
+        dir.join("run").to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    let last = err.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("error: libtorch: ") && last.contains("can't allocate memory"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("panicked") && !err.contains("frame #"),
+        "{err}"
+    );
+}
+
 #[test]
 fn amp_on_cpu_says_it_stays_float32_and_trains() {
     let out = tmp("amp");

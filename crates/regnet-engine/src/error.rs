@@ -40,14 +40,30 @@ pub enum EngineError {
 /// The engine's results.
 pub type Result<T> = std::result::Result<T, EngineError>;
 
+thread_local! {
+    /// Whether this thread runs inside `guarded` (its panics are reported
+    /// as errors, not printed).
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 /// Runs `f`, which calls tch's panicking tensor methods on shapes a user
 /// chose, and turns a libtorch failure into one-line error (its first
 /// line, without the C++ backtrace) instead of a panic.
 pub fn guarded<T>(f: impl FnOnce() -> T) -> Result<T> {
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
+    // One process-wide hook, installed once, silent only on a thread inside
+    // `guarded`: swapping hooks per call would race between threads.
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(std::cell::Cell::get) {
+                previous(info)
+            }
+        }));
+    });
+    let was = QUIET.with(|q| q.replace(true));
     let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-    std::panic::set_hook(hook);
+    QUIET.with(|q| q.set(was));
     out.map_err(|payload| {
         let text = payload
             .downcast_ref::<String>()
@@ -59,15 +75,18 @@ pub fn guarded<T>(f: impl FnOnce() -> T) -> Result<T> {
 }
 
 /// The first meaningful line of a libtorch message (tch wraps C++
-/// exceptions as `Torch("...\nException raised from ...")`).
+/// exceptions as `Torch("...\nException raised from ...")`, and its
+/// panicking methods show that error with `unwrap`'s prefix, the newlines
+/// escaped).
 pub(crate) fn first_line(text: &str) -> String {
-    let t = text.trim_start_matches(|c: char| !c.is_alphanumeric());
+    let t = text
+        .strip_prefix("called `Result::unwrap()` on an `Err` value: ")
+        .unwrap_or(text);
+    let t = t.trim_start_matches(|c: char| !c.is_alphanumeric());
     let t = t.strip_prefix("Torch(\"").unwrap_or(t);
-    t.lines()
-        .next()
-        .unwrap_or(t)
-        .trim_end_matches(['"', ')'])
-        .to_string()
+    let t = t.split("\\n").next().unwrap_or(t);
+    let line = t.lines().next().unwrap_or(t);
+    line.strip_suffix("\")").unwrap_or(line).to_string()
 }
 
 impl EngineError {
@@ -86,5 +105,22 @@ impl EngineError {
             path: path.to_path_buf(),
             source,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_line;
+
+    #[test]
+    fn a_libtorch_message_keeps_its_first_line_only() {
+        let unwrapped = "called `Result::unwrap()` on an `Err` value: Torch(\"[enforce fail] can't allocate memory (Cannot allocate memory)\\nframe #0: c10::Throw\\n\")";
+        assert_eq!(
+            first_line(unwrapped),
+            "[enforce fail] can't allocate memory (Cannot allocate memory)"
+        );
+        let shown = "Torch(\"shape '[2]' is invalid\nException raised from view at ...\")";
+        assert_eq!(first_line(shown), "shape '[2]' is invalid");
+        assert_eq!(first_line("Torch(\"bad (x)\")"), "bad (x)");
     }
 }

@@ -70,6 +70,19 @@ pub fn train(
     test: &TensorSet,
     recipe: &Recipe,
     checkpoint: Option<&Path>,
+    observer: impl Observer,
+) -> Result<(Status, Vec<EpochRecord>)> {
+    // A model or batch too large for memory fails inside tch's panicking
+    // methods: one line from libtorch instead.
+    crate::error::guarded(|| train_epochs(model, train, test, recipe, checkpoint, observer))?
+}
+
+fn train_epochs(
+    model: &mut BuiltModel,
+    train: &TensorSet,
+    test: &TensorSet,
+    recipe: &Recipe,
+    checkpoint: Option<&Path>,
     mut observer: impl Observer,
 ) -> Result<(Status, Vec<EpochRecord>)> {
     // pycls's train loader drops the last partial batch (drop_last=True).
