@@ -197,35 +197,16 @@ fn two_loops_sharing_a_postgres_store_train_the_loop_one_would_train() {
     assert_eq!(decisions(&shared), decisions(&clean));
     let dir = base.join("bad");
     let d = dir.to_str().unwrap();
-    let e = fails(&[
-        "refine",
-        "anynetx-a",
-        "--flops",
-        "1M:2M",
-        "--budget",
-        "4",
-        "--dir",
-        d,
-        "--store",
-        "mysql://x/y",
-    ]);
+    let store = |url: &str| {
+        let a = ["refine", "anynetx-a", "--flops", "1M:2M", "--budget", "4"];
+        fails(&[&a[..], &["--dir", d, "--store", url]].concat())
+    };
+    let e = store("mysql://x/y");
     assert!(
         e.contains("--store 'mysql://x/y'") && e.contains("postgres://"),
         "{e}"
     );
-    let named = format!("{url}?sweep=mine");
-    let e = fails(&[
-        "refine",
-        "anynetx-a",
-        "--flops",
-        "1M:2M",
-        "--budget",
-        "4",
-        "--dir",
-        d,
-        "--store",
-        &named,
-    ]);
+    let e = store(&format!("{url}?sweep=mine"));
     assert!(e.contains("name the database only"), "{e}");
 }
 
