@@ -2,8 +2,10 @@
 # The design loop's real run (docs/refine.md, "The run on Fashion-MNIST"):
 # from AnyNetX_A with three stride-2 stages and the CIFAR stem at 32x32, in a
 # 10-11 MF band, on Fashion-MNIST with the built-in recipe
-# (configs/refine/recipe.yaml), two workers. It resumes: stop it at any
-# time and run it again (in several sittings if needed). When it ends it
+# (configs/refine/recipe.yaml), a budget of 80 models, two workers. It
+# resumes: stop it at any time and run it again (in several sittings if
+# needed; scripts/refine_state.sh carries it between machines whose work
+# tree does not survive). When it ends it
 # copies the record (chain.json, analysis.json, report.html) and every
 # population's pycls sweep.json into docs/refine/run/.
 #   scripts/refine.sh [DIR]   # default runs/refine-fmnist; REGNET=path/to/regnet, BUDGET=models

@@ -12,6 +12,7 @@
 mod settings;
 mod step;
 
+use crate::session::write_text;
 use crate::sweep::extend::grow_to;
 use crate::sweep::run as sweep_run;
 use crate::CliError;
@@ -529,7 +530,8 @@ impl Loop {
             ("report.html", html),
         ];
         for (name, text) in files {
-            write_file(&self.root.join(name), &text)?;
+            // Loops sharing a directory never read half-written files.
+            write_text(&self.root.join(name), &text)?;
         }
         Ok(())
     }
@@ -554,19 +556,6 @@ impl Loop {
         say!("{status}");
         say!("report: {}", self.root.join("report.html").display());
     }
-}
-
-/// Writes `text` to a temporary file beside `path`, then renames it: loops
-/// sharing a directory never read each other's half-written files.
-fn write_file(path: &Path, text: &str) -> Result<(), CliError> {
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let tmp = path.with_file_name(format!(".{name}.{}", std::process::id()));
-    std::fs::write(&tmp, text)
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            CliError(format!("cannot write '{}': {e}", path.display()))
-        })
 }
 
 /// A step's name in the analysis: its index and what it added.

@@ -60,7 +60,7 @@ impl Settings {
     pub fn write(&self, dir: &Path) -> Result<(), CliError> {
         let path = dir.join(SETTINGS_FILE);
         let text = serde_yaml::to_string(self).map_err(|e| CliError(e.to_string()))?;
-        super::write_file(&path, &text)
+        crate::session::write_text(&path, &text)
     }
 
     /// The first setting in which `other` differs, by name, ignoring the

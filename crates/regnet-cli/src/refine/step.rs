@@ -182,7 +182,7 @@ fn derived_file(
     );
     std::fs::create_dir_all(&dir)
         .map_err(|e| CliError(format!("cannot create '{}': {e}", dir.display())))?;
-    super::write_file(&path, &text)?;
+    crate::session::write_text(&path, &text)?;
     let abs =
         std::path::absolute(&path).map_err(|e| CliError(format!("'{}': {e}", path.display())))?;
     Ok(abs.display().to_string())
