@@ -13,6 +13,7 @@ mod read;
 pub mod recipe;
 pub mod section;
 mod write;
+pub mod yaml;
 
 pub use diff::{first_difference, Difference};
 pub use read::{from_value, load, parse_str, PyclsConfig};

@@ -115,7 +115,7 @@ pub fn load(path: &Path) -> Result<PyclsConfig> {
 /// Parses a config from YAML (or JSON) text.
 pub fn parse_str(text: &str) -> Result<PyclsConfig> {
     let value: Value =
-        serde_yaml::from_str(text).map_err(|e| ConfigError(format!("malformed YAML: {e}")))?;
+        crate::yaml::from_str(text).map_err(|e| ConfigError(format!("malformed YAML: {e}")))?;
     from_value(&value)
 }
 

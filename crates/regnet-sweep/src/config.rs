@@ -124,7 +124,7 @@ impl SweepConfig {
 
     /// Parses sweep config YAML of either form.
     pub fn parse(text: &str) -> Result<Self> {
-        let mut doc: Mapping = match serde_yaml::from_str(text) {
+        let mut doc: Mapping = match regnet_config::yaml::from_str(text) {
             Ok(Value::Mapping(m)) => m,
             Ok(v) => {
                 return Err(SweepError(format!(
@@ -160,7 +160,7 @@ pub fn open_space(arg: &str) -> Result<(Space, Option<SweepConfig>)> {
     if path.exists() || lower.ends_with(".yaml") || lower.ends_with(".yml") {
         let text = std::fs::read_to_string(path)
             .map_err(|e| SweepError(format!("cannot read sweep config '{arg}': {e}")))?;
-        if let Ok(Value::Mapping(doc)) = serde_yaml::from_str::<Value>(&text) {
+        if let Ok(Value::Mapping(doc)) = regnet_config::yaml::from_str::<Value>(&text) {
             if crate::derived::is_derived(&doc) {
                 return crate::derived::read(path, &text);
             }

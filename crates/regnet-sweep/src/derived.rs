@@ -29,7 +29,7 @@ pub fn is_derived(doc: &Mapping) -> bool {
 pub fn read(path: &Path, text: &str) -> Result<(Space, Option<SweepConfig>)> {
     let fail = |m: String| SweepError(format!("{}: {m}", path.display()));
     let doc: Mapping =
-        serde_yaml::from_str(text).map_err(|e| fail(format!("malformed YAML: {e}")))?;
+        regnet_config::yaml::from_str(text).map_err(|e| fail(format!("malformed YAML: {e}")))?;
     for k in doc.keys() {
         let k = k.as_str().unwrap_or("?");
         if !["NAME", "DESC", DERIVED_FROM, "CONSTRAINTS"].contains(&k) {

@@ -218,8 +218,8 @@ fn same_run(
     let path = out.join(session::RUN_CONFIG);
     let text = std::fs::read_to_string(&path)
         .map_err(|e| CliError::io("read the run's config", &path, e))?;
-    let was: serde_yaml::Value =
-        serde_yaml::from_str(&text).map_err(|e| CliError(format!("'{}': {e}", path.display())))?;
+    let was: serde_yaml::Value = regnet_config::yaml::from_str(&text)
+        .map_err(|e| CliError(format!("'{}': {e}", path.display())))?;
     let now = regnet_config::complete(&s.spec, s.im_size, recipe);
     if let Some(d) = regnet_config::first_difference(&was, &now) {
         return Err(CliError(format!(

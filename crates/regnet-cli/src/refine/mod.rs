@@ -228,7 +228,7 @@ fn start_space(arg: &str) -> Result<(String, Vec<String>), CliError> {
 
 /// The recipe's text without the keys the loop sets, and its DATA.
 fn strip_recipe(text: &str) -> Result<(String, Option<String>), CliError> {
-    let mut doc: Mapping = serde_yaml::from_str(text)
+    let mut doc: Mapping = regnet_config::yaml::from_str(text)
         .map_err(|e| CliError(format!("--recipe: not a YAML mapping: {e}")))?;
     if doc.contains_key("SETUP") {
         return Err(CliError(
