@@ -208,17 +208,39 @@ pub fn describe(v: &Value) -> String {
         Value::Null => "nothing".into(),
         Value::Bool(b) => b.to_string(),
         Value::Number(n) => n.to_string(),
-        Value::String(s) => format!("'{s}'"),
+        Value::String(s) => format!("'{}'", shown(s)),
         Value::Sequence(_) => "a list".into(),
         Value::Mapping(_) => "a mapping".into(),
         Value::Tagged(t) => describe(&t.value),
     }
 }
 
+/// Text from a file as a message shows it: control characters escaped
+/// (`\n`, `\u{1b}`) so the message stays one line and cannot drive a
+/// terminal, and cut after 60 characters.
+pub fn shown(s: &str) -> String {
+    let mut out: String = s
+        .chars()
+        .take(60)
+        .flat_map(|c| {
+            let e: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            e
+        })
+        .collect();
+    if s.chars().nth(60).is_some() {
+        out.push('…');
+    }
+    out
+}
+
 /// A mapping key as text for messages.
 pub fn display_key(k: &Value) -> String {
     match k {
-        Value::String(s) => s.clone(),
+        Value::String(s) => shown(s),
         other => describe(other),
     }
 }

@@ -53,8 +53,10 @@ pub fn parse(bytes: &[u8]) -> Result<Array, String> {
         .and_then(quoted)
         .ok_or("the header has no 'descr' string")?;
     if !matches!(descr, "<f4" | "=f4") {
+        // Debug-quoted and cut short: the header is the file author's text.
+        let shown: String = descr.chars().take(24).collect();
         return Err(format!(
-            "holds {descr}, not little-endian float32 (<f4): convert it with x.astype(np.float32)"
+            "holds {shown:?}, not little-endian float32 (<f4): convert it with x.astype(np.float32)"
         ));
     }
     if field(header, "fortran_order").is_some_and(|v| v.starts_with("True")) {

@@ -92,18 +92,23 @@ fn supervise(args: &[String]) -> Result<(), String> {
                 .arg(left_min.to_string())
                 .output()
                 .map_err(|e| e.to_string())?;
-            eprint!("{}", String::from_utf8_lossy(&out.stderr));
             let text = String::from_utf8_lossy(&out.stdout);
             let counts: Vec<u64> = text
                 .split_whitespace()
                 .filter_map(|w| w.parse().ok())
                 .collect();
+            if out.status.code() == Some(1) {
+                // The worker's own error (its arguments, the corpus folder).
+                return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+            }
+            eprint!("{}", String::from_utf8_lossy(&out.stderr));
             if out.status.success() && counts.len() == 3 {
                 done += counts[0];
                 accepted += counts[1];
                 failures += counts[2];
             } else {
-                // The worker died on its current input: keep it, go on.
+                // The worker died on its current input (an abort, a stack
+                // overflow, a panic the reader let out): keep it, go on.
                 aborts += 1;
                 let last = dir.join(".last");
                 let input = std::fs::read(&last).unwrap_or_default();
@@ -149,7 +154,7 @@ fn worker(args: &[String]) -> Result<(), String> {
         t,
         &seeds,
         parse(n)? as u64,
-        Duration::from_secs_f64((parse(minutes)? * 60.0).max(0.0)),
+        Duration::try_from_secs_f64(parse(minutes)? * 60.0).unwrap_or(Duration::MAX),
         parse(seed)? as u64,
         |input| {
             k += 1;
