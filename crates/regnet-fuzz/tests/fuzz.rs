@@ -19,9 +19,11 @@ fn every_seed_file_is_read() {
         let seeds = files(&t.seeds_dir());
         assert!(seeds.len() >= 2, "{}: at least two seeds", t.name());
         for (name, bytes) in seeds {
+            // The peak differs between reads (lazy one-time allocations):
+            // only whether the seed parsed is compared.
             assert_eq!(
-                check(t, &bytes),
-                Ok((true, check(t, &bytes).unwrap().1)),
+                check(t, &bytes).map(|(parsed, _peak)| parsed),
+                Ok(true),
                 "{}/{name}",
                 t.name()
             );
