@@ -2,15 +2,16 @@
 //! and from a pycls sweep.json, clear errors for bad options.
 
 mod common;
-use common::{ok, regnet, tmp};
+use common::{fails, ok, regnet, tmp};
 
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
 
-/// A small demo: 4 + 4 models, 1 epoch on 200 synthetic images.
-fn small_demo(dir: &Path) -> String {
-    ok(&[
+/// A small demo: up to 4 + 4 models in two rounds, 1 epoch on 200
+/// synthetic images, then `extra` options.
+fn small_demo_with(dir: &Path, extra: &[&str]) -> String {
+    let mut args = vec![
         "demo",
         "--dir",
         dir.to_str().unwrap(),
@@ -22,7 +23,53 @@ fn small_demo(dir: &Path) -> String {
         "synthetic:200",
         "--workers",
         "2",
-    ])
+    ];
+    args.extend_from_slice(extra);
+    ok(&args)
+}
+
+fn small_demo(dir: &Path) -> String {
+    small_demo_with(dir, &[])
+}
+
+/// Jobs in each of the demo's two sweeps.
+fn demo_jobs(dir: &Path) -> Vec<usize> {
+    ["anynetx_a", "regnetx"]
+        .iter()
+        .map(|s| {
+            let p = dir.join(format!("{s}.json"));
+            ok(&[
+                "sweep",
+                "export",
+                dir.join(s).to_str().unwrap(),
+                "-o",
+                p.to_str().unwrap(),
+            ]);
+            read_json(&p).as_array().map_or(0, Vec::len)
+        })
+        .collect()
+}
+
+/// A first round that takes longer than the bound leaves the second out,
+/// says so, and the summary still comes; run again, the demo trains it.
+#[test]
+fn a_demo_past_its_time_bound_skips_the_next_round_until_run_again() {
+    let d = tmp("demo-bound");
+    let out = small_demo_with(&d, &["--minutes", "0.001"]);
+    assert!(
+        out.contains("round 2 would end after about")
+            && out.contains("past the bound of 0.001 minutes"),
+        "{out}"
+    );
+    assert!(
+        out.contains("the next look needs 4 models of each"),
+        "{out}"
+    );
+    assert_eq!(demo_jobs(&d), [2, 2]);
+    let again = small_demo(&d);
+    assert!(!again.contains("would end after"), "{again}");
+    assert_eq!(demo_jobs(&d), [4, 4]);
+    assert!(fails(&["demo", "--minutes", "0"]).contains("not a time bound"));
 }
 
 fn read_json(p: &Path) -> Value {

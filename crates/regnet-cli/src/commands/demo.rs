@@ -17,6 +17,7 @@ use regnet_data::idx::FASHION_MNIST_DIR;
 use regnet_store::{store_path, Location};
 use regnet_sweep::plan::Overrides;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 /// The two spaces, as pycls sweep configs (also usable with `sweep init`).
 const SPACES: [(&str, &str); 2] = [
@@ -49,6 +50,11 @@ pub struct Args {
     /// Start over: replace an existing demo in --dir.
     #[arg(long)]
     force: bool,
+    /// This run's time bound in minutes, checked between rounds: a round
+    /// starts only when the last one's time says it ends within it (run
+    /// the demo again to train the rounds a bound left out).
+    #[arg(long, default_value_t = 10.0, value_parser = positive_minutes)]
+    minutes: f64,
     #[command(flatten)]
     run: sweep_run::RunOptions,
 }
@@ -78,31 +84,61 @@ pub fn run(a: &Args) -> Result<(), CliError> {
             .map_err(|e| CliError(format!("demo space {name}: {}", e.0)))?;
         create(&Location::Dir(dir.clone()), dir, &p, a.force)?;
     }
-    say_plan(&dirs, &design)?;
+    say_plan(&dirs, &design, a.minutes)?;
     let run_args = a.run.args();
     let o = SequentialOptions {
         design,
         margin: None,
     };
+    let bound = Duration::from_secs_f64(a.minutes * 60.0);
+    let started = Instant::now();
     for look in 1..=o.design.looks {
+        let round = Instant::now();
         for dir in &dirs {
-            let sweep = regnet_sweep::Sweep::named(&dir.display().to_string())?;
-            let jobs = sweep.store.counts()?.total();
-            let want = look * o.design.round;
-            if jobs < want {
-                grow(&dir.display().to_string(), want - jobs)?;
-            }
-            sweep_run::run_at(&run_args, &dir.display().to_string())?;
+            train_round(&run_args, dir, look * o.design.round)?;
         }
         let pops = populations(&dirs)?;
         let s = sequential(&pops[0], &pops[1], &o);
-        if look < o.design.looks && matches!(s.outcome, Outcome::Decided { .. }) {
+        if look == o.design.looks {
+            break;
+        }
+        if matches!(s.outcome, Outcome::Decided { .. }) {
             let n = s.looks.last().map_or(0, |l| l.n);
-            eprintln!("demo: decided after {n} models of each; no second round");
+            eprintln!("demo: decided after {n} models of each; no further round");
+            break;
+        }
+        let next = started.elapsed() + round.elapsed();
+        if next > bound {
+            eprintln!(
+                "demo: round {} would end after about {:.1} min, past the bound of {} minutes (--minutes); run the demo again to train it",
+                look + 1,
+                next.as_secs_f64() / 60.0,
+                a.minutes
+            );
             break;
         }
     }
     summarize(&dirs, &a.dir, o)
+}
+
+/// Grows the sweep in `dir` to `total` jobs and trains what is pending.
+fn train_round(run_args: &sweep_run::Args, dir: &Path, total: usize) -> Result<(), CliError> {
+    let name = dir.display().to_string();
+    let jobs = regnet_sweep::Sweep::named(&name)?.store.counts()?.total();
+    if jobs < total {
+        grow(&name, total - jobs)?;
+    }
+    sweep_run::run_at(run_args, &name)
+}
+
+/// --minutes: a positive, finite number of minutes.
+fn positive_minutes(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(m) if m.is_finite() && m > 0.0 && m <= 1e6 => Ok(m),
+        _ => Err(format!(
+            "{s:?} is not a time bound: give minutes, a number above 0 (at most 1e6)"
+        )),
+    }
 }
 
 /// Models per space at most (the demo configs' NUM_CONFIGS), in two
@@ -115,7 +151,7 @@ fn populations(dirs: &[PathBuf]) -> Result<Vec<Population>, CliError> {
 
 /// What the demo trains, read from its stores and said before it starts
 /// (a continued demo says it too, so every run names its data).
-fn say_plan(dirs: &[PathBuf], d: &Design) -> Result<(), CliError> {
+fn say_plan(dirs: &[PathBuf], d: &Design, minutes: f64) -> Result<(), CliError> {
     for dir in dirs {
         let sweep = regnet_sweep::Sweep::named(&dir.display().to_string())?;
         let s = sweep.store.info()?.settings;
@@ -131,7 +167,7 @@ fn say_plan(dirs: &[PathBuf], d: &Design) -> Result<(), CliError> {
         );
     }
     eprintln!(
-        "demo: in {} rounds of {} models each; a sequential comparison stops after the first when it decides",
+        "demo: in {} rounds of {} models each; a sequential comparison stops after a round that decides, and a round starts only when it should end within {minutes} minutes",
         d.looks, d.round
     );
     Ok(())
