@@ -193,7 +193,7 @@ fn weights_files_of_the_wrong_kind_say_what_they_are() {
         ("legacy.pth", "a legacy (pre-zip) torch.save file"),
         (
             "ckpt.pyth",
-            "holds no state dict: its entries are epoch, optimizer_state",
+            "holds no state dict: its entries are \"epoch\", \"optimizer_state\"",
         ),
         (
             "noise.bin",

@@ -63,7 +63,7 @@ impl Cifar {
 
 /// The two official file formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Format {
+pub enum Format {
     Binary,
     Pickle,
 }
@@ -72,41 +72,72 @@ enum Format {
 /// either official format (binary preferred when both are there).
 pub fn load(kind: Cifar, dir: &Path, split: Split) -> Result<ImageSet, DataError> {
     let (root, format) = locate(kind, dir)?;
-    let mut set = ImageSet {
-        pixels: Vec::new(),
-        labels: Vec::new(),
-        size: 32,
-        num_classes: kind.num_classes(),
-    };
+    let mut set = empty(kind);
     for name in kind.files(split, format) {
         let path = root.join(&name);
-        match format {
-            Format::Binary => read_binary(kind, &path, &mut set)?,
-            Format::Pickle => read_pickle(kind, &path, &mut set)?,
-        }
+        let bytes = std::fs::read(&path)
+            .map_err(|e| DataError(format!("cannot read CIFAR file '{}': {e}", path.display())))?;
+        append(kind, format, &bytes, &path, &mut set)?;
     }
     Ok(set)
 }
 
+/// One batch file's images and labels, from its bytes (`name`: where they
+/// came from, named in errors). Separate from reading the file so the
+/// bounds are checked on bytes alone (regnet-fuzz).
+pub fn parse_batch(
+    kind: Cifar,
+    format: Format,
+    bytes: &[u8],
+    name: &Path,
+) -> Result<ImageSet, DataError> {
+    let mut set = empty(kind);
+    append(kind, format, bytes, name, &mut set)?;
+    Ok(set)
+}
+
+fn empty(kind: Cifar) -> ImageSet {
+    ImageSet {
+        pixels: Vec::new(),
+        labels: Vec::new(),
+        size: 32,
+        num_classes: kind.num_classes(),
+    }
+}
+
+fn append(
+    kind: Cifar,
+    format: Format,
+    bytes: &[u8],
+    path: &Path,
+    set: &mut ImageSet,
+) -> Result<(), DataError> {
+    match format {
+        Format::Binary => append_binary(kind, bytes, path, set),
+        Format::Pickle => append_pickle(kind, bytes, path, set),
+    }
+}
+
 /// Appends a binary batch: records of label byte(s) + 3072 pixel bytes.
-fn read_binary(kind: Cifar, path: &Path, set: &mut ImageSet) -> Result<(), DataError> {
+fn append_binary(
+    kind: Cifar,
+    bytes: &[u8],
+    path: &Path,
+    set: &mut ImageSet,
+) -> Result<(), DataError> {
     let record = kind.label_bytes() + PIXELS;
-    {
-        let bytes = std::fs::read(path)
-            .map_err(|e| DataError(format!("cannot read CIFAR file '{}': {e}", path.display())))?;
-        if bytes.is_empty() || bytes.len() % record != 0 {
-            return Err(DataError(format!(
-                "'{}' is not a CIFAR binary file: {} bytes is not a multiple of the {record}-byte record",
-                path.display(),
-                bytes.len()
-            )));
-        }
-        for rec in bytes.chunks_exact(record) {
-            let label = rec[kind.label_bytes() - 1] as u32;
-            check_label(kind, path, label as i64)?;
-            set.labels.push(label);
-            set.pixels.extend_from_slice(&rec[kind.label_bytes()..]);
-        }
+    if bytes.is_empty() || bytes.len() % record != 0 {
+        return Err(DataError(format!(
+            "'{}' is not a CIFAR binary file: {} bytes is not a multiple of the {record}-byte record",
+            path.display(),
+            bytes.len()
+        )));
+    }
+    for rec in bytes.chunks_exact(record) {
+        let label = rec[kind.label_bytes() - 1] as u32;
+        check_label(kind, path, label as i64)?;
+        set.labels.push(label);
+        set.pixels.extend_from_slice(&rec[kind.label_bytes()..]);
     }
     Ok(())
 }
@@ -124,16 +155,19 @@ fn check_label(kind: Cifar, path: &Path, label: i64) -> Result<(), DataError> {
 
 /// Appends a python batch: a pickled dict with `data` (N x 3072 uint8) and
 /// `labels` / `fine_labels`.
-fn read_pickle(kind: Cifar, path: &Path, set: &mut ImageSet) -> Result<(), DataError> {
+fn append_pickle(
+    kind: Cifar,
+    bytes: &[u8],
+    path: &Path,
+    set: &mut ImageSet,
+) -> Result<(), DataError> {
     let bad = |why: &str| {
         DataError(format!(
             "'{}' is not a CIFAR python batch: {why}",
             path.display()
         ))
     };
-    let bytes = std::fs::read(path)
-        .map_err(|e| DataError(format!("cannot read CIFAR file '{}': {e}", path.display())))?;
-    let obj = pickle::parse(&bytes).map_err(|e| bad(&e.0))?;
+    let obj = pickle::parse(bytes).map_err(|e| bad(&e.0))?;
     let data = obj.get("data").ok_or_else(|| bad("no 'data' entry"))?;
     let (shape, dtype, raw) =
         numpy_array(data).ok_or_else(|| bad("'data' is not a numpy array"))?;

@@ -12,6 +12,7 @@
 
 use crate::{DataError, ImageSet, Split};
 use flate2::read::GzDecoder;
+use std::borrow::Cow;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -38,8 +39,25 @@ pub fn load(dir: &Path, split: Split) -> Result<ImageSet, DataError> {
     let p = prefix(split);
     let images_path = find(dir, &format!("{p}-images-idx3-ubyte"))?;
     let labels_path = find(dir, &format!("{p}-labels-idx1-ubyte"))?;
-    let (images, rows, cols) = read_images(&images_path)?;
-    let labels = read_labels(&labels_path)?;
+    let (images, rows, cols) = match parse(&read_file(&images_path)?, &images_path)? {
+        IdxFile::Images { pixels, rows, cols } => (pixels, rows, cols),
+        IdxFile::Labels(_) => {
+            return Err(wrong_kind(
+                &images_path,
+                "image",
+                LABELS_MAGIC,
+                IMAGES_MAGIC,
+            ))
+        }
+    };
+    let IdxFile::Labels(labels) = parse(&read_file(&labels_path)?, &labels_path)? else {
+        return Err(wrong_kind(
+            &labels_path,
+            "label",
+            IMAGES_MAGIC,
+            LABELS_MAGIC,
+        ));
+    };
     let n = labels.len();
     if images.len() != n * rows * cols {
         return Err(DataError(format!(
@@ -83,27 +101,64 @@ fn find(dir: &Path, name: &str) -> Result<PathBuf, DataError> {
         })
 }
 
-/// A whole file's bytes, gunzipped when it ends in `.gz`.
-fn read_bytes(path: &Path) -> Result<Vec<u8>, DataError> {
-    let file = std::fs::read(path)
-        .map_err(|e| DataError(format!("cannot read '{}': {e}", path.display())))?;
-    if path.extension().and_then(|e| e.to_str()) != Some("gz") {
-        return Ok(file);
+/// One IDX file's content.
+#[derive(Debug)]
+pub enum IdxFile {
+    /// Pixels (row-major per image), rows, columns.
+    Images {
+        pixels: Vec<u8>,
+        rows: usize,
+        cols: usize,
+    },
+    /// One byte per label.
+    Labels(Vec<u8>),
+}
+
+/// Parses an IDX file's bytes, gunzipped first when `name` (where they
+/// came from, named in errors) ends in `.gz`. Separate from reading the
+/// file so the bounds are checked on bytes alone (regnet-fuzz).
+pub fn parse(file: &[u8], name: &Path) -> Result<IdxFile, DataError> {
+    let bytes = if name.extension().and_then(|e| e.to_str()) == Some("gz") {
+        Cow::Owned(inflate(file, name)?)
+    } else {
+        Cow::Borrowed(file)
+    };
+    match be_u32(&bytes, 0, name)? {
+        IMAGES_MAGIC => parse_images(&bytes, name),
+        LABELS_MAGIC => parse_labels(&bytes, name),
+        magic => Err(DataError(format!(
+            "'{}' is not an IDX image or label file: magic number 0x{magic:08x}, expected 0x{IMAGES_MAGIC:08x} or 0x{LABELS_MAGIC:08x}",
+            name.display()
+        ))),
     }
-    // Image and label data compress a few times at most; a file that
-    // inflates beyond this is refused before it exhausts memory.
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>, DataError> {
+    std::fs::read(path).map_err(|e| DataError(format!("cannot read '{}': {e}", path.display())))
+}
+
+fn wrong_kind(path: &Path, want: &str, magic: u32, expected: u32) -> DataError {
+    DataError(format!(
+        "'{}' is not an IDX {want} file: magic number 0x{magic:08x}, expected 0x{expected:08x}",
+        path.display()
+    ))
+}
+
+/// A gzip stream's content, refused when it inflates beyond
+/// [`MAX_INFLATION`] times its size before it exhausts memory.
+fn inflate(file: &[u8], name: &Path) -> Result<Vec<u8>, DataError> {
     let limit = (file.len() as u64)
         .saturating_mul(MAX_INFLATION)
         .max(1 << 26);
     let mut out = Vec::new();
-    GzDecoder::new(file.as_slice())
+    GzDecoder::new(file)
         .take(limit + 1)
         .read_to_end(&mut out)
-        .map_err(|e| DataError(format!("'{}' is not valid gzip: {e}", path.display())))?;
+        .map_err(|e| DataError(format!("'{}' is not valid gzip: {e}", name.display())))?;
     if out.len() as u64 > limit {
         return Err(DataError(format!(
             "'{}' inflates to more than {limit} bytes ({MAX_INFLATION}x its size): not IDX data",
-            path.display()
+            name.display()
         )));
     }
     Ok(out)
@@ -128,24 +183,10 @@ fn truncated(path: &Path, want: usize, got: usize) -> DataError {
     ))
 }
 
-fn check_magic(bytes: &[u8], want: u32, what: &str, path: &Path) -> Result<(), DataError> {
-    let magic = be_u32(bytes, 0, path)?;
-    if magic != want {
-        return Err(DataError(format!(
-            "'{}' is not an IDX {what} file: magic number 0x{magic:08x}, expected 0x{want:08x}",
-            path.display()
-        )));
-    }
-    Ok(())
-}
-
-/// Pixels (row-major per image), rows, columns.
-fn read_images(path: &Path) -> Result<(Vec<u8>, usize, usize), DataError> {
-    let bytes = read_bytes(path)?;
-    check_magic(&bytes, IMAGES_MAGIC, "image", path)?;
-    let n = be_u32(&bytes, 4, path)? as usize;
-    let rows = be_u32(&bytes, 8, path)? as usize;
-    let cols = be_u32(&bytes, 12, path)? as usize;
+fn parse_images(bytes: &[u8], path: &Path) -> Result<IdxFile, DataError> {
+    let n = be_u32(bytes, 4, path)? as usize;
+    let rows = be_u32(bytes, 8, path)? as usize;
+    let cols = be_u32(bytes, 12, path)? as usize;
     if rows == 0 || cols == 0 || rows > SIZE || cols > SIZE {
         return Err(DataError(format!(
             "'{}': images of {rows}x{cols} pixels (this reader takes up to {SIZE}x{SIZE})",
@@ -159,18 +200,20 @@ fn read_images(path: &Path) -> Result<(Vec<u8>, usize, usize), DataError> {
     if bytes.len() < want {
         return Err(truncated(path, want, bytes.len()));
     }
-    Ok((bytes[16..want].to_vec(), rows, cols))
+    Ok(IdxFile::Images {
+        pixels: bytes[16..want].to_vec(),
+        rows,
+        cols,
+    })
 }
 
-fn read_labels(path: &Path) -> Result<Vec<u8>, DataError> {
-    let bytes = read_bytes(path)?;
-    check_magic(&bytes, LABELS_MAGIC, "label", path)?;
-    let n = be_u32(&bytes, 4, path)? as usize;
+fn parse_labels(bytes: &[u8], path: &Path) -> Result<IdxFile, DataError> {
+    let n = be_u32(bytes, 4, path)? as usize;
     let want = 8 + n;
     if bytes.len() < want {
         return Err(truncated(path, want, bytes.len()));
     }
-    Ok(bytes[8..want].to_vec())
+    Ok(IdxFile::Labels(bytes[8..want].to_vec()))
 }
 
 /// rows x cols gray images, centred in SIZE x SIZE zero-padded frames, gray

@@ -141,8 +141,40 @@ impl View {
 /// colour keeps its high byte, and 16-bit gray (PIL's mode `I;16`) is
 /// clipped at 255 rather than scaled.
 pub fn decode(path: &Path) -> Result<RgbImage, DataError> {
-    let img = image::open(path)
-        .map_err(|e| DataError(format!("cannot decode image '{}': {e}", path.display())))?;
+    let bytes = std::fs::read(path)
+        .map_err(|e| DataError(format!("cannot read image '{}': {e}", path.display())))?;
+    decode_bytes(&bytes, path)
+}
+
+/// The most one decoded image may take (256 MiB: an 8-bit RGB image of
+/// about 9,000 x 9,000 pixels, 16-bit of 6,500 x 6,500); a file declaring
+/// more, such as a small PNG that inflates to a huge flat image, is
+/// refused before its pixels are allocated.
+pub const MAX_DECODED_BYTES: u64 = 256 << 20;
+
+/// [`decode`] on a file's bytes (`name`: where they came from, named in
+/// errors; the format is read from the bytes, not the name).
+pub fn decode_bytes(bytes: &[u8], name: &Path) -> Result<RgbImage, DataError> {
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(MAX_DECODED_BYTES);
+    let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| DataError(format!("cannot read image '{}': {e}", name.display())))?;
+    reader.limits(limits);
+    let img = reader.decode().map_err(|e| {
+        // Some decoder errors end in a newline or span lines: one line.
+        let why = e.to_string();
+        let why: Vec<&str> = why
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        DataError(format!(
+            "cannot decode image '{}': {}",
+            name.display(),
+            why.join("; ")
+        ))
+    })?;
     let high = |v: u16| (v >> 8) as u8;
     Ok(match img {
         DynamicImage::ImageLuma16(g) => RgbImage::from_fn(g.width(), g.height(), |x, y| {

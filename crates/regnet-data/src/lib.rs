@@ -1,6 +1,6 @@
 //! Datasets as plain arrays of 8-bit images (N × 3 × H × W, channel-major)
-//! with integer labels. The engine turns them into tensors; nothing here
-//! depends on it.
+//! with integer labels, and weights files as raw tensor bytes. The engine
+//! turns them into tensors; nothing here depends on it.
 
 pub mod cifar;
 pub mod idx;
@@ -10,6 +10,7 @@ pub mod pickle;
 pub mod resample;
 pub mod subset;
 pub mod synthetic;
+pub mod weights;
 
 /// Which half of a dataset: training or held-out test images.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -67,35 +67,7 @@ pub fn translate(
     Ok(keys.iter().map(|k| ours(k)).collect())
 }
 
-/// The named tensors of a weights file: safetensors, or a `torch.save` zip
-/// (`.pth`, `.pt`, pycls `.pyth` checkpoints), told apart by content.
-pub fn read_weights(path: &Path) -> Result<Vec<(String, Tensor)>, ImportError> {
-    let mut head = [0u8; 9];
-    // Legacy torch.save opens with its magic number pickled at protocol 2:
-    // PROTO 2, LONG1 of 10 bytes.
-    const LEGACY: [u8; 4] = [0x80, 0x02, 0x8a, 0x0a];
-    let read = std::fs::File::open(path)
-        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
-        .is_ok();
-    if read && head[..4] == *b"PK\x03\x04" {
-        return crate::pth::read_state_dict(path);
-    }
-    let fail = |why: &str| ImportError(format!("cannot read weights '{}': {why}", path.display()));
-    // torch.save before PyTorch 1.6 wrote a bare pickle (protocol 2).
-    if read && head[..4] == LEGACY {
-        return Err(fail(
-            "a legacy (pre-zip) torch.save file; re-save it with PyTorch 1.6 or later: torch.save(torch.load(f), f)",
-        ));
-    }
-    // safetensors: an 8-byte header length, then its JSON header.
-    if read && head[8] != b'{' {
-        return Err(fail(
-            "neither a safetensors file nor a torch.save zip (.pth, .pt, .pyth)",
-        ));
-    }
-    Tensor::read_safetensors(path)
-        .map_err(|e| ImportError(format!("cannot read weights '{}': {e}", path.display())))
-}
+pub use crate::pth::read_weights;
 
 /// Loads a state dict (safetensors or torch.save) into `model`, all tensors
 /// or nothing.

@@ -30,7 +30,7 @@ pub struct Report {
 /// whether it was accepted and its peak allocation.
 pub fn check(target: Target, input: &[u8]) -> Result<(bool, usize), String> {
     let baseline = alloc::live();
-    alloc::start(alloc::budget(input.len()));
+    alloc::start(target.budget(input.len()));
     let t = Instant::now();
     let out = std::panic::catch_unwind(|| target.read(input));
     let took = t.elapsed();

@@ -15,15 +15,30 @@ pub enum Target {
     SweepConfig,
     /// pycls `sweep.json` populations (`compare`, `sweep analyze`).
     SweepJson,
+    /// MNIST-layout IDX image and label files, plain or gzipped.
+    Idx,
+    /// CIFAR-10 and CIFAR-100 binary batches.
+    CifarBinary,
+    /// CIFAR-10 and CIFAR-100 python (pickled) batches.
+    CifarPickle,
+    /// PNG and JPEG files of an image folder.
+    Image,
+    /// Weights files: safetensors and `torch.save` zips (`--weights`).
+    Weights,
 }
 
 impl Target {
-    pub const ALL: [Target; 5] = [
+    pub const ALL: [Target; 10] = [
         Target::Pickle,
         Target::Npy,
         Target::PyclsYaml,
         Target::SweepConfig,
         Target::SweepJson,
+        Target::Idx,
+        Target::CifarBinary,
+        Target::CifarPickle,
+        Target::Image,
+        Target::Weights,
     ];
 
     pub fn name(self) -> &'static str {
@@ -33,6 +48,11 @@ impl Target {
             Target::PyclsYaml => "pycls-yaml",
             Target::SweepConfig => "sweep-config",
             Target::SweepJson => "sweep-json",
+            Target::Idx => "idx",
+            Target::CifarBinary => "cifar-binary",
+            Target::CifarPickle => "cifar-pickle",
+            Target::Image => "image",
+            Target::Weights => "weights",
         }
     }
 
@@ -49,7 +69,10 @@ impl Target {
 
     /// Whether its files are text (mutated by tokens as well as bytes).
     pub fn is_text(self) -> bool {
-        !matches!(self, Target::Pickle | Target::Npy)
+        matches!(
+            self,
+            Target::PyclsYaml | Target::SweepConfig | Target::SweepJson
+        )
     }
 
     /// Its valid seed files.
@@ -80,7 +103,47 @@ impl Target {
                     serde_json::from_slice(input).map_err(|e| format!("not JSON: {e}"))?;
                 regnet_analysis::Population::from_pycls_json("fuzz", &v).map(drop)
             }
+            Target::Idx => {
+                // The reader takes gzip by the file's name; a gzip stream
+                // (magic 1f 8b) is named so.
+                let name = if input.starts_with(&[0x1f, 0x8b]) {
+                    "fuzz.gz"
+                } else {
+                    "fuzz"
+                };
+                regnet_data::idx::parse(input, Path::new(name))
+                    .map(drop)
+                    .map_err(|e| e.0)
+            }
+            Target::CifarBinary | Target::CifarPickle => {
+                use regnet_data::cifar::{parse_batch, Cifar, Format};
+                let format = if self == Target::CifarBinary {
+                    Format::Binary
+                } else {
+                    Format::Pickle
+                };
+                let read = |kind| parse_batch(kind, format, input, Path::new("fuzz"));
+                read(Cifar::Ten)
+                    .or_else(|_| read(Cifar::Hundred))
+                    .map(drop)
+                    .map_err(|e| e.0)
+            }
+            Target::Image => regnet_data::imagefolder::decode_bytes(input, Path::new("fuzz"))
+                .map(drop)
+                .map_err(|e| e.0),
+            Target::Weights => regnet_data::weights::read(input).map(drop),
         }
+    }
+
+    /// The most a read of an input of `len` bytes may hold at once:
+    /// [`alloc::budget`](crate::alloc::budget), and for images the
+    /// reader's documented cap on one decoded image besides.
+    pub fn budget(self, len: usize) -> usize {
+        let cap = match self {
+            Target::Image => regnet_data::imagefolder::MAX_DECODED_BYTES as usize,
+            _ => 0,
+        };
+        crate::alloc::budget(len).saturating_add(cap)
     }
 }
 
