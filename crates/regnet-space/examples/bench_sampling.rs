@@ -18,6 +18,7 @@ fn main() {
             n: 500,
             seed: 0,
             max_tries: 50_000_000,
+            max_time: regnet_space::MAX_TIME,
             constraints,
             target: Target::default(),
         };

@@ -24,7 +24,7 @@ pub use constraints::{Band, Constraints, Rejection};
 pub use derived::{DerivedSpace, SizeEstimate};
 pub use fit::{fit_regnet, RegNetFit};
 pub use restriction::{design_metrics, Restriction};
-pub use sampling::{sample, Population, SampleOptions, Sampled};
+pub use sampling::{sample, Population, SampleOptions, Sampled, MAX_TIME};
 pub use space::{Candidate, DerivedInfo, ParamInfo, Space, SpaceInfo};
 
 /// A space definition or a sampling request that cannot be used; one line.

@@ -8,6 +8,7 @@ use rand_chacha::ChaCha8Rng;
 use regnet_spec::{Compat, Complexity, ModelSpec, RegNetWidths};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
+use std::time::{Duration, Instant};
 
 /// What to sample.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,6 +19,9 @@ pub struct SampleOptions {
     pub seed: u64,
     /// Give up after this many candidates.
     pub max_tries: u64,
+    /// Or after this long: an impossible constraint with a large
+    /// `max_tries` must not run for hours unseen ([`MAX_TIME`]).
+    pub max_time: Duration,
     pub constraints: Constraints,
     pub target: Target,
 }
@@ -51,9 +55,14 @@ impl Population {
     }
 }
 
+/// The usual bound on one sampling's time (10 minutes: about 10^8
+/// candidates of a typical space).
+pub const MAX_TIME: Duration = Duration::from_secs(600);
+
 /// Draws candidates until `n` distinct ones satisfy every constraint.
-/// Deterministic for a seed. Fails, saying how many were found and which
-/// constraint rejected most, when `max_tries` candidates do not suffice.
+/// Deterministic for a seed. Fails, saying how many were found, the share
+/// accepted and which constraint rejected most, when `max_tries`
+/// candidates or `max_time` do not suffice.
 pub fn sample(space: &Space, opts: &SampleOptions) -> Result<Population> {
     if opts.n as u64 > opts.max_tries {
         return Err(SpaceError(format!(
@@ -67,15 +76,20 @@ pub fn sample(space: &Space, opts: &SampleOptions) -> Result<Population> {
     let mut models = Vec::with_capacity(opts.n.min(1 << 12));
     let mut rejected: BTreeMap<Rejection, u64> = BTreeMap::new();
     let mut tries = 0;
+    let start = Instant::now();
     while models.len() < opts.n && tries < opts.max_tries {
         tries += 1;
         match consider(space, &mut rng, opts, &mut seen) {
             Ok(m) => models.push(m),
             Err(r) => *rejected.entry(r).or_default() += 1,
         }
+        if tries % 1024 == 0 && start.elapsed() > opts.max_time {
+            break;
+        }
     }
     if models.len() < opts.n {
-        return Err(exhausted(models.len(), opts, tries, &rejected));
+        let out_of_time = tries < opts.max_tries;
+        return Err(exhausted(models.len(), opts, tries, out_of_time, &rejected));
     }
     Ok(Population {
         models,
@@ -150,6 +164,7 @@ fn exhausted(
     found: usize,
     opts: &SampleOptions,
     tries: u64,
+    out_of_time: bool,
     rejected: &BTreeMap<Rejection, u64>,
 ) -> SpaceError {
     let worst = rejected.iter().max_by_key(|(_, &c)| c);
@@ -161,8 +176,29 @@ fn exhausted(
         ),
         None => "no candidate was drawn".into(),
     };
+    let stopped = if out_of_time {
+        format!(
+            "in the {} s time bound, {tries} of {} tries",
+            opts.max_time.as_secs_f64(),
+            opts.max_tries
+        )
+    } else {
+        format!("after {tries} tries")
+    };
     SpaceError(format!(
-        "found only {found} of {} models after {tries} tries; {why}",
-        opts.n
+        "found only {found} of {} models {stopped} (accepted {}); {why}",
+        opts.n,
+        share(found, tries)
     ))
+}
+
+/// `found` of `tries` as a percentage with enough digits to be nonzero
+/// when anything was found.
+fn share(found: usize, tries: u64) -> String {
+    let p = 100.0 * found as f64 / tries.max(1) as f64;
+    match p {
+        0.0 => "0%".into(),
+        p if p >= 0.1 => format!("{p:.1}%"),
+        p => format!("{p:.1e}%"),
+    }
 }

@@ -12,6 +12,7 @@ fn opts(n: usize, seed: u64) -> SampleOptions {
         n,
         seed,
         max_tries: 200_000,
+        max_time: regnet_space::MAX_TIME,
         constraints: Constraints::default(),
         target: Target::default(),
     }

@@ -14,6 +14,7 @@ fn opts(n: usize, seed: u64, constraints: Constraints) -> SampleOptions {
         n,
         seed,
         max_tries: 2_000_000,
+        max_time: regnet_space::MAX_TIME,
         constraints,
         target: Target::default(),
     }
@@ -181,6 +182,7 @@ fn samples_are_distinct() {
         &space,
         &SampleOptions {
             max_tries: 5000,
+            max_time: regnet_space::MAX_TIME,
             ..opts(17, 0, Constraints::default())
         },
     )
@@ -214,6 +216,34 @@ fn impossible_constraints_say_what_rejected_most() {
         e.0.contains("the flops constraint (flops in [1, 10]) rejected most"),
         "{e}"
     );
+}
+
+/// A constraint that keeps almost nothing, with tries enough for hours:
+/// the time bound ends it, saying how far it got and the share accepted.
+#[test]
+fn sampling_stops_at_its_time_bound_with_the_share_accepted() {
+    let space = Space::builtin("anynetx-a").unwrap();
+    let c = Constraints {
+        flops: band(1, 10),
+        ..Constraints::default()
+    };
+    let t = std::time::Instant::now();
+    let e = sample(
+        &space,
+        &SampleOptions {
+            max_tries: 1_000_000_000_000,
+            max_time: std::time::Duration::from_millis(300),
+            ..opts(5, 0, c)
+        },
+    )
+    .unwrap_err();
+    let took = t.elapsed().as_secs_f64();
+    assert!(took < 5.0, "took {took} s");
+    assert!(
+        e.0.starts_with("found only 0 of 5 models in the 0.3 s time bound, "),
+        "{e}"
+    );
+    assert!(e.0.contains(" of 1000000000000 tries (accepted 0%)"), "{e}");
 }
 
 /// Pearson chi-square test at significance 0.001 with a fixed seed: the

@@ -102,6 +102,7 @@ pub fn plan(r: &SweepConfig, o: &Overrides, data: String, shape: DataShape) -> R
         n,
         seed,
         max_tries: r.max_tries,
+        max_time: regnet_space::MAX_TIME,
         constraints: r.constraints.clone(),
         target: Target {
             im_size: Some(shape.size),

@@ -18,6 +18,7 @@ fn sample_all(c: &SweepConfig, n: usize) -> regnet_space::Population {
         n,
         seed: c.seed,
         max_tries: c.max_tries,
+        max_time: regnet_space::MAX_TIME,
         constraints: c.constraints.clone(),
         target: Target::default(),
     };
@@ -190,6 +191,7 @@ fn num_stages_gives_built_in_spaces_another_stage_count() {
         n: 8,
         seed: c.seed,
         max_tries: c.max_tries,
+        max_time: regnet_space::MAX_TIME,
         constraints: c.constraints.clone(),
         target: Target {
             im_size: Some(32),

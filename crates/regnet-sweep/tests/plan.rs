@@ -21,6 +21,7 @@ fn jobs_are_the_models_space_sampling_gives_at_the_datas_shape() {
         n: 3,
         seed: 4,
         max_tries: c.max_tries,
+        max_time: regnet_space::MAX_TIME,
         constraints: c.constraints.clone(),
         target: regnet_space::space::Target {
             im_size: Some(c.im_size),

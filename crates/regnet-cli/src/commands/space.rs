@@ -93,9 +93,27 @@ struct DrawArgs {
     /// Give up after this many candidates (default: SETUP.NUM_SAMPLES, else 1000000).
     #[arg(long, value_name = "N")]
     max_tries: Option<u64>,
+    /// Or after this many minutes (default 10).
+    #[arg(long, value_name = "M")]
+    max_minutes: Option<f64>,
 }
 
 impl DrawArgs {
+    /// --max-minutes as a duration: positive and finite.
+    fn max_time(&self) -> Result<std::time::Duration, CliError> {
+        let Some(m) = self.max_minutes else {
+            return Ok(regnet_space::MAX_TIME);
+        };
+        std::time::Duration::try_from_secs_f64(m * 60.0)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| {
+                CliError(format!(
+                    "--max-minutes {m}: give a positive number of minutes"
+                ))
+            })
+    }
+
     /// The space and sampling options: flags first, then the sweep config's
     /// values (read as `sweep init` reads it), then the defaults.
     fn resolve(&self) -> Result<(Space, SampleOptions), CliError> {
@@ -126,6 +144,7 @@ impl DrawArgs {
                 .max_tries
                 .or(cfg.map(|c| c.max_tries))
                 .unwrap_or(1_000_000),
+            max_time: self.max_time()?,
             constraints,
             target: Target {
                 im_size: self.im_size.or(cfg.map(|c| c.im_size)),
