@@ -64,7 +64,7 @@ pub fn read(bytes: &[u8]) -> Result<Vec<(String, SavedTensor)>, String> {
     // PROTO 2, LONG1 of 10 bytes.
     const LEGACY: [u8; 4] = [0x80, 0x02, 0x8a, 0x0a];
     if bytes.starts_with(b"PK\x03\x04") {
-        return read_torch_save(Cursor::new(bytes));
+        return read_torch_save(Cursor::new(bytes), bytes.len() as u64);
     }
     if bytes.starts_with(&LEGACY) {
         return Err("a legacy (pre-zip) torch.save file; re-save it with PyTorch 1.6 or later: torch.save(torch.load(f), f)".into());
@@ -128,7 +128,10 @@ fn contiguous_strides(size: &[i64]) -> Vec<i64> {
 
 /// The state dict in a `torch.save` archive: the saved dict itself, or its
 /// `model_state` (pycls checkpoints), `state_dict` or `model` entry.
-fn read_torch_save<R: Read + Seek>(file: R) -> Result<Vec<(String, SavedTensor)>, String> {
+fn read_torch_save<R: Read + Seek>(
+    file: R,
+    len: u64,
+) -> Result<Vec<(String, SavedTensor)>, String> {
     let mut zip =
         zip::ZipArchive::new(file).map_err(|e| format!("not a torch.save zip archive ({e})"))?;
     let pkl = (0..zip.len())
@@ -136,7 +139,7 @@ fn read_torch_save<R: Read + Seek>(file: R) -> Result<Vec<(String, SavedTensor)>
         .find(|n| n.ends_with("data.pkl"))
         .ok_or("no data.pkl in the archive")?;
     let prefix = pkl.trim_end_matches("data.pkl").to_string();
-    let obj = pickle::parse(&entry(&mut zip, &pkl)?).map_err(|e| e.0)?;
+    let obj = pickle::parse(&entry(&mut zip, &pkl, len)?).map_err(|e| e.0)?;
     let dict = ["model_state", "state_dict", "model"]
         .iter()
         .find_map(|k| obj.get(k).and_then(dict_items))
@@ -156,7 +159,8 @@ fn read_torch_save<R: Read + Seek>(file: R) -> Result<Vec<(String, SavedTensor)>
             let Obj::Str(name) = k else {
                 return Err(format!("a state-dict key is not a string: {}", key_text(k)));
             };
-            let t = tensor(v, &mut zip, &prefix).map_err(|e| format!("{}: {e}", shown(name)))?;
+            let t =
+                tensor(v, &mut zip, &prefix, len).map_err(|e| format!("{}: {e}", shown(name)))?;
             Ok((name.clone(), t))
         })
         .collect()
@@ -190,16 +194,28 @@ fn dict_items(o: &Obj) -> Option<&[(Obj, Obj)]> {
     }
 }
 
-fn entry<R: Read + Seek>(zip: &mut zip::ZipArchive<R>, name: &str) -> Result<Vec<u8>, String> {
-    let mut f = zip
+/// An entry's bytes. torch.save stores its entries uncompressed (and this
+/// zip reader inflates nothing), so an entry holds at most the archive's
+/// `archive_len` bytes: its declared sizes, which a file can set to
+/// anything, bound nothing.
+fn entry<R: Read + Seek>(
+    zip: &mut zip::ZipArchive<R>,
+    name: &str,
+    archive_len: u64,
+) -> Result<Vec<u8>, String> {
+    let f = zip
         .by_name(name)
         .map_err(|e| format!("{}: {e}", shown(name)))?;
-    // The declared size reserves at most what the entry's own bytes could
-    // hold uncompressed; the data that arrives decides the rest.
-    let reserve = f.size().min(f.compressed_size().saturating_mul(4));
-    let mut buf = Vec::with_capacity(reserve.min(1 << 30) as usize);
-    f.read_to_end(&mut buf)
+    let mut buf = Vec::with_capacity(f.size().min(archive_len) as usize);
+    f.take(archive_len + 1)
+        .read_to_end(&mut buf)
         .map_err(|e| format!("{}: {e}", shown(name)))?;
+    if buf.len() as u64 > archive_len {
+        return Err(format!(
+            "{}: holds more bytes than the {archive_len}-byte archive",
+            shown(name)
+        ));
+    }
     Ok(buf)
 }
 
@@ -213,6 +229,7 @@ fn tensor<R: Read + Seek>(
     v: &Obj,
     zip: &mut zip::ZipArchive<R>,
     prefix: &str,
+    archive_len: u64,
 ) -> Result<SavedTensor, String> {
     let Obj::Call(_, args) = v else {
         return Err("not a tensor".into());
@@ -234,7 +251,7 @@ fn tensor<R: Read + Seek>(
     let dtype = storage_dtype(storage)?;
     let t = SavedTensor {
         dtype,
-        storage: entry(zip, &format!("{prefix}data/{key}"))?,
+        storage: entry(zip, &format!("{prefix}data/{key}"), archive_len)?,
         size,
         stride,
         offset,
