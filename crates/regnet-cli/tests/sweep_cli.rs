@@ -557,3 +557,136 @@ fn an_extended_sweep_holds_the_jobs_a_larger_init_samples() {
     let err = fails(&["sweep", "extend", grown.to_str().unwrap(), "-n", "0"]);
     assert!(err.contains("at least 1 model"), "{err}");
 }
+
+/// A tmpfs of `mb` MiB mounted at `at` (root only), unmounted on drop.
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    fn mount(at: &Path, mb: usize) -> Option<Tmpfs> {
+        std::fs::create_dir_all(at).unwrap();
+        let size = format!("size={mb}m");
+        let o = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &size, "tmpfs"])
+            .arg(at)
+            .output()
+            .ok()?;
+        o.status.success().then(|| Tmpfs(at.to_path_buf()))
+    }
+
+    fn remount(&self, mode: &str) {
+        let o = Command::new("mount")
+            .args(["-o", &format!("remount,{mode}")])
+            .arg(&self.0)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+
+    /// Writes zeros into `filler` until the file system is full.
+    fn fill(&self, filler: &Path) {
+        use std::io::Write;
+        let mut f = std::fs::File::create(filler).unwrap();
+        let chunk = vec![0u8; 64 << 10];
+        while f.write_all(&chunk).is_ok() {}
+        let _ = f.sync_all();
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+/// Each job's recorded test errors, epoch by epoch (from the pycls
+/// export, which includes unfinished jobs), by job name.
+fn epochs_recorded(dir: &Path) -> Vec<(String, Vec<Value>)> {
+    series(dir)
+        .into_iter()
+        .map(|(n, r)| (n, r["test_epoch"]["top1_err"].as_array().unwrap().clone()))
+        .collect()
+}
+
+/// The work directory fills up mid-sweep: the sweep stops with one line
+/// naming the store, no job is failed for it and no recorded epoch is
+/// lost. Read-only, the next run refuses at once, naming the file system's
+/// reason. With space back the sweep resumes and every job ends with all
+/// its epochs. (Linux refuses to remount read-only while the sweep holds
+/// its files open for writing, so read-only is tried between runs.)
+#[test]
+fn a_full_or_read_only_disk_stops_the_sweep_and_it_resumes() {
+    let d = tmp("disk-full");
+    let Some(fs) = Tmpfs::mount(&d.join("mnt"), 8) else {
+        // Under CI (root, like the Slurm test) a failed mount fails the test.
+        common::set_up(false, "a tmpfs mount (needs root)");
+        return;
+    };
+    let sweep = fs.0.join("sw");
+    ok(&strs(&regnetx_init(
+        4,
+        INTERRUPTED_EPOCHS,
+        400,
+        &["--dir", sweep.to_str().unwrap()],
+    )));
+    let mut args = run_args(&sweep);
+    args[4] = "1".into(); // one worker
+    let child = Command::new(env!("CARGO_BIN_EXE_regnet"))
+        .args(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while status(&sweep)["counts"]["done"].as_u64().unwrap() < 1 {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "no job finished"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let filler = fs.0.join("filler");
+    fs.fill(&filler);
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    let line = err.lines().last().unwrap();
+    assert!(
+        line.starts_with("error: stopping the sweep: ")
+            && line.contains(sweep.to_str().unwrap())
+            && (line.contains("disk is full") || line.contains("No space left")),
+        "{err}"
+    );
+    assert!(
+        line.ends_with("then run the sweep again: it resumes"),
+        "{line}"
+    );
+    assert_eq!(status(&sweep)["counts"]["failed"], 0, "{err}");
+    let before = epochs_recorded(&sweep);
+    assert!(!before.is_empty());
+
+    std::fs::remove_file(&filler).unwrap();
+    fs.remount("ro");
+    let e = fails(&strs(&args));
+    assert!(
+        e.contains("sweep.db") && e.contains("Read-only file system"),
+        "{e}"
+    );
+    fs.remount("rw");
+
+    ok(&strs(&args));
+    let c = &status(&sweep)["counts"];
+    assert_eq!(
+        (c["done"].as_u64(), c["failed"].as_u64()),
+        (Some(4), Some(0))
+    );
+    let after = epochs_recorded(&sweep);
+    assert!(
+        after.iter().all(|(_, e)| e.len() == INTERRUPTED_EPOCHS),
+        "{after:?}"
+    );
+    // Every epoch recorded before the fault is still there, unchanged.
+    for (name, e) in &before {
+        let (_, kept) = after.iter().find(|(m, _)| m == name).unwrap();
+        assert_eq!(&kept[..e.len()], &e[..], "{name}");
+    }
+}

@@ -420,7 +420,10 @@ fn save_checkpoint(
         .map(|(k, v)| (k, v.to_device(Device::Cpu).contiguous()))
         .collect();
     let tmp = path.with_extension("partial");
-    Tensor::write_safetensors(&named, &tmp)?;
+    Tensor::write_safetensors(&named, &tmp).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        EngineError::bad_file(&tmp, format!("cannot write the checkpoint: {e}"))
+    })?;
     std::fs::rename(&tmp, path).map_err(|e| EngineError::io("write checkpoint", path, e))
 }
 

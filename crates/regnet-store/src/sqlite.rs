@@ -329,7 +329,15 @@ fn db_error(path: &Path, e: rusqlite::Error) -> StoreError {
         Some(ErrorCode::DatabaseCorrupt) => StoreError(format!(
             "{p} is corrupt ({e}); restore it from a copy or start a new sweep"
         )),
-        Some(ErrorCode::CannotOpen) => StoreError(format!("cannot open {p}: {e}")),
+        Some(ErrorCode::CannotOpen) => {
+            // SQLite does not say why; the file system does (read-only, say).
+            let why = std::fs::OpenOptions::new()
+                .append(true)
+                .open(path)
+                .err()
+                .map_or(String::new(), |io| format!(" ({io})"));
+            StoreError(format!("cannot open {p}: {e}{why}"))
+        }
         Some(ErrorCode::ReadOnly) => StoreError(format!("{p} is read-only: {e}")),
         _ => StoreError(format!("{p}: {e}")),
     }

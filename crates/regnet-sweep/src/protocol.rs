@@ -17,6 +17,30 @@ pub const EXIT_DIVERGED: u8 = 3;
 /// scheduler died; it wrote nothing more.
 pub const EXIT_ABANDONED: u8 = 4;
 
+/// Exit code of a job that could not write its files or its records
+/// (disk full, read-only, over quota): nothing about the job is wrong, so
+/// the scheduler stops the sweep instead of spending the job's retries;
+/// the job keeps its recorded epochs and checkpoint and resumes on rerun.
+pub const EXIT_STORAGE: u8 = 5;
+
+/// Whether an error message is a storage fault: the operating system's
+/// texts for a full, read-only or over-quota file system, as `std::io`
+/// and SQLite print them.
+pub fn storage_fault(msg: &str) -> bool {
+    [
+        "No space left on device",
+        "Read-only file system",
+        "Disk quota exceeded",
+        "database or disk is full",
+        "attempt to write a readonly database",
+        "StorageFull",
+        "ReadOnlyFilesystem",
+        "QuotaExceeded",
+    ]
+    .iter()
+    .any(|t| msg.contains(t))
+}
+
 /// The variable through which the scheduler names the sweep to a job
 /// process (a store URL may carry a password, which `ps` would show).
 pub const SWEEP_ENV: &str = "REGNET_SWEEP";
@@ -38,6 +62,8 @@ pub enum Exit {
     Success,
     /// [`EXIT_ABANDONED`]: the worker lost its lease and wrote nothing more.
     Abandoned,
+    /// [`EXIT_STORAGE`]: the worker could not write (disk full, read-only).
+    Storage,
     /// Another exit code.
     Code(i32),
     /// Killed by a signal.
@@ -51,6 +77,7 @@ impl Exit {
         match (status.code(), status.signal()) {
             (Some(0), _) => Exit::Success,
             (Some(c), _) if c == EXIT_ABANDONED as i32 => Exit::Abandoned,
+            (Some(c), _) if c == EXIT_STORAGE as i32 => Exit::Storage,
             (Some(c), _) => Exit::Code(c),
             (None, Some(s)) => Exit::Signal(s),
             (None, None) => Exit::Code(-1),
@@ -64,7 +91,7 @@ impl Exit {
 /// worker's log. `stalled_for` is set when the watchdog killed the worker.
 pub fn outcome_of(exit: Exit, stalled_for: Option<Duration>, log: &str) -> Option<Outcome> {
     let why = match (stalled_for, exit) {
-        (_, Exit::Success | Exit::Abandoned) => return None,
+        (_, Exit::Success | Exit::Abandoned | Exit::Storage) => return None,
         (Some(t), _) => format!("stalled: no progress for {:.0} s, killed", t.as_secs_f64()),
         (None, Exit::Code(c)) => format!("worker exited with code {c}"),
         (None, Exit::Signal(s)) => format!("worker killed ({})", signal_name(s)),

@@ -10,7 +10,7 @@
 //! starts one process per job, the tests use fakes.
 
 use crate::protocol::{outcome_of, Exit};
-use crate::Result;
+use crate::{Result, SweepError};
 use regnet_store::{Counts, Job, JobState, Lease, SweepStore};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -232,6 +232,9 @@ impl Scheduler<'_> {
                 continue;
             };
             let w = self.running.swap_remove(i);
+            if exit == Exit::Storage {
+                return Err(storage_stop(&self.workers.log(w.id)));
+            }
             let stalled_for = w.stalled.then(|| w.progress_at.elapsed());
             if let Some(outcome) = outcome_of(exit, stalled_for, &self.workers.log(w.id)) {
                 self.store.finish(&w.lease, &outcome)?;
@@ -265,6 +268,22 @@ impl Scheduler<'_> {
             }
         }
     }
+}
+
+/// The sweep's end when a worker could not write: the worker's last log
+/// line (it names the path), and how to go on. The job stays leased to
+/// this scheduler, whose rerun re-queues it from its checkpoint.
+fn storage_stop(log: &str) -> SweepError {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let last = text
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
+    SweepError(format!(
+        "stopping the sweep: a job cannot write its files ({}; see {log}); free space or make it writable, then run the sweep again: it resumes",
+        last.trim()
+    ))
 }
 
 /// Before a scheduler starts: re-queues the jobs of workers that are gone

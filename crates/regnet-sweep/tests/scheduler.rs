@@ -25,6 +25,8 @@ enum Act {
     CrashUnlessNchw,
     /// Never ends until killed.
     Hang,
+    /// Cannot write its files (disk full) the first time; then finishes.
+    StorageOnce,
 }
 
 struct Fake {
@@ -117,6 +119,8 @@ impl Workers for FakeWorkers<'_> {
                 }
             }
             Act::Hang => None,
+            Act::StorageOnce if f.job.claims == 1 => Some(Exit::Storage),
+            Act::StorageOnce => Some(self.finish(&self.live[id])),
         };
         if exit.is_some() {
             self.alive -= 1;
@@ -249,6 +253,40 @@ fn a_failing_worker_is_retried_until_max_attempts_and_its_log_is_named() {
         .map(|(_, c)| *c)
         .collect();
     assert_eq!(attempts, [false, false, true]);
+}
+
+/// A worker that cannot write stops the whole sweep at once, its job
+/// neither failed nor retried; the next run re-queues it and finishes.
+#[test]
+fn a_worker_that_cannot_write_stops_the_sweep_without_a_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir, 3, 3);
+    let script = [
+        ("job-0", Act::StorageOnce),
+        ("job-1", Act::Finish(1)),
+        ("job-2", Act::Finish(1)),
+    ];
+    let mut w = FakeWorkers::new(&s, &script);
+    // A short lease: the stopped scheduler's process lives on in this test,
+    // so its job comes back by expiry, as one on another machine would.
+    let short = Options {
+        lease: Duration::from_millis(300),
+        ..options(1)
+    };
+    let e = run(&s, &mut w, &short, &mut Seen::default()).unwrap_err();
+    assert!(
+        e.0.starts_with("stopping the sweep: a job cannot write its files"),
+        "{e}"
+    );
+    assert!(e.0.contains("see fake-0.log"), "{e}");
+    assert_eq!(w.started, ["job-0"]);
+    let j = &by_name(&s)["job-0"];
+    assert_eq!((j.state, j.failures), (JobState::Running, 0));
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(regnet_sweep::scheduler::recover(&s).unwrap(), 1);
+    let counts = run(&s, &mut w, &options(1), &mut Seen::default()).unwrap();
+    assert_eq!((counts.done, counts.failed), (3, 0));
+    assert_eq!(by_name(&s)["job-0"].failures, 0);
 }
 
 #[test]

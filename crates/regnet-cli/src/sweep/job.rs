@@ -13,7 +13,9 @@ use regnet_engine::layout::Layout;
 use regnet_engine::train::{checkpoint_epoch, train, BatchProgress};
 use regnet_engine::train::{Observer, Status};
 use regnet_store::{EpochRecord, Job, Lease, Location, Outcome, SweepStore, NCHW};
-use regnet_sweep::protocol::{EXIT_ABANDONED, EXIT_DIVERGED, SWEEP_ENV};
+use regnet_sweep::protocol::{
+    storage_fault, EXIT_ABANDONED, EXIT_DIVERGED, EXIT_STORAGE, SWEEP_ENV,
+};
 use regnet_sweep::{job_dir, Sweep};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -63,6 +65,12 @@ pub fn run(a: &Args) -> Result<u8, CliError> {
     std::fs::create_dir_all(&dir).map_err(|e| CliError::io("create", &dir, e))?;
     match attempt(a, store, &lease, &job, &dir) {
         Ok(code) => Ok(code),
+        // Nothing is wrong with the job: keep its checkpoint and records,
+        // and let the scheduler stop the sweep.
+        Err(e) if storage_fault(&e.0) => {
+            eprintln!("job {}: {}", a.job, e.0);
+            Ok(EXIT_STORAGE)
+        }
         Err(e) => {
             // A failed attempt restarts from scratch: its checkpoint may be the cause.
             let _ = std::fs::remove_file(dir.join(CHECKPOINT));
@@ -178,8 +186,12 @@ impl Watch<'_> {
     /// Ends the process without writing anything more: someone else owns the
     /// job now (the checkpoint on disk stays valid, it is written atomically).
     fn abandon(&self, why: &str) -> ! {
+        self.stop(why, EXIT_ABANDONED)
+    }
+
+    fn stop(&self, why: &str, code: u8) -> ! {
         eprintln!("job {}: {why}; stopping", self.lease.job_id);
-        std::process::exit(EXIT_ABANDONED as i32)
+        std::process::exit(code as i32)
     }
 }
 
@@ -205,7 +217,15 @@ impl Observer for Watch<'_> {
             Ok(true) => {}
             Ok(false) => self.abandon("lease lost"),
             // Unrecorded, the epoch must not be checkpointed either.
-            Err(err) => self.abandon(&format!("cannot record epoch {}: {err}", e.epoch)),
+            Err(err) => {
+                let why = format!("cannot record epoch {}: {err}", e.epoch);
+                let code = if storage_fault(&why) {
+                    EXIT_STORAGE
+                } else {
+                    EXIT_ABANDONED
+                };
+                self.stop(&why, code)
+            }
         }
         eprintln!(
             "epoch {}  loss {:.3}  test err {:.2}%  {:.0} img/s",

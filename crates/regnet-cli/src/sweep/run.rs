@@ -7,7 +7,7 @@ use crate::CliError;
 use indicatif::{ProgressBar, ProgressStyle};
 use regnet_engine::Device;
 use regnet_store::{Job, JobState, Lease, Location};
-use regnet_sweep::protocol::{Exit, SWEEP_ENV};
+use regnet_sweep::protocol::{storage_fault, Exit, SWEEP_ENV};
 use regnet_sweep::scheduler::{self, Mode, Observer, Options, Owner, WorkerId, Workers};
 use regnet_sweep::{job_dir, Sweep};
 use std::path::PathBuf;
@@ -126,7 +126,18 @@ pub fn run(a: &Args, mode: Mode) -> Result<(), CliError> {
     let mut display = Display {
         bar: progress_bar(todo as u64, a.quiet || mode == Mode::Worker),
     };
-    let c = scheduler::run(store, &mut processes, &options, &mut display)?;
+    let c = scheduler::run(store, &mut processes, &options, &mut display).map_err(|e| {
+        display.bar.abandon();
+        // The scheduler's own writes (the store) failing for want of space.
+        if storage_fault(&e.0) && !e.0.starts_with("stopping the sweep") {
+            CliError(format!(
+                "stopping the sweep: {}; free space or make it writable, then run the sweep again: it resumes",
+                e.0
+            ))
+        } else {
+            CliError(e.0)
+        }
+    })?;
     display.bar.finish_and_clear();
     eprintln!(
         "{} done, {} failed, {} pending, {} running elsewhere",
