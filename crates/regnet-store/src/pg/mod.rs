@@ -462,22 +462,28 @@ impl SweepStore for PgStore {
                 ),
                 &[&sweep, &owner, &secs],
             )?;
-            row.map(|r| {
-                Ok(Lease {
-                    job_id: r.try_get(0)?,
-                    token: r.try_get(1)?,
-                })
-            })
-            .transpose()
+            let Some(r) = row else {
+                return Ok(None);
+            };
+            let lease = Lease {
+                job_id: r.try_get(0)?,
+                token: r.try_get(1)?,
+            };
+            // The job is read in the claim's own transaction: read after it,
+            // a connection dropped in between could delay the reply past
+            // the lease it grants.
+            let job = tx.query_one(
+                &format!(
+                    "SELECT {JOB_COLUMNS} FROM regnet_jobs j WHERE j.sweep_id = $1 AND j.id = $2"
+                ),
+                &[&sweep, &lease.job_id],
+            )?;
+            Ok(Some((lease, job_row(&job)?)))
         })?;
-        let Some(lease) = claimed else {
+        let Some((lease, row)) = claimed else {
             return Ok(None);
         };
-        let job = self
-            .read_jobs("AND j.id = $2", Some(lease.job_id))?
-            .pop()
-            .ok_or_else(|| StoreError(format!("job {} vanished", lease.job_id)))?;
-        Ok(Some((job, lease)))
+        Ok(Some((row.into_job()?, lease)))
     }
 
     fn heartbeat(&self, lease: &Lease, duration: Duration, progress: f64) -> Result<bool> {
