@@ -6,6 +6,8 @@
 
 #[path = "support/pg_server.rs"]
 mod pg_server;
+#[path = "support/records.rs"]
+mod records;
 
 use regnet_store::*;
 use serde_json::json;
@@ -14,31 +16,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 fn info(max_attempts: u32) -> SweepInfo {
-    SweepInfo {
-        name: "t".into(),
-        description: String::new(),
-        config_text: "NAME: t\n".into(),
-        settings: SweepSettings {
-            data: "synthetic:100".into(),
-            ..SweepSettings::default()
-        },
-        max_attempts,
-    }
+    records::info("t", max_attempts)
 }
 
 fn jobs(n: usize) -> Vec<JobRecord> {
-    (0..n)
-        .map(|i| {
-            JobRecord::new(NewJob {
-                name: format!("job-{i:04}"),
-                config: json!({"MODEL": {"TYPE": "anynet"}, "i": i}),
-                flops: 1000 + i as u64,
-                params: 10,
-                acts: 5,
-                epochs: 2,
-            })
-        })
-        .collect()
+    records::jobs_of(n, 2)
 }
 
 fn epoch(e: u32, err: f64) -> EpochRecord {

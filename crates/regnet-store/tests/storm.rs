@@ -10,9 +10,10 @@
 
 #[path = "support/pg_server.rs"]
 mod pg_server;
+#[path = "support/records.rs"]
+mod records;
 
 use regnet_store::*;
-use serde_json::json;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -25,31 +26,11 @@ const LEASE: Duration = Duration::from_millis(1500);
 const DEATH_PER_MILLE: u64 = 30;
 
 fn info() -> SweepInfo {
-    SweepInfo {
-        name: "storm".into(),
-        description: String::new(),
-        config_text: "NAME: storm\n".into(),
-        settings: SweepSettings {
-            data: "synthetic:100".into(),
-            ..SweepSettings::default()
-        },
-        max_attempts: 3,
-    }
+    records::info("storm", 3)
 }
 
 fn jobs(n: usize) -> Vec<JobRecord> {
-    (0..n)
-        .map(|i| {
-            JobRecord::new(NewJob {
-                name: format!("job-{i:05}"),
-                config: json!({"MODEL": {"TYPE": "anynet"}, "i": i}),
-                flops: 1000 + i as u64,
-                params: 10,
-                acts: 5,
-                epochs: EPOCHS,
-            })
-        })
-        .collect()
+    records::jobs_of(n, EPOCHS)
 }
 
 fn epoch(e: u32, job: i64) -> EpochRecord {
