@@ -24,15 +24,18 @@ pub const EXIT_ABANDONED: u8 = 4;
 pub const EXIT_STORAGE: u8 = 5;
 
 /// Whether an error message is a storage fault: the operating system's
-/// texts for a full, read-only or over-quota file system, as `std::io`
-/// and SQLite print them.
+/// texts for a full, read-only, over-quota or failing file system, as
+/// `std::io` and SQLite print them (SQLite reports a write refused below
+/// it, a disk turned read-only say, as a disk I/O error).
 pub fn storage_fault(msg: &str) -> bool {
     [
         "No space left on device",
         "Read-only file system",
         "Disk quota exceeded",
+        "Input/output error",
         "database or disk is full",
         "attempt to write a readonly database",
+        "disk I/O error",
         "StorageFull",
         "ReadOnlyFilesystem",
         "QuotaExceeded",
@@ -118,4 +121,40 @@ fn signal_name(s: i32) -> String {
         _ => return format!("signal: {s}"),
     };
     format!("signal: {s} ({name})")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The texts as std::io and SQLite print them for a full, read-only
+    /// and failing disk; a lost lease or a bad config is not one.
+    #[test]
+    fn storage_faults_are_told_from_other_errors() {
+        for errno in [libc::ENOSPC, libc::EROFS, libc::EDQUOT, libc::EIO] {
+            let e = std::io::Error::from_raw_os_error(errno).to_string();
+            assert!(storage_fault(&format!("cannot write 'x': {e}")), "{e}");
+        }
+        for sqlite in [
+            "/w/sweep.db: database or disk is full",
+            "/w/sweep.db: disk I/O error",
+            "/w/sweep.db: attempt to write a readonly database",
+        ] {
+            assert!(storage_fault(sqlite), "{sqlite}");
+        }
+        for other in [
+            "lease lost",
+            "diverged: the training loss became NaN",
+            "cannot open /w/x: No such file or directory (os error 2)",
+        ] {
+            assert!(!storage_fault(other), "{other}");
+        }
+        assert_eq!(Exit::of(exit_status(EXIT_STORAGE)), Exit::Storage);
+        assert_eq!(outcome_of(Exit::Storage, None, "log"), None);
+    }
+
+    fn exit_status(code: u8) -> std::process::ExitStatus {
+        use std::os::unix::process::ExitStatusExt;
+        std::process::ExitStatus::from_raw(i32::from(code) << 8)
+    }
 }
