@@ -286,17 +286,15 @@ impl<'a> Trainer<'a> {
         };
         let seconds = start.elapsed().as_secs_f64();
         Ok(EpochRecord {
-            epoch: epoch as u32 + 1,
-            lr: r.lr_for(epoch, 0, self.iters),
-            lr_end: r.lr_for(epoch, self.iters - 1, self.iters),
-            train_loss: totals.loss / totals.seen as f64,
-            train_top1_err: 100.0 * totals.wrong / totals.seen as f64,
-            test_top1_err: top1,
-            test_top5_err: top5,
+            lr: Some(r.lr_for(epoch, 0, self.iters)),
+            lr_end: Some(r.lr_for(epoch, self.iters - 1, self.iters)),
+            train_loss: Some(totals.loss / totals.seen as f64),
+            train_top1_err: Some(100.0 * totals.wrong / totals.seen as f64),
+            test_top5_err: Some(top5),
             test_ema_top1_err: ema_errs.map(|e| e.0),
             test_ema_top5_err: ema_errs.map(|e| e.1),
-            images_per_s: totals.seen as f64 / seconds,
-            seconds,
+            images_per_s: Some(totals.seen as f64 / seconds),
+            ..EpochRecord::new(epoch as u32 + 1, top1, seconds)
         })
     }
 }

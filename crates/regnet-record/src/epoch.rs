@@ -1,25 +1,83 @@
 //! One epoch of training, as the trainer reports it and the store keeps it.
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// One epoch's record (a line of a run's `log.jsonl`, a row of the store).
+///
+/// Only the epoch, its test error and its duration are required: the
+/// built-in engine reports every field, a user's own trainer may report
+/// less, and what it does not report stays unknown (`None`), never a made-up
+/// zero.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpochRecord {
     /// 1-based epoch number.
     pub epoch: u32,
     /// Learning rate of the epoch's first mini-batch.
-    pub lr: f64,
+    #[serde(default)]
+    pub lr: Option<f64>,
     /// Learning rate of its last mini-batch: the same as `lr` when the lr is
     /// set once per epoch (pycls), lower under a decaying per-iteration schedule.
-    pub lr_end: f64,
-    pub train_loss: f64,
+    #[serde(default)]
+    pub lr_end: Option<f64>,
+    #[serde(default)]
+    pub train_loss: Option<f64>,
     /// Train top-1 error in percent, over the epoch's mini-batches.
-    pub train_top1_err: f64,
+    #[serde(default)]
+    pub train_top1_err: Option<f64>,
     pub test_top1_err: f64,
-    pub test_top5_err: f64,
+    #[serde(default)]
+    pub test_top5_err: Option<f64>,
     /// Errors of the weight EMA (pycls `test_ema_epoch`), when kept.
+    #[serde(default)]
     pub test_ema_top1_err: Option<f64>,
+    #[serde(default)]
     pub test_ema_top5_err: Option<f64>,
-    pub images_per_s: f64,
+    #[serde(default)]
+    pub images_per_s: Option<f64>,
+    /// Seconds the epoch took (training and testing).
     pub seconds: f64,
+    /// Whatever else a trainer reported for the epoch, kept as it came.
+    #[serde(flatten, default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra: BTreeMap<String, serde_json::Value>,
+}
+
+impl EpochRecord {
+    /// An epoch known only by its test error and duration (what a trainer
+    /// must report at least); the other fields are filled as reported.
+    pub fn new(epoch: u32, test_top1_err: f64, seconds: f64) -> Self {
+        EpochRecord {
+            epoch,
+            lr: None,
+            lr_end: None,
+            train_loss: None,
+            train_top1_err: None,
+            test_top1_err,
+            test_top5_err: None,
+            test_ema_top1_err: None,
+            test_ema_top5_err: None,
+            images_per_s: None,
+            seconds,
+            extra: BTreeMap::new(),
+        }
+    }
+
+    /// The extra fields as one JSON object's text (how the stores keep
+    /// them), or None when there are none.
+    pub fn extra_json(&self) -> Option<String> {
+        (!self.extra.is_empty()).then(|| serde_json::to_string(&self.extra).unwrap_or_default())
+    }
+
+    /// Sets the extra fields from [`EpochRecord::extra_json`]'s text; text
+    /// that is not a JSON object is kept under `"extra"`, not lost.
+    pub fn set_extra_json(&mut self, text: Option<&str>) {
+        self.extra = match text.map(serde_json::from_str::<BTreeMap<String, serde_json::Value>>) {
+            None => BTreeMap::new(),
+            Some(Ok(m)) => m,
+            Some(Err(_)) => BTreeMap::from([(
+                "extra".to_string(),
+                serde_json::Value::from(text.unwrap_or_default()),
+            )]),
+        };
+    }
 }

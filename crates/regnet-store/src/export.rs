@@ -8,7 +8,8 @@ use std::path::Path;
 /// The sweep as pycls `sweep_collect.py` writes `sweep.json`: one record per
 /// job that has trained at least one epoch, with `cfg`, `complexity`,
 /// `train_epoch`, `test_epoch` and `test_ema_epoch` (metric → list over
-/// epochs), `log_file`, `err_file` and `err`. Without an EMA model (the
+/// epochs), `log_file`, `err_file` and `err`, and `extra_epoch` with what
+/// else a trainer of the user's own reported. Without an EMA model (the
 /// recipe sets no `OPTIM.EMA_ALPHA`), `test_ema_epoch` repeats `test_epoch`,
 /// since pycls's analysis requires it.
 pub fn to_pycls_json(store: &dyn SweepStore, dir: &Path) -> Result<Value> {
@@ -45,10 +46,10 @@ fn pycls_record(job: &Job, epochs: &[EpochRecord], dir: &Path) -> Value {
     })
     .unwrap_or_default();
     let ema = test_series(&common, epochs, |e| {
-        Some((e.test_ema_top1_err?, e.test_ema_top5_err?))
+        Some((e.test_ema_top1_err?, e.test_ema_top5_err))
     });
     let log_dir = dir.join("jobs").join(&job.spec.name);
-    json!({
+    let mut record = json!({
         "cfg": job.spec.config,
         "complexity": {"flops": job.spec.flops, "params": job.spec.params, "acts": job.spec.acts},
         "train_epoch": train,
@@ -59,21 +60,46 @@ fn pycls_record(job: &Job, epochs: &[EpochRecord], dir: &Path) -> Value {
         "err": job.error.clone().unwrap_or_default(),
         "regnet": {
             "job": job.spec.name, "state": job.state, "failures": job.failures,
-            "layout": job.layout,
+            "claims": job.claims, "layout": job.layout,
         },
-    })
+    });
+    if let Some(extra) = extra_series(epochs) {
+        record["extra_epoch"] = extra;
+    }
+    record
+}
+
+/// What else a trainer of the user's own reported, field by field over the
+/// epochs (null where an epoch lacks it); None when nothing else was.
+fn extra_series(epochs: &[EpochRecord]) -> Option<Value> {
+    let keys: std::collections::BTreeSet<&String> =
+        epochs.iter().flat_map(|e| e.extra.keys()).collect();
+    if keys.is_empty() {
+        return None;
+    }
+    let series = keys
+        .into_iter()
+        .map(|k| {
+            let values = epochs
+                .iter()
+                .map(|e| e.extra.get(k).cloned().unwrap_or(Value::Null));
+            (k.clone(), Value::Array(values.collect()))
+        })
+        .collect::<Map<String, Value>>();
+    Some(Value::Object(series))
 }
 
 /// A pycls test series (top1/top5 and their running minima) from `errs` of
-/// each epoch; `None` when an epoch lacks them (no EMA was kept).
+/// each epoch; `None` when an epoch lacks them (no EMA was kept). A top-5
+/// error the trainer did not report is null, as are minima before one.
 fn test_series(
     common: &Map<String, Value>,
     epochs: &[EpochRecord],
-    errs: impl Fn(&EpochRecord) -> Option<(f64, f64)>,
+    errs: impl Fn(&EpochRecord) -> Option<(f64, Option<f64>)>,
 ) -> Option<Map<String, Value>> {
-    let e: Vec<(f64, f64)> = epochs.iter().map(errs).collect::<Option<_>>()?;
-    let top1: Vec<f64> = e.iter().map(|x| x.0).collect();
-    let top5: Vec<f64> = e.iter().map(|x| x.1).collect();
+    let e: Vec<(f64, Option<f64>)> = epochs.iter().map(errs).collect::<Option<_>>()?;
+    let top1: Vec<Option<f64>> = e.iter().map(|x| Some(x.0)).collect();
+    let top5: Vec<Option<f64>> = e.iter().map(|x| x.1).collect();
     let mut m = common.clone();
     m.insert("min_top1_err".into(), running_min(&top1));
     m.insert("min_top5_err".into(), running_min(&top5));
@@ -82,14 +108,18 @@ fn test_series(
     Some(m)
 }
 
-/// pycls's `min_top1_err` series: the best error up to each epoch.
-fn running_min(values: &[f64]) -> Value {
-    let mut best = f64::INFINITY;
+/// pycls's `min_top1_err` series: the best error up to each epoch (null
+/// until a value is known).
+fn running_min(values: &[Option<f64>]) -> Value {
+    let mut best: Option<f64> = None;
     Value::Array(
         values
             .iter()
             .map(|&v| {
-                best = best.min(v);
+                best = match (best, v) {
+                    (Some(b), Some(v)) => Some(b.min(v)),
+                    (b, v) => b.or(v),
+                };
                 json!(best)
             })
             .collect(),

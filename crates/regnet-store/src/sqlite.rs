@@ -1,7 +1,7 @@
 //! The embedded default store: one SQLite file in WAL mode, so a scheduler,
 //! its worker processes and `sweep status` read and write it concurrently.
 
-use crate::rows::{epoch_gap, job_problems, JobRow};
+use crate::rows::{epoch_columns, epoch_gap, job_problems, EpochRow, JobRow, EPOCH_REALS};
 use crate::{
     after_attempt, now, Counts, EpochRecord, Job, JobRecord, Lease, NewJob, Outcome, Result,
     StoreError, SweepInfo, SweepStore,
@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Version of the schema below; a store of another version is refused.
-const SCHEMA_VERSION: i64 = 4;
+const SCHEMA_VERSION: i64 = 5;
 
 /// Upgrades from older schema versions, in order: `(from, sql)`.
 const UPGRADES: &[(i64, &str)] = &[
@@ -20,6 +20,29 @@ const UPGRADES: &[(i64, &str)] = &[
     (2, "ALTER TABLE jobs ADD COLUMN layout TEXT;"),
     // 4: each epoch's last learning rate (older rows read theirs as lr).
     (3, "ALTER TABLE epochs ADD COLUMN lr_end REAL;"),
+    // 5: what a trainer of the user's own need not report may be unknown
+    // (NULL), and what else it reports is kept (extra, JSON text). SQLite
+    // drops NOT NULL only by copying the table.
+    (
+        4,
+        "CREATE TABLE epochs_v5 (
+            job_id INTEGER NOT NULL REFERENCES jobs(id),
+            epoch INTEGER NOT NULL CHECK (epoch > 0),
+            lr REAL, lr_end REAL, train_loss REAL, train_top1_err REAL,
+            test_top1_err REAL NOT NULL, test_top5_err REAL,
+            test_ema_top1_err REAL, test_ema_top5_err REAL,
+            images_per_s REAL, seconds REAL NOT NULL, extra TEXT,
+            PRIMARY KEY (job_id, epoch)
+        );
+        INSERT INTO epochs_v5 (job_id, epoch, lr, lr_end, train_loss, train_top1_err,
+            test_top1_err, test_top5_err, test_ema_top1_err, test_ema_top5_err,
+            images_per_s, seconds)
+        SELECT job_id, epoch, lr, lr_end, train_loss, train_top1_err, test_top1_err,
+            test_top5_err, test_ema_top1_err, test_ema_top5_err, images_per_s, seconds
+        FROM epochs;
+        DROP TABLE epochs;
+        ALTER TABLE epochs_v5 RENAME TO epochs;",
+    ),
 ];
 
 const SCHEMA: &str = "
@@ -47,16 +70,17 @@ CREATE TABLE jobs (
 CREATE TABLE epochs (
     job_id INTEGER NOT NULL REFERENCES jobs(id),
     epoch INTEGER NOT NULL CHECK (epoch > 0),
-    lr REAL NOT NULL,
+    lr REAL,
     lr_end REAL,
-    train_loss REAL NOT NULL,
-    train_top1_err REAL NOT NULL,
+    train_loss REAL,
+    train_top1_err REAL,
     test_top1_err REAL NOT NULL,
-    test_top5_err REAL NOT NULL,
+    test_top5_err REAL,
     test_ema_top1_err REAL,
     test_ema_top5_err REAL,
-    images_per_s REAL NOT NULL,
+    images_per_s REAL,
     seconds REAL NOT NULL,
+    extra TEXT,
     PRIMARY KEY (job_id, epoch)
 );
 ";
@@ -271,25 +295,21 @@ fn insert_jobs(tx: &rusqlite::Transaction, jobs: &[JobRecord]) -> rusqlite::Resu
 
 /// Writes an epoch's record, replacing one of the same epoch.
 fn insert_epoch(tx: &rusqlite::Transaction, job_id: i64, e: &EpochRecord) -> rusqlite::Result<()> {
+    use rusqlite::types::Value;
+    let row = EpochRow::of(e);
+    let mut values = vec![Value::Integer(job_id), Value::Integer(row.epoch)];
+    values.extend(row.reals.iter().map(|v| v.map_or(Value::Null, Value::Real)));
+    values.push(row.extra.map_or(Value::Null, Value::Text));
+    let marks = (1..=values.len())
+        .map(|i| format!("?{i}"))
+        .collect::<Vec<_>>();
     tx.execute(
-        "INSERT OR REPLACE INTO epochs (job_id, epoch, lr, train_loss, train_top1_err,
-             test_top1_err, test_top5_err, images_per_s, seconds, test_ema_top1_err,
-             test_ema_top5_err, lr_end)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-        params![
-            job_id,
-            e.epoch,
-            e.lr,
-            e.train_loss,
-            e.train_top1_err,
-            e.test_top1_err,
-            e.test_top5_err,
-            e.images_per_s,
-            e.seconds,
-            e.test_ema_top1_err,
-            e.test_ema_top5_err,
-            e.lr_end
-        ],
+        &format!(
+            "INSERT OR REPLACE INTO epochs (job_id, {}) VALUES ({})",
+            epoch_columns(),
+            marks.join(", ")
+        ),
+        rusqlite::params_from_iter(values),
     )?;
     Ok(())
 }
@@ -390,33 +410,27 @@ impl SweepStore for SqliteStore {
 
     fn epochs(&self, job_id: i64) -> Result<Vec<EpochRecord>> {
         let conn = self.conn.borrow();
-        let mut stmt = conn
-            .prepare(
-                "SELECT epoch, lr, train_loss, train_top1_err, test_top1_err, test_top5_err,
-                        images_per_s, seconds, test_ema_top1_err, test_ema_top5_err,
-                        COALESCE(lr_end, lr)
-                 FROM epochs WHERE job_id = ?1 ORDER BY epoch",
-            )
-            .map_err(|e| self.err(e))?;
+        let sql = format!(
+            "SELECT {} FROM epochs WHERE job_id = ?1 ORDER BY epoch",
+            epoch_columns()
+        );
+        let mut stmt = conn.prepare(&sql).map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map([job_id], |r| {
-                Ok(EpochRecord {
+                let mut reals = [None; EPOCH_REALS.len()];
+                for (i, v) in reals.iter_mut().enumerate() {
+                    *v = r.get(i + 1)?;
+                }
+                Ok(EpochRow {
                     epoch: r.get(0)?,
-                    lr: r.get(1)?,
-                    train_loss: r.get(2)?,
-                    train_top1_err: r.get(3)?,
-                    test_top1_err: r.get(4)?,
-                    test_top5_err: r.get(5)?,
-                    images_per_s: r.get(6)?,
-                    seconds: r.get(7)?,
-                    test_ema_top1_err: r.get(8)?,
-                    test_ema_top5_err: r.get(9)?,
-                    lr_end: r.get(10)?,
+                    reals,
+                    extra: r.get(EPOCH_REALS.len() + 1)?,
                 })
             })
+            .map_err(|e| self.err(e))?
+            .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(|e| self.err(e))
+        rows.into_iter().map(|r| r.into_record(job_id)).collect()
     }
 
     fn requeue_expired(&self) -> Result<usize> {

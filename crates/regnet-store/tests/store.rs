@@ -24,19 +24,7 @@ fn jobs(n: usize) -> Vec<JobRecord> {
 }
 
 fn epoch(e: u32, err: f64) -> EpochRecord {
-    EpochRecord {
-        epoch: e,
-        lr: 0.1,
-        lr_end: 0.09,
-        train_loss: 1.0,
-        train_top1_err: 50.0,
-        test_top1_err: err,
-        test_top5_err: err / 2.0,
-        test_ema_top1_err: None,
-        test_ema_top5_err: None,
-        images_per_s: 100.0,
-        seconds: 1.5,
-    }
+    records::epoch(e, err, 1.5)
 }
 
 /// Where a test's store lives; `open` gives another connection to it.
@@ -564,17 +552,37 @@ fn bad_urls_credentials_and_databases_are_one_line_errors() {
     );
 }
 
+/// Schema 4's epochs table (every trainer field required, no extras), made
+/// from a newer one.
+const EPOCHS_V4: &str = "CREATE TABLE e4 (
+        job_id INTEGER NOT NULL REFERENCES jobs(id), epoch INTEGER NOT NULL CHECK (epoch > 0),
+        lr REAL NOT NULL, lr_end REAL, train_loss REAL NOT NULL, train_top1_err REAL NOT NULL,
+        test_top1_err REAL NOT NULL, test_top5_err REAL NOT NULL, test_ema_top1_err REAL,
+        test_ema_top5_err REAL, images_per_s REAL NOT NULL, seconds REAL NOT NULL,
+        PRIMARY KEY (job_id, epoch));
+    INSERT INTO e4 SELECT job_id, epoch, lr, lr_end, train_loss, train_top1_err, test_top1_err,
+        test_top5_err, test_ema_top1_err, test_ema_top5_err, images_per_s, seconds FROM epochs;
+    DROP TABLE epochs; ALTER TABLE e4 RENAME TO epochs;";
+
+/// An epoch as a trainer of the user's own may report it: no train
+/// metrics, no top-5 error, one extra field.
+fn sparse_epoch(e: u32) -> EpochRecord {
+    let mut r = EpochRecord::new(e, 33.5, 2.0);
+    r.extra.insert("val_loss".into(), json!(1.25));
+    r
+}
+
 /// Stores written by earlier releases (schema 2: no job layouts; schema 3:
-/// no last learning rate per epoch) are upgraded in place when opened, their
-/// jobs and epochs intact (an old epoch's last lr reads as its first).
+/// no last learning rate per epoch; schema 4: every trainer field required)
+/// are upgraded in place when opened, their jobs and epochs intact (an old
+/// epoch's last lr reads as its first), and then keep sparse epochs.
 #[test]
 fn older_sqlite_stores_are_upgraded_when_opened() {
+    let v3 = format!("{EPOCHS_V4} ALTER TABLE epochs DROP COLUMN lr_end;");
     for (version, downgrade) in [
-        (
-            2,
-            "ALTER TABLE jobs DROP COLUMN layout; ALTER TABLE epochs DROP COLUMN lr_end;",
-        ),
-        (3, "ALTER TABLE epochs DROP COLUMN lr_end;"),
+        (2, format!("{v3} ALTER TABLE jobs DROP COLUMN layout;")),
+        (3, v3.clone()),
+        (4, EPOCHS_V4.to_string()),
     ] {
         let d = tempfile::tempdir().unwrap();
         let path = d.path().join("sweep.db");
@@ -594,12 +602,16 @@ fn older_sqlite_stores_are_upgraded_when_opened() {
         assert!(js.iter().all(|j| j.layout.is_none()), "from {version}");
         let old = s.epochs(job.id).unwrap();
         assert_eq!(old.len(), 1);
-        assert_eq!(old[0].lr_end, old[0].lr, "from {version}");
+        // Before schema 4 no last lr was kept: it reads as the first.
+        let kept = if version < 4 { old[0].lr } else { Some(0.09) };
+        assert_eq!(old[0].lr_end, kept, "from {version}");
         assert!(s.set_layout(&l, NCHW).unwrap());
         let mut e = epoch(2, 40.0);
-        e.lr_end = 0.01;
+        e.lr_end = Some(0.01);
         assert!(s.record_epoch(&l, &e).unwrap());
         assert_eq!(s.epochs(job.id).unwrap()[1], e);
+        assert!(s.record_epoch(&l, &sparse_epoch(3)).unwrap());
+        assert_eq!(s.epochs(job.id).unwrap()[2], sparse_epoch(3));
         let c = rusqlite::Connection::open(&path).unwrap();
         let v: String = c
             .query_row(
@@ -608,11 +620,11 @@ fn older_sqlite_stores_are_upgraded_when_opened() {
                 |r| r.get(0),
             )
             .unwrap();
-        assert_eq!(v, "4", "from {version}");
+        assert_eq!(v, "5", "from {version}");
     }
 }
 
-/// The same on PostgreSQL: a database at schema 1 gets migrations 2 and 3.
+/// The same on PostgreSQL: a database at schema 1 gets migrations 2 to 4.
 #[test]
 fn an_older_postgres_schema_is_migrated_when_opened() {
     let server = pg_server::server();
@@ -623,20 +635,23 @@ fn an_older_postgres_schema_is_migrated_when_opened() {
     server.psql(
         &db,
         "ALTER TABLE regnet_jobs DROP COLUMN layout; ALTER TABLE regnet_epochs DROP COLUMN lr_end;
+         ALTER TABLE regnet_epochs DROP COLUMN extra, ALTER COLUMN lr SET NOT NULL,
+             ALTER COLUMN train_loss SET NOT NULL, ALTER COLUMN images_per_s SET NOT NULL;
          DELETE FROM regnet_schema WHERE version > 1",
     );
     let s = PgStore::open(&url).unwrap();
     assert_eq!(s.jobs().unwrap().len(), 2);
     assert_eq!(
         server.psql(&db, "SELECT MAX(version) FROM regnet_schema"),
-        "3"
+        "4"
     );
     let (job, l) = s.claim("w", LEASE).unwrap().unwrap();
     assert!(s.set_layout(&l, NCHW).unwrap());
     let mut e = epoch(1, 40.0);
-    e.lr_end = 0.01;
+    e.lr_end = Some(0.01);
     assert!(s.record_epoch(&l, &e).unwrap());
-    assert_eq!(s.epochs(job.id).unwrap(), [e]);
+    assert!(s.record_epoch(&l, &sparse_epoch(2)).unwrap());
+    assert_eq!(s.epochs(job.id).unwrap(), [e, sparse_epoch(2)]);
 }
 
 #[test]

@@ -170,9 +170,9 @@ pub fn run(args: &Args) -> Result<bool, CliError> {
         "status": status,
         "epochs": last.map_or(0, |e| e.epoch),
         "test_top1_err": last.map(|e| e.test_top1_err),
-        "test_top5_err": last.map(|e| e.test_top5_err),
+        "test_top5_err": last.and_then(|e| e.test_top5_err),
         "test_ema_top1_err": last.and_then(|e| e.test_ema_top1_err),
-        "train_loss": last.map(|e| e.train_loss),
+        "train_loss": last.and_then(|e| e.train_loss),
         "seconds": start.elapsed().as_secs_f64(),
         "flops": cx.flops, "params": cx.params, "acts": cx.acts,
         "run": record,
@@ -324,8 +324,17 @@ fn print_epoch(e: &EpochRecord, epochs: usize) {
     let ema = e
         .test_ema_top1_err
         .map_or(String::new(), |v| format!("  ema err {v:.2}%"));
+    // The engine reports every field; NaN would show one it did not.
+    let v = |x: Option<f64>| x.unwrap_or(f64::NAN);
     eprintln!(
         "epoch {}/{epochs}  lr {:.4}  loss {:.3}  train err {:.2}%  test err {:.2}% (top-5 {:.2}%){ema}  {:.0} img/s  {:.1} s",
-        e.epoch, e.lr, e.train_loss, e.train_top1_err, e.test_top1_err, e.test_top5_err, e.images_per_s, e.seconds
+        e.epoch,
+        v(e.lr),
+        v(e.train_loss),
+        v(e.train_top1_err),
+        e.test_top1_err,
+        v(e.test_top5_err),
+        v(e.images_per_s),
+        e.seconds
     );
 }

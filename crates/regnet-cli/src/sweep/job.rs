@@ -229,7 +229,10 @@ impl Observer for Watch<'_> {
         }
         eprintln!(
             "epoch {}  loss {:.3}  test err {:.2}%  {:.0} img/s",
-            e.epoch, e.train_loss, e.test_top1_err, e.images_per_s
+            e.epoch,
+            e.train_loss.unwrap_or(f64::NAN),
+            e.test_top1_err,
+            e.images_per_s.unwrap_or(f64::NAN)
         );
         self.last = Instant::now();
         ControlFlow::Continue(())

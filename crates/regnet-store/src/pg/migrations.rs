@@ -57,6 +57,14 @@ CREATE TABLE regnet_epochs (
     "ALTER TABLE regnet_jobs ADD COLUMN layout TEXT;",
     // 3: each epoch's last learning rate (older rows read theirs as lr).
     "ALTER TABLE regnet_epochs ADD COLUMN lr_end DOUBLE PRECISION;",
+    // 4: what a trainer of the user's own need not report may be unknown
+    // (NULL), and what else it reports is kept (extra, JSON text).
+    "ALTER TABLE regnet_epochs ALTER COLUMN lr DROP NOT NULL,
+         ALTER COLUMN train_loss DROP NOT NULL,
+         ALTER COLUMN train_top1_err DROP NOT NULL,
+         ALTER COLUMN test_top5_err DROP NOT NULL,
+         ALTER COLUMN images_per_s DROP NOT NULL,
+         ADD COLUMN extra TEXT;",
 ];
 
 /// The newest schema version this build knows.

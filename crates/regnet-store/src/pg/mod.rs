@@ -23,7 +23,7 @@ use connection::{connect, detail, retry_window, transient};
 use migrations::{migrate, newer_schema, schema_version, LATEST};
 pub use url::PgUrl;
 
-use crate::rows::{epoch_gap, job_problems, JobRow};
+use crate::rows::{epoch_columns, epoch_gap, job_problems, EpochRow, JobRow, EPOCH_REALS};
 use crate::{
     after_attempt, Counts, EpochRecord, Job, JobRecord, Lease, NewJob, Outcome, Result, StoreError,
     SweepInfo, SweepStore,
@@ -288,30 +288,30 @@ fn upsert_epoch(
     job_id: i64,
     e: &EpochRecord,
 ) -> std::result::Result<(), postgres::Error> {
+    let row = EpochRow::of(e);
+    let epoch = row.epoch as i32;
+    let mut values: Vec<&(dyn postgres::types::ToSql + Sync)> = vec![&job_id, &epoch];
+    values.extend(
+        row.reals
+            .iter()
+            .map(|v| v as &(dyn postgres::types::ToSql + Sync)),
+    );
+    values.push(&row.extra);
+    let marks: Vec<String> = (1..=values.len()).map(|i| format!("${i}")).collect();
+    let updates: Vec<String> = EPOCH_REALS
+        .iter()
+        .chain(&["extra"])
+        .map(|c| format!("{c} = EXCLUDED.{c}"))
+        .collect();
     tx.execute(
-        "INSERT INTO regnet_epochs (job_id, epoch, lr, train_loss, train_top1_err, test_top1_err,
-             test_top5_err, images_per_s, seconds, test_ema_top1_err, test_ema_top5_err, lr_end)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-         ON CONFLICT (job_id, epoch) DO UPDATE SET lr = EXCLUDED.lr, lr_end = EXCLUDED.lr_end,
-             train_loss = EXCLUDED.train_loss, train_top1_err = EXCLUDED.train_top1_err,
-             test_top1_err = EXCLUDED.test_top1_err, test_top5_err = EXCLUDED.test_top5_err,
-             images_per_s = EXCLUDED.images_per_s, seconds = EXCLUDED.seconds,
-             test_ema_top1_err = EXCLUDED.test_ema_top1_err,
-             test_ema_top5_err = EXCLUDED.test_ema_top5_err",
-        &[
-            &job_id,
-            &(e.epoch as i32),
-            &e.lr,
-            &e.train_loss,
-            &e.train_top1_err,
-            &e.test_top1_err,
-            &e.test_top5_err,
-            &e.images_per_s,
-            &e.seconds,
-            &e.test_ema_top1_err,
-            &e.test_ema_top5_err,
-            &e.lr_end,
-        ],
+        &format!(
+            "INSERT INTO regnet_epochs (job_id, {}) VALUES ({})
+             ON CONFLICT (job_id, epoch) DO UPDATE SET {}",
+            epoch_columns(),
+            marks.join(", "),
+            updates.join(", ")
+        ),
+        &values,
     )?;
     Ok(())
 }
@@ -402,32 +402,29 @@ impl SweepStore for PgStore {
     }
 
     fn epochs(&self, job_id: i64) -> Result<Vec<EpochRecord>> {
-        self.tx(|tx, _| {
+        let rows = self.tx(|tx, _| {
             tx.query(
-                "SELECT epoch, lr, train_loss, train_top1_err, test_top1_err, test_top5_err,
-                        images_per_s, seconds, test_ema_top1_err, test_ema_top5_err,
-                        COALESCE(lr_end, lr)
-                 FROM regnet_epochs WHERE job_id = $1 ORDER BY epoch",
+                &format!(
+                    "SELECT {} FROM regnet_epochs WHERE job_id = $1 ORDER BY epoch",
+                    epoch_columns()
+                ),
                 &[&job_id],
             )?
             .iter()
             .map(|r| {
-                Ok(EpochRecord {
-                    epoch: r.try_get::<_, i32>(0)? as u32,
-                    lr: r.try_get(1)?,
-                    train_loss: r.try_get(2)?,
-                    train_top1_err: r.try_get(3)?,
-                    test_top1_err: r.try_get(4)?,
-                    test_top5_err: r.try_get(5)?,
-                    images_per_s: r.try_get(6)?,
-                    seconds: r.try_get(7)?,
-                    test_ema_top1_err: r.try_get(8)?,
-                    test_ema_top5_err: r.try_get(9)?,
-                    lr_end: r.try_get(10)?,
+                let mut reals = [None; EPOCH_REALS.len()];
+                for (i, v) in reals.iter_mut().enumerate() {
+                    *v = r.try_get(i + 1)?;
+                }
+                Ok(EpochRow {
+                    epoch: i64::from(r.try_get::<_, i32>(0)?),
+                    reals,
+                    extra: r.try_get(EPOCH_REALS.len() + 1)?,
                 })
             })
-            .collect()
-        })
+            .collect::<std::result::Result<Vec<_>, postgres::Error>>()
+        })?;
+        rows.into_iter().map(|r| r.into_record(job_id)).collect()
     }
 
     fn requeue_expired(&self) -> Result<usize> {

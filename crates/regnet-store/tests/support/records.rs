@@ -34,3 +34,17 @@ pub fn jobs_of(n: usize, epochs: u32) -> Vec<JobRecord> {
         })
         .collect()
 }
+
+/// A fake epoch `e` with test errors `top1` and `top1 / 2` and every field
+/// the built-in trainer reports set.
+pub fn epoch(e: u32, top1: f64, seconds: f64) -> EpochRecord {
+    EpochRecord {
+        lr: Some(0.1),
+        lr_end: Some(0.09),
+        train_loss: Some(1.0),
+        train_top1_err: Some(50.0),
+        test_top5_err: Some(top1 / 2.0),
+        images_per_s: Some(100.0),
+        ..EpochRecord::new(e, top1, seconds)
+    }
+}
