@@ -455,7 +455,8 @@ impl Recipe {
                 "BIAS_CUSTOM_WEIGHT_DECAY",
                 self.bias_weight_decay.unwrap_or(0.0).into(),
             ),
-            ("WARMUP_EPOCHS", self.warmup_epochs.into()),
+            // pycls declares it an int (yacs refuses 0.0 for it).
+            ("WARMUP_EPOCHS", whole_or_float(self.warmup_epochs)),
             ("WARMUP_FACTOR", self.warmup_factor.into()),
             ("EMA_ALPHA", self.ema_alpha.into()),
             ("EMA_UPDATE_PERIOD", (self.ema_update_period as u64).into()),
@@ -516,5 +517,15 @@ impl Recipe {
             ),
         ];
         doc.into_iter().map(|(k, v)| (Value::from(k), v)).collect()
+    }
+}
+
+/// `x` as an integer when it is whole (pycls's type for such keys), else as
+/// a float.
+fn whole_or_float(x: f64) -> Value {
+    if x.fract() == 0.0 && x.abs() < 9.0e15 {
+        Value::from(x as i64)
+    } else {
+        Value::from(x)
     }
 }
