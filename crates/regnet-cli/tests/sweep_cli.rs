@@ -2,7 +2,7 @@
 //! retries, exports, and clear errors for bad inputs.
 
 mod common;
-use common::{fails, kill_at_random_points, ok, regnet, regnetx_init, strs, tmp, REGNETX};
+use common::{fails, kill_at_random_points, ok, regnetx_init, series, status, strs, tmp, REGNETX};
 
 use serde_json::Value;
 use std::path::Path;
@@ -41,30 +41,6 @@ fn run_args(dir: &Path) -> Vec<String> {
     ]
     .map(String::from)
     .to_vec()
-}
-
-/// Per-job epoch series from the pycls export, by job name.
-fn series(dir: &Path) -> Vec<(String, Value)> {
-    let o = regnet(&[
-        "sweep",
-        "export",
-        dir.to_str().unwrap(),
-        "--format",
-        "pycls-json",
-    ]);
-    assert!(o.status.success());
-    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|r| (r["regnet"]["job"].as_str().unwrap().to_string(), r.clone()))
-        .collect()
-}
-
-fn status(dir: &Path) -> Value {
-    let o = regnet(&["sweep", "status", dir.to_str().unwrap(), "--json"]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    serde_json::from_slice(&o.stdout).unwrap()
 }
 
 /// Same jobs, same per-epoch losses and errors (float tolerance).
@@ -611,8 +587,9 @@ fn epochs_recorded(dir: &Path) -> Vec<(String, Vec<Value>)> {
 /// naming the store, no job is failed for it and no recorded epoch is
 /// lost. Read-only, the next run refuses at once, naming the file system's
 /// reason. With space back the sweep resumes and every job ends with all
-/// its epochs. (Linux refuses to remount read-only while the sweep holds
-/// its files open for writing, so read-only is tried between runs.)
+/// its epochs. (Linux refuses to remount a tmpfs read-only while the sweep
+/// holds its files open for writing, so here read-only is tried between
+/// runs; the next test turns a disk read-only mid-sweep.)
 #[test]
 fn a_full_or_read_only_disk_stops_the_sweep_and_it_resumes() {
     let d = tmp("disk-full");
@@ -685,6 +662,147 @@ fn a_full_or_read_only_disk_stops_the_sweep_and_it_resumes() {
         "{after:?}"
     );
     // Every epoch recorded before the fault is still there, unchanged.
+    for (name, e) in &before {
+        let (_, kept) = after.iter().find(|(m, _)| m == name).unwrap();
+        assert_eq!(&kept[..e.len()], &e[..], "{name}");
+    }
+}
+
+/// An ext4 file system in a loop device (root only), mounted with
+/// `errors=remount-ro`: the kernel turns it read-only in place on an error,
+/// with the sweep's files open, as it does when a disk fails. Unmounted on drop.
+struct Ext4Loop {
+    image: std::path::PathBuf,
+    at: std::path::PathBuf,
+}
+
+impl Ext4Loop {
+    fn mount(image: &Path, at: &Path, mb: u64) -> Option<Ext4Loop> {
+        std::fs::create_dir_all(at).unwrap();
+        std::fs::File::create(image)
+            .unwrap()
+            .set_len(mb << 20)
+            .unwrap();
+        let made = Command::new("mkfs.ext4").arg("-q").arg(image).status();
+        let fs = Ext4Loop {
+            image: image.to_path_buf(),
+            at: at.to_path_buf(),
+        };
+        (made.ok()?.success() && fs.mount_image()).then_some(fs)
+    }
+
+    fn mount_image(&self) -> bool {
+        Command::new("mount")
+            .args(["-o", "loop,errors=remount-ro"])
+            .arg(&self.image)
+            .arg(&self.at)
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    /// Makes the file system read-only now, through ext4's own error path.
+    fn fail(&self) {
+        let o = Command::new("findmnt")
+            .args(["-no", "SOURCE"])
+            .arg(&self.at)
+            .output()
+            .unwrap();
+        let source = String::from_utf8_lossy(&o.stdout).trim().to_string();
+        let dev = Path::new(&source).file_name().unwrap().to_owned();
+        let knob = Path::new("/sys/fs/ext4").join(dev).join("trigger_fs_error");
+        std::fs::write(&knob, "1").unwrap();
+    }
+
+    /// Repairs and mounts it again, writable.
+    fn restore(&self) {
+        assert!(Command::new("umount")
+            .arg(&self.at)
+            .status()
+            .unwrap()
+            .success());
+        let _ = Command::new("e2fsck").arg("-fy").arg(&self.image).output();
+        assert!(
+            self.mount_image(),
+            "cannot mount {} again",
+            self.image.display()
+        );
+    }
+}
+
+impl Drop for Ext4Loop {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.at).status();
+    }
+}
+
+/// The work directory turns read-only in the middle of a sweep, with the
+/// store and a job's files open: the sweep stops with one line naming the
+/// store and the file system's reason, fails no job, and loses no epoch it
+/// had recorded; once the disk is writable again the sweep resumes and
+/// every job ends with all its epochs.
+#[test]
+fn a_disk_turning_read_only_mid_sweep_stops_it_and_it_resumes() {
+    let d = tmp("disk-ro");
+    let Some(fs) = Ext4Loop::mount(&d.join("ext4.img"), &d.join("mnt"), 32) else {
+        common::set_up(false, "an ext4 loop mount (needs root and mkfs.ext4)");
+        return;
+    };
+    let sweep = fs.at.join("sw");
+    ok(&strs(&regnetx_init(
+        4,
+        INTERRUPTED_EPOCHS,
+        400,
+        &["--dir", sweep.to_str().unwrap()],
+    )));
+    let mut args = run_args(&sweep);
+    args[4] = "1".into(); // one worker
+    let child = Command::new(env!("CARGO_BIN_EXE_regnet"))
+        .args(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while status(&sweep)["counts"]["done"].as_u64().unwrap() < 1 {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "no job finished"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let before = epochs_recorded(&sweep);
+    fs.fail();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    let line = err.lines().last().unwrap();
+    assert!(
+        line.starts_with("error: stopping the sweep: ")
+            && line.contains(sweep.to_str().unwrap())
+            && line.ends_with("then run the sweep again: it resumes"),
+        "{err}"
+    );
+    assert!(
+        ["readonly", "Read-only", "I/O error"]
+            .iter()
+            .any(|t| line.contains(t)),
+        "{line}"
+    );
+
+    fs.restore();
+    let c = &status(&sweep)["counts"];
+    assert_eq!(c["failed"], 0, "{err}");
+    ok(&strs(&args));
+    let c = &status(&sweep)["counts"];
+    assert_eq!(
+        (c["done"].as_u64(), c["failed"].as_u64()),
+        (Some(4), Some(0))
+    );
+    let after = epochs_recorded(&sweep);
+    assert!(
+        after.iter().all(|(_, e)| e.len() == INTERRUPTED_EPOCHS),
+        "{after:?}"
+    );
     for (name, e) in &before {
         let (_, kept) = after.iter().find(|(m, _)| m == name).unwrap();
         assert_eq!(&kept[..e.len()], &e[..], "{name}");

@@ -138,3 +138,28 @@ pub fn kill_at_random_points(args: &[String], rounds: usize, span: f64) {
         eprintln!("round {round}: killed after {wait:.2} s");
     }
 }
+
+/// Per-job epoch series from the sweep's pycls export, by job name.
+pub fn series(dir: &std::path::Path) -> Vec<(String, serde_json::Value)> {
+    let o = regnet(&[
+        "sweep",
+        "export",
+        dir.to_str().unwrap(),
+        "--format",
+        "pycls-json",
+    ]);
+    assert!(o.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["regnet"]["job"].as_str().unwrap().to_string(), r.clone()))
+        .collect()
+}
+
+/// `sweep status --json` of the sweep in `dir`.
+pub fn status(dir: &std::path::Path) -> serde_json::Value {
+    let o = regnet(&["sweep", "status", dir.to_str().unwrap(), "--json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
