@@ -199,6 +199,12 @@ fn a_sweep_launched_on_slurm_survives_scancel_and_resubmission() {
     assert!(script.contains("#SBATCH --array=0-1\n"), "{script}");
     assert!(script.contains("#SBATCH --requeue\n"), "{script}");
     assert!(script.contains(" sweep worker "), "{script}");
+    // On GPUs each task runs K jobs per GPU, each job seeing its own GPU.
+    let gpus = launch(&["--dry-run", "--gpus-per-job", "2", "--jobs-per-gpu", "3"]);
+    assert!(
+        gpus.contains("#SBATCH --gres=gpu:2\n") && gpus.contains(" --gpus 0,1 --jobs-per-gpu 3 "),
+        "{gpus}"
+    );
     let array = array_id(&launch(&[]));
     // Cancel the task that runs a job with an epoch behind it and four to go
     // (progress is at most one heartbeat, 2 s, old).

@@ -16,6 +16,7 @@ mod location;
 mod pg;
 mod rows;
 mod sqlite;
+mod trainer;
 
 pub use copy::{snapshot, JobRecord};
 pub use decide::{after_attempt, AfterAttempt};
@@ -24,6 +25,7 @@ pub use location::{store_path, Location};
 pub use pg::{PgStore, PgUrl};
 pub use regnet_record::EpochRecord;
 pub use sqlite::SqliteStore;
+pub use trainer::{TrainerCommand, TrainerFormat, PLACEHOLDERS};
 
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -114,6 +116,10 @@ pub struct SweepSettings {
     /// database go; a sweep directory is its own work directory.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub work_dir: Option<String>,
+    /// The user's own training command, when the jobs do not train on the
+    /// built-in engine.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trainer: Option<TrainerCommand>,
 }
 
 /// A sampled model to train.

@@ -18,14 +18,22 @@
 //! OPTIM: {MAX_EPOCH: 6}   # recipe sections as in a pycls config
 //! ```
 //!
-//! Both may say `DATA` (the dataset, as `regnet train --data`) and
-//! `MAX_ATTEMPTS` (failures before a job is given up).
+//! Both may say `DATA` (the dataset, as `regnet train --data`),
+//! `MAX_ATTEMPTS` (failures before a job is given up) and `TRAINER` (a
+//! training command of the user's own instead of the built-in engine):
+//!
+//! ```yaml
+//! TRAINER:
+//!   COMMAND: [python, train.py, --cfg, "{config}", --out, "{out_dir}"]
+//!   FORMAT: jsonl           # or pycls (its json_stats lines)
+//! ```
 
 use crate::{Result, SweepError};
 use regnet_config::section::{describe, display_key, Section};
 use regnet_space::space::StemChoice;
 use regnet_space::sweep::SweepSpace;
 use regnet_space::{Band, Constraints, Space};
+use regnet_store::{TrainerCommand, TrainerFormat};
 use serde_json::Value as Json;
 use serde_yaml::{Mapping, Value};
 use std::path::Path;
@@ -104,6 +112,8 @@ pub struct SweepConfig {
     pub data: Option<String>,
     /// `MAX_ATTEMPTS`: failures before a job is given up.
     pub max_attempts: Option<u32>,
+    /// `TRAINER`: the user's own training command, if any.
+    pub trainer: Option<TrainerCommand>,
     /// Sections read but not used here, each said once.
     pub warnings: Vec<String>,
     /// The file's text, kept with the sweep.
@@ -137,6 +147,7 @@ impl SweepConfig {
         let data = take_string(&mut doc, "DATA")?;
         let max_attempts =
             take_u64(&mut doc, "MAX_ATTEMPTS")?.map(|a| a.min(u32::MAX as u64) as u32);
+        let trainer = doc.remove("TRAINER").map(|v| trainer(&v)).transpose()?;
         let mut cfg = if doc.contains_key("SPACE") {
             short_form(&doc)?
         } else {
@@ -144,6 +155,7 @@ impl SweepConfig {
         };
         cfg.data = data;
         cfg.max_attempts = max_attempts;
+        cfg.trainer = trainer;
         cfg.text = text.to_string();
         Ok(cfg)
     }
@@ -240,6 +252,7 @@ fn short_form(doc: &Mapping) -> Result<SweepConfig> {
         space,
         data: None,
         max_attempts: None,
+        trainer: None,
         warnings: Vec::new(),
         text: String::new(),
     })
@@ -273,6 +286,7 @@ fn pycls_form(doc: &Mapping) -> Result<SweepConfig> {
         space: Space::Sweep(sweep),
         data: None,
         max_attempts: None,
+        trainer: None,
         warnings,
         text: String::new(),
     })
@@ -311,4 +325,55 @@ fn take_u64(doc: &mut Mapping, key: &str) -> Result<Option<u64>> {
             ))
         }),
     }
+}
+
+/// `TRAINER: {COMMAND: [...] or "a shell-quoted line", FORMAT: jsonl|pycls}`.
+fn trainer(v: &Value) -> Result<TrainerCommand> {
+    let Value::Mapping(m) = v else {
+        return Err(SweepError(format!(
+            "TRAINER: expected a mapping with COMMAND and FORMAT, got {}",
+            describe(v)
+        )));
+    };
+    let t = Section::root(m, &["COMMAND", "FORMAT"])
+        .map_err(|e| SweepError(format!("TRAINER: {}", e.0)))?;
+    let command = match t.value("COMMAND") {
+        Some(Value::Sequence(args)) => args
+            .iter()
+            .map(|a| match a {
+                Value::String(s) => Ok(s.clone()),
+                Value::Number(n) => Ok(n.to_string()),
+                other => Err(SweepError(format!(
+                    "TRAINER.COMMAND: expected strings, got {}",
+                    describe(other)
+                ))),
+            })
+            .collect::<Result<Vec<_>>>()?,
+        Some(Value::String(line)) => split_command(line)?,
+        Some(other) => {
+            return Err(SweepError(format!(
+                "TRAINER.COMMAND: expected a list of arguments or a command line, got {}",
+                describe(other)
+            )))
+        }
+        None => return Err(SweepError("TRAINER: COMMAND is missing".into())),
+    };
+    let format = t
+        .string("FORMAT", TrainerFormat::Jsonl.name())
+        .map_err(|e| SweepError(format!("TRAINER: {}", e.0)))?
+        .parse::<TrainerFormat>()
+        .map_err(|e| SweepError(format!("TRAINER.FORMAT: {e}")))?;
+    let cmd = TrainerCommand { command, format };
+    cmd.validate().map_err(SweepError)?;
+    Ok(cmd)
+}
+
+/// A command line split as a POSIX shell would (quotes, escapes), without
+/// running a shell.
+pub fn split_command(line: &str) -> Result<Vec<String>> {
+    shlex::split(line).ok_or_else(|| {
+        SweepError(format!(
+            "TRAINER.COMMAND: cannot split '{line}' into arguments (an unclosed quote?)"
+        ))
+    })
 }

@@ -14,6 +14,7 @@ pub mod plan;
 pub mod protocol;
 pub mod scheduler;
 pub mod sweep;
+pub mod trainer;
 
 pub use config::{open_space, SweepConfig};
 pub use sweep::{job_dir, Sweep};

@@ -9,7 +9,7 @@ use crate::{Result, SweepError};
 use regnet_config::{LrUpdate, Recipe};
 use regnet_space::space::Target;
 use regnet_space::{sample, SampleOptions};
-use regnet_store::{NewJob, SweepInfo, SweepSettings};
+use regnet_store::{NewJob, SweepInfo, SweepSettings, TrainerCommand};
 use serde_json::{json, Value as Json};
 use serde_yaml::{Mapping, Value};
 
@@ -25,6 +25,8 @@ pub struct Overrides {
     pub seed: Option<u64>,
     pub max_attempts: Option<u32>,
     pub lr_update: LrUpdate,
+    /// A training command of the user's own (replaces the config's TRAINER).
+    pub trainer: Option<TrainerCommand>,
 }
 
 /// A sweep ready to be stored.
@@ -98,6 +100,7 @@ pub fn plan(r: &SweepConfig, o: &Overrides, data: String, shape: DataShape) -> R
         ));
     }
     let seed = o.seed.unwrap_or(r.seed);
+    let trainer = o.trainer.clone().or(r.trainer.clone());
     let opts = SampleOptions {
         n,
         seed,
@@ -117,7 +120,7 @@ pub fn plan(r: &SweepConfig, o: &Overrides, data: String, shape: DataShape) -> R
         if let Some(e) = o.epochs {
             config["OPTIM"]["MAX_EPOCH"] = json!(e);
         }
-        let (config, epochs) = check_job(&config, o.lr_update, &mut warnings)?;
+        let (config, epochs) = check_job(&config, o.lr_update, trainer.is_some(), &mut warnings)?;
         jobs.push(NewJob {
             name: format!("job-{i:04}"),
             config,
@@ -147,6 +150,7 @@ pub fn plan(r: &SweepConfig, o: &Overrides, data: String, shape: DataShape) -> R
             lr_update: o.lr_update.name().to_string(),
             warnings: warnings.clone(),
             work_dir: None,
+            trainer,
         },
         max_attempts,
     };
@@ -160,10 +164,13 @@ pub fn plan(r: &SweepConfig, o: &Overrides, data: String, shape: DataShape) -> R
 
 /// Reads a job's config as a model and a recipe (so a bad one fails at
 /// `init`, not hours later); returns the job's complete config (every
-/// recipe key written out, as a run records it) and its epochs.
+/// recipe key written out, as a run records it) and its epochs. For a
+/// trainer of the user's own (`external`), the keys this toolkit does not
+/// use (TRAIN.DATASET, NUM_GPUS...) stay in the config: that trainer may.
 fn check_job(
     config: &Json,
     lr_update: LrUpdate,
+    external: bool,
     warnings: &mut Vec<String>,
 ) -> Result<(Json, u32)> {
     let value: Value =
@@ -172,9 +179,15 @@ fn check_job(
     let (mut recipe, mut w) = Recipe::from_doc(&cfg.doc)?;
     recipe.lr_update = lr_update;
     let complete = regnet_config::complete(&cfg.model, cfg.im_size, &recipe);
-    let complete =
+    let mut complete =
         serde_json::to_value(&complete).map_err(|e| SweepError(format!("a job config: {e}")))?;
-    w.extend(not_used(&cfg.doc));
+    if external {
+        let mut kept = config.clone();
+        merge(&mut kept, &complete);
+        complete = kept;
+    } else {
+        w.extend(not_used(&cfg.doc));
+    }
     for w in w {
         if !warnings.contains(&w) {
             warnings.push(w);
@@ -205,7 +218,7 @@ fn not_used(doc: &Mapping) -> Vec<String> {
         .collect()
 }
 
-/// Adds `over`'s keys to `base`, recursing into objects.
+/// Sets `over`'s keys in `base` (`over` wins), recursing into objects.
 fn merge(base: &mut Json, over: &Json) {
     let (Json::Object(b), Json::Object(o)) = (base, over) else {
         return;

@@ -74,3 +74,81 @@ fn a_dataset_with_other_classes_than_the_config_says_is_stated() {
         .iter()
         .all(|j| j.config["MODEL"]["NUM_CLASSES"] == 100));
 }
+
+/// A pycls sweep config with a TRAINER of the user's own: the settings
+/// carry the command, and each job's config keeps the BASE_CFG keys the
+/// built-in engine does not use (TRAIN.DATASET, NUM_GPUS...), which that
+/// trainer may; without a TRAINER they are dropped with a warning.
+#[test]
+fn a_trainer_of_ones_own_keeps_the_keys_the_engine_does_not_use() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../configs/sweeps/cifar_regnet.yaml"
+    );
+    let text = std::fs::read_to_string(path).unwrap();
+    let shape = DataShape {
+        num_classes: 10,
+        size: 32,
+    };
+    let o = Overrides {
+        num_configs: Some(2),
+        ..Overrides::default()
+    };
+    let plain = plan(
+        &SweepConfig::parse(&text).unwrap(),
+        &o,
+        "synthetic:40".into(),
+        shape,
+    )
+    .unwrap();
+    assert!(plain
+        .warnings
+        .iter()
+        .any(|w| w.starts_with("TRAIN.DATASET is not used")));
+    assert!(plain.jobs[0].config["TRAIN"].get("DATASET").is_none());
+    assert_eq!(plain.info.settings.trainer, None);
+
+    let with = format!(
+        "{text}\nTRAINER:\n  COMMAND: python tools/run_net.py --mode train --cfg {{config}} OUT_DIR {{out_dir}}\n  FORMAT: pycls\n"
+    );
+    let p = plan(
+        &SweepConfig::parse(&with).unwrap(),
+        &o,
+        "synthetic:40".into(),
+        shape,
+    )
+    .unwrap();
+    let t = p.info.settings.trainer.clone().unwrap();
+    assert_eq!(t.format, regnet_store::TrainerFormat::Pycls);
+    assert_eq!(t.command[..3], ["python", "tools/run_net.py", "--mode"]);
+    let job_keys = ["TRAIN.DATASET", "NUM_GPUS", "DATA_LOADER", "LOG_PERIOD"];
+    assert!(
+        !p.warnings
+            .iter()
+            .any(|w| job_keys.iter().any(|k| w.starts_with(k))),
+        "{:?}",
+        p.warnings
+    );
+    let job = &p.jobs[0].config;
+    assert_eq!(
+        (
+            &job["TRAIN"]["DATASET"],
+            &job["NUM_GPUS"],
+            &job["DATA_LOADER"]["NUM_WORKERS"]
+        ),
+        (&"cifar10".into(), &1.into(), &4.into())
+    );
+    // The same models, and the complete recipe as the engine reads it.
+    assert_eq!(p.jobs[0].flops, plain.jobs[0].flops);
+    assert_eq!(job["OPTIM"], plain.jobs[0].config["OPTIM"]);
+    for bad in [
+        "TRAINER: python",
+        "TRAINER: {FORMAT: pycls}",
+        "TRAINER: {COMMAND: 'a \"b', FORMAT: jsonl}",
+    ] {
+        let e = SweepConfig::parse(&format!("{text}\n{bad}\n"))
+            .unwrap_err()
+            .0;
+        assert!(e.starts_with("TRAINER"), "{bad}: {e}");
+    }
+}

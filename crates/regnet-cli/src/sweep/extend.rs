@@ -66,6 +66,8 @@ fn add_jobs(sweep: &Sweep, jobs: &[Job], total: usize) -> Result<(), CliError> {
             "" => Default::default(),
             name => name.parse().map_err(CliError)?,
         },
+        // `sweep init --trainer` may have set it.
+        trainer: s.trainer.clone(),
     };
     let shape = DataShape {
         num_classes: s.num_classes,

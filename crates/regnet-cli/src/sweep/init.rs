@@ -43,6 +43,20 @@ pub struct Args {
     /// or `iter`; recorded in the sweep's settings.
     #[arg(long, value_name = "WHEN", default_value = "epoch")]
     lr_update: regnet_config::LrUpdate,
+    /// Train every job with this command of your own instead of the built-in
+    /// engine (a shell-quoted line, run without a shell; may name {config},
+    /// {out_dir}, {job}, {data}, {epochs}); overrides the config's TRAINER.
+    #[arg(long, value_name = "COMMAND")]
+    trainer: Option<String>,
+    /// How --trainer reports its epochs: jsonl (one JSON object per line) or
+    /// pycls (its json_stats lines).
+    #[arg(
+        long,
+        value_name = "FORMAT",
+        default_value = "jsonl",
+        requires = "trainer"
+    )]
+    trainer_format: regnet_store::TrainerFormat,
 }
 
 pub fn run(a: &Args) -> Result<(), CliError> {
@@ -54,6 +68,11 @@ pub fn run(a: &Args) -> Result<(), CliError> {
         seed: a.seed,
         max_attempts: a.max_attempts,
         lr_update: a.lr_update,
+        trainer: a
+            .trainer
+            .as_deref()
+            .map(|line| trainer(line, a.trainer_format))
+            .transpose()?,
     };
     let mut p = plan_with_data(&config, &overrides)
         .map_err(|e| CliError(format!("{}: {}", a.config.display(), e.0)))?;
@@ -79,6 +98,19 @@ pub fn run(a: &Args) -> Result<(), CliError> {
     );
     eprintln!("train them with `regnet sweep run '{location}'`");
     Ok(())
+}
+
+/// `--trainer LINE --trainer-format F`, checked.
+fn trainer(
+    line: &str,
+    format: regnet_store::TrainerFormat,
+) -> Result<regnet_store::TrainerCommand, CliError> {
+    let command = regnet_sweep::config::split_command(line)
+        .map_err(|e| CliError(format!("--trainer: {}", e.0)))?;
+    let t = regnet_store::TrainerCommand { command, format };
+    t.validate()
+        .map_err(|e| CliError(format!("--trainer: {e}")))?;
+    Ok(t)
 }
 
 /// Plans the sweep on its dataset (`--data` or the config's `DATA`), read

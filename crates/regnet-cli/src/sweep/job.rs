@@ -63,7 +63,12 @@ pub fn run(a: &Args) -> Result<u8, CliError> {
         .ok_or_else(|| CliError(format!("no job {} in the sweep", a.job)))?;
     let dir = job_dir(&a.dir, &job.spec.name);
     std::fs::create_dir_all(&dir).map_err(|e| CliError::io("create", &dir, e))?;
-    match attempt(a, store, &lease, &job, &dir) {
+    let info = store.info()?;
+    let result = match &info.settings.trainer {
+        Some(trainer) => external(a, &sweep, &lease, &job, &dir, trainer),
+        None => attempt(a, store, &lease, &job, &dir),
+    };
+    match result {
         Ok(code) => Ok(code),
         // Nothing is wrong with the job: keep its checkpoint and records,
         // and let the scheduler stop the sweep.
@@ -81,6 +86,45 @@ pub fn run(a: &Args) -> Result<u8, CliError> {
 }
 
 const CHECKPOINT: &str = "checkpoint.safetensors";
+
+/// An attempt with the sweep's own trainer command: the library runs it and
+/// records its end (see `regnet_sweep::trainer`).
+fn external(
+    a: &Args,
+    sweep: &Sweep,
+    lease: &Lease,
+    job: &Job,
+    dir: &Path,
+    trainer: &regnet_store::TrainerCommand,
+) -> Result<u8, CliError> {
+    use regnet_sweep::trainer::{self, Ending};
+    let info = sweep.store.info()?;
+    trainer::on_interrupt();
+    let ending = trainer::run(&trainer::Attempt {
+        store: sweep.store.as_ref(),
+        lease,
+        job,
+        trainer,
+        dir,
+        data: &info.settings.data,
+        sweep_name: &info.name,
+        device: &a.device,
+        threads: a.threads,
+        lease_for: Duration::from_secs_f64(a.lease_seconds),
+    })?;
+    Ok(match ending {
+        Ending::Done => 0,
+        Ending::Failed(why) => {
+            eprintln!("job {}: {why}", a.job);
+            0
+        }
+        Ending::Abandoned(why) => {
+            eprintln!("job {}: {why}; stopping", a.job);
+            EXIT_ABANDONED
+        }
+        Ending::Interrupted(sig) => trainer::die_by(sig),
+    })
+}
 
 fn attempt(
     a: &Args,

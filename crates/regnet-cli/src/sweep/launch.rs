@@ -32,6 +32,9 @@ pub struct Args {
     /// CPU cores per array task.
     #[arg(long, default_value_t = 1)]
     cpus_per_job: usize,
+    /// Jobs trained at once on each of a task's GPUs.
+    #[arg(long, value_name = "K", default_value_t = 1)]
+    jobs_per_gpu: usize,
     /// Array tasks (workers) at once (default: one per pending job, at most 64).
     #[arg(long, value_name = "K")]
     parallel_jobs: Option<usize>,
@@ -55,9 +58,11 @@ pub fn run(a: &Args) -> Result<(), CliError> {
             "sweep launch needs --slurm (the only launcher); on plain machines start `regnet sweep worker` by hand".into(),
         ));
     }
-    if a.cpus_per_job == 0 || a.parallel_jobs == Some(0) || a.time_limit == 0 {
+    if a.cpus_per_job == 0 || a.parallel_jobs == Some(0) || a.time_limit == 0 || a.jobs_per_gpu == 0
+    {
         return Err(CliError(
-            "--cpus-per-job, --parallel-jobs and --time-limit must be at least 1".into(),
+            "--cpus-per-job, --parallel-jobs, --time-limit and --jobs-per-gpu must be at least 1"
+                .into(),
         ));
     }
     let sweep = Sweep::open(&Location::parse(&a.sweep)?, a.dir.as_deref())?;
@@ -121,16 +126,22 @@ fn script(a: &Args, sweep: &Sweep, tasks: usize) -> Result<String, CliError> {
     opt(format!("--output={}/%A_%a.log", logs.display()));
     opt("--open-mode=append".into());
     opt("--requeue".into());
-    let (device, workers, threads) = if a.gpus_per_job > 0 {
-        ("cuda", 2 * a.gpus_per_job, 1)
+    let placement = if a.gpus_per_job > 0 {
+        // The task's GPUs as Slurm numbers them for it (CUDA_VISIBLE_DEVICES).
+        let gpus: Vec<String> = (0..a.gpus_per_job).map(|g| g.to_string()).collect();
+        format!(
+            "--gpus {} --jobs-per-gpu {}",
+            gpus.join(","),
+            a.jobs_per_gpu
+        )
     } else {
         // Small models train faster as single-thread workers (bench/RESULTS.md).
-        ("cpu", a.cpus_per_job, 1)
+        format!("--device cpu --workers {}", a.cpus_per_job)
     };
     s.push_str(&format!(
         "\n# Each task is one worker: it claims jobs from the store until none is pending.\n\
          echo \"task $SLURM_ARRAY_TASK_ID of job $SLURM_ARRAY_JOB_ID on $(hostname)\"\n\
-         exec {} sweep worker {} --dir {} --device {device} --workers {workers} --threads {threads} --lease-seconds {}\n",
+         exec {} sweep worker {} --dir {} {placement} --threads 1 --lease-seconds {}\n",
         quote(&exe.display().to_string()),
         quote(&sweep.location.arg()),
         quote(&dir.display().to_string()),

@@ -12,7 +12,7 @@ use regnet_sweep::scheduler::{self, Mode, Observer, Options, Owner, WorkerId, Wo
 use regnet_sweep::{job_dir, Sweep};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[derive(clap::Args, Clone)]
 pub struct Args {
@@ -23,9 +23,18 @@ pub struct Args {
     #[arg(long)]
     pub dir: Option<PathBuf>,
     /// Jobs trained at once, each in its own process (default: one per CPU
-    /// core with --threads 1 on CPU; two per GPU with CUDA).
+    /// core with --threads 1 on CPU; --jobs-per-gpu per GPU with CUDA).
     #[arg(long)]
     pub workers: Option<usize>,
+    /// GPUs to place jobs on, as this process numbers them (e.g. 0,1,2,3;
+    /// default with CUDA: every visible one). Each job process sees only its
+    /// GPU (CUDA_VISIBLE_DEVICES) and trains on it as cuda:0.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub gpus: Option<Vec<usize>>,
+    /// Jobs trained at once on each GPU [default: 1]; small models leave a
+    /// big GPU idle, so several share it.
+    #[arg(long, value_name = "K")]
+    pub jobs_per_gpu: Option<usize>,
     /// libtorch CPU threads per worker.
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
@@ -70,6 +79,8 @@ impl RunOptions {
             sweep: String::new(),
             dir: None,
             workers: self.workers,
+            gpus: None,
+            jobs_per_gpu: None,
             threads: self.threads,
             device: self.device.clone(),
             max_jobs: None,
@@ -86,13 +97,8 @@ pub fn run(a: &Args, mode: Mode) -> Result<(), CliError> {
     let lease = positive_seconds("--lease-seconds", a.lease_seconds, 1.0)?;
     let sweep = Sweep::open(&Location::parse(&a.sweep)?, a.dir.as_deref())?;
     let store = sweep.store.as_ref();
-    let devices = worker_devices(&a.device)?;
-    let workers = a.workers.unwrap_or(default_workers(&devices, a.threads));
-    if workers == 0 || a.threads == 0 {
-        return Err(CliError(
-            "--workers and --threads must be at least 1".into(),
-        ));
-    }
+    let placement = Placement::of(a)?;
+    let workers = placement.workers(a)?;
     let requeued = scheduler::recover(store)?;
     if requeued > 0 {
         eprintln!("re-queued {requeued} jobs of workers that are gone (they resume from their checkpoints)");
@@ -106,7 +112,7 @@ pub fn run(a: &Args, mode: Mode) -> Result<(), CliError> {
         counts.failed,
         counts.open(),
         a.threads,
-        devices.join(", ")
+        placement.shown()
     );
     let options = Options {
         workers,
@@ -120,7 +126,7 @@ pub fn run(a: &Args, mode: Mode) -> Result<(), CliError> {
     let mut processes = Processes {
         sweep: &sweep,
         args: a,
-        devices,
+        placement,
         children: Vec::new(),
     };
     let mut display = Display {
@@ -170,11 +176,16 @@ fn positive_seconds(flag: &str, value: f64, unit: f64) -> Result<Duration, CliEr
 struct Processes<'a> {
     sweep: &'a Sweep,
     args: &'a Args,
-    /// The device of each worker slot, cycling over the visible GPUs.
-    devices: Vec<String>,
-    /// By worker id: the process and its standard error file.
-    children: Vec<(Child, PathBuf)>,
+    /// Where each worker slot's jobs train.
+    placement: Placement,
+    /// By worker id: the process, its standard error file, and when it was
+    /// asked to stop.
+    children: Vec<(Child, PathBuf, Option<Instant>)>,
 }
+
+/// How long a worker asked to stop (SIGTERM: a job running a trainer of the
+/// user's own ends the trainer's process group first) has before SIGKILL.
+const STOP_GRACE: Duration = Duration::from_secs(5);
 
 impl Workers for Processes<'_> {
     fn start(&mut self, job: &Job, lease: &Lease, slot: usize) -> regnet_sweep::Result<WorkerId> {
@@ -190,7 +201,12 @@ impl Workers for Processes<'_> {
                 .open(dir.join(name))
         };
         let a = self.args;
-        let child = Command::new(std::env::current_exe().map_err(fail)?)
+        let (device, visible) = self.placement.slot(slot);
+        let mut cmd = Command::new(std::env::current_exe().map_err(fail)?);
+        if let Some(v) = visible {
+            cmd.env("CUDA_VISIBLE_DEVICES", v);
+        }
+        let child = cmd
             .args(["sweep", "job", "--dir"])
             .arg(&self.sweep.dir)
             // The sweep (a URL may hold a password) by environment, not in `ps`.
@@ -198,27 +214,36 @@ impl Workers for Processes<'_> {
             .args(["--job", &lease.job_id.to_string()])
             .args(["--token", &lease.token.to_string()])
             .args(["--threads", &a.threads.to_string()])
-            .args(["--device", &self.devices[slot % self.devices.len()]])
+            .args(["--device", &device])
             .args(["--lease-seconds", &a.lease_seconds.to_string()])
             .stdin(Stdio::null())
             .stdout(log("stdout.log").map_err(fail)?)
             .stderr(log("stderr.log").map_err(fail)?)
             .spawn()
             .map_err(fail)?;
-        self.children.push((child, dir.join("stderr.log")));
+        self.children.push((child, dir.join("stderr.log"), None));
         Ok(self.children.len() - 1)
     }
 
     fn poll(&mut self, id: WorkerId) -> regnet_sweep::Result<Option<Exit>> {
-        let status = self.children[id]
-            .0
+        let (child, _, stopping) = &mut self.children[id];
+        let status = child
             .try_wait()
             .map_err(|e| regnet_sweep::SweepError(format!("cannot watch a worker process: {e}")))?;
+        if status.is_none() && stopping.is_some_and(|t| t.elapsed() >= STOP_GRACE) {
+            let _ = child.kill();
+        }
         Ok(status.map(Exit::of))
     }
 
+    /// SIGTERM now, SIGKILL after [`STOP_GRACE`] if it is still there.
     fn kill(&mut self, id: WorkerId) {
-        let _ = self.children[id].0.kill();
+        let (child, _, stopping) = &mut self.children[id];
+        // SAFETY: a signal to our own child, which has not been reaped.
+        unsafe {
+            libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+        }
+        stopping.get_or_insert_with(Instant::now);
     }
 
     fn log(&self, id: WorkerId) -> String {
@@ -300,24 +325,101 @@ fn progress_bar(len: u64, quiet: bool) -> ProgressBar {
     )
 }
 
-/// The device each worker slot uses, cycling over the visible GPUs.
-fn worker_devices(choice: &str) -> Result<Vec<String>, CliError> {
-    let device = pick_device(choice)?;
-    Ok(match device {
-        Device::Cuda(_) if choice == "auto" || choice == "cuda" => (0
-            ..regnet_engine::cuda_device_count())
-            .map(|i| format!("cuda:{i}"))
-            .collect(),
-        d => vec![d.to_string()],
-    })
+/// Where jobs train: on the CPU, on one device named by `--device`, or on
+/// GPUs, `per_gpu` jobs each, a worker slot's jobs always on the same GPU
+/// (slot s on `gpus[s % n]`), so no GPU runs more than `per_gpu` at once.
+#[derive(Debug, Clone, PartialEq)]
+struct Placement {
+    /// `--device` when not on GPUs (cpu, mps...).
+    device: String,
+    /// GPUs as this process numbers them.
+    gpus: Vec<usize>,
+    per_gpu: usize,
 }
 
-/// One worker per core on CPU (small models scale poorly over threads, see
-/// bench/RESULTS.md); two per GPU, which keeps a GPU busy with small models.
-fn default_workers(devices: &[String], threads: usize) -> usize {
-    if devices.iter().any(|d| d.starts_with("cuda")) {
-        return 2 * devices.len();
+impl Placement {
+    fn of(a: &Args) -> Result<Placement, CliError> {
+        let per_gpu = a.jobs_per_gpu.unwrap_or(1);
+        if per_gpu == 0 {
+            return Err(CliError("--jobs-per-gpu must be at least 1".into()));
+        }
+        let gpus = match &a.gpus {
+            Some(list) if list.is_empty() => {
+                return Err(CliError(
+                    "--gpus: name at least one GPU, e.g. --gpus 0,1".into(),
+                ))
+            }
+            // Named GPUs need no CUDA here: a trainer of the user's own may
+            // be the one to use them.
+            Some(list) => list.clone(),
+            None => match pick_device(&a.device)? {
+                Device::Cuda(i) if a.device.starts_with("cuda:") => vec![i],
+                Device::Cuda(_) => (0..regnet_engine::cuda_device_count()).collect(),
+                _ => Vec::new(),
+            },
+        };
+        if gpus.is_empty() && a.jobs_per_gpu.is_some() {
+            return Err(CliError(format!(
+                "--jobs-per-gpu: --device {} places no job on a GPU (name them with --gpus)",
+                a.device
+            )));
+        }
+        Ok(Placement {
+            device: pick_device(&a.device).map_or(a.device.clone(), |d| d.to_string()),
+            gpus,
+            per_gpu,
+        })
     }
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    (cores / threads.max(1)).max(1)
+
+    /// Jobs at once: `--workers`, or one per core on CPU (small models scale
+    /// poorly over threads, see bench/RESULTS.md), or `per_gpu` per GPU.
+    fn workers(&self, a: &Args) -> Result<usize, CliError> {
+        let slots = self.gpus.len() * self.per_gpu;
+        let workers = match a.workers {
+            Some(w) if slots > 0 && a.gpus.is_some() && w != slots => {
+                return Err(CliError(format!(
+                    "--workers {w} and --gpus/--jobs-per-gpu ({slots} jobs at once) disagree: give one of them"
+                )))
+            }
+            Some(w) => w,
+            None if slots > 0 => slots,
+            None => {
+                let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+                (cores / a.threads.max(1)).max(1)
+            }
+        };
+        if workers == 0 || a.threads == 0 {
+            return Err(CliError(
+                "--workers and --threads must be at least 1".into(),
+            ));
+        }
+        Ok(workers)
+    }
+
+    /// The `--device` of slot `slot`'s job process, and the
+    /// CUDA_VISIBLE_DEVICES it gets (its one GPU), if on a GPU.
+    fn slot(&self, slot: usize) -> (String, Option<String>) {
+        if self.gpus.is_empty() {
+            return (self.device.clone(), None);
+        }
+        let gpu = self.gpus[slot % self.gpus.len()];
+        let parent = std::env::var("CUDA_VISIBLE_DEVICES").ok();
+        let visible =
+            regnet_sweep::trainer::cuda_visible(&format!("cuda:{gpu}"), parent.as_deref());
+        ("cuda:0".into(), Some(visible))
+    }
+
+    fn shown(&self) -> String {
+        match self.gpus.as_slice() {
+            [] => self.device.clone(),
+            g => format!(
+                "GPUs {} ({} jobs each)",
+                g.iter()
+                    .map(|i| i.to_string())
+                    .collect::<Vec<_>>()
+                    .join(","),
+                self.per_gpu
+            ),
+        }
+    }
 }
