@@ -599,45 +599,15 @@ fn a_full_or_read_only_disk_stops_the_sweep_and_it_resumes() {
         return;
     };
     let sweep = fs.0.join("sw");
-    ok(&strs(&regnetx_init(
-        4,
-        INTERRUPTED_EPOCHS,
-        400,
-        &["--dir", sweep.to_str().unwrap()],
-    )));
-    let mut args = run_args(&sweep);
-    args[4] = "1".into(); // one worker
-    let child = Command::new(env!("CARGO_BIN_EXE_regnet"))
-        .args(&args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while status(&sweep)["counts"]["done"].as_u64().unwrap() < 1 {
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "no job finished"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let (child, args) = run_until_a_job_is_done(&sweep);
     let filler = fs.0.join("filler");
     fs.fill(&filler);
-    let out = child.wait_with_output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{err}");
-    let line = err.lines().last().unwrap();
+    let line = stopped(child, &sweep);
     assert!(
-        line.starts_with("error: stopping the sweep: ")
-            && line.contains(sweep.to_str().unwrap())
-            && (line.contains("disk is full") || line.contains("No space left")),
-        "{err}"
-    );
-    assert!(
-        line.ends_with("then run the sweep again: it resumes"),
+        line.contains("disk is full") || line.contains("No space left"),
         "{line}"
     );
-    assert_eq!(status(&sweep)["counts"]["failed"], 0, "{err}");
+    assert_eq!(status(&sweep)["counts"]["failed"], 0, "{line}");
     let before = epochs_recorded(&sweep);
     assert!(!before.is_empty());
 
@@ -650,19 +620,68 @@ fn a_full_or_read_only_disk_stops_the_sweep_and_it_resumes() {
     );
     fs.remount("rw");
 
-    ok(&strs(&args));
-    let c = &status(&sweep)["counts"];
+    resumes_keeping(&sweep, &args, &before);
+}
+
+/// `sweep run` of 4 jobs with one worker on the sweep at `sweep`, running
+/// until a job is done; the child and its arguments.
+fn run_until_a_job_is_done(sweep: &Path) -> (std::process::Child, Vec<String>) {
+    ok(&strs(&regnetx_init(
+        4,
+        INTERRUPTED_EPOCHS,
+        400,
+        &["--dir", sweep.to_str().unwrap()],
+    )));
+    let mut args = run_args(sweep);
+    args[4] = "1".into(); // one worker
+    let child = Command::new(env!("CARGO_BIN_EXE_regnet"))
+        .args(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while status(sweep)["counts"]["done"].as_u64().unwrap() < 1 {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "no job finished"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (child, args)
+}
+
+/// The last line of a sweep run stopped by a storage fault, checked: one
+/// error naming the sweep that says how to go on.
+fn stopped(child: std::process::Child, sweep: &Path) -> String {
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    let line = err.lines().last().unwrap().to_string();
+    assert!(
+        line.starts_with("error: stopping the sweep: ")
+            && line.contains(sweep.to_str().unwrap())
+            && line.ends_with("then run the sweep again: it resumes"),
+        "{err}"
+    );
+    line
+}
+
+/// The sweep, run again, ends with every job done and all its epochs, and
+/// every epoch recorded `before` the fault is still there, unchanged.
+fn resumes_keeping(sweep: &Path, args: &[String], before: &[(String, Vec<Value>)]) {
+    ok(&strs(args));
+    let c = &status(sweep)["counts"];
     assert_eq!(
         (c["done"].as_u64(), c["failed"].as_u64()),
         (Some(4), Some(0))
     );
-    let after = epochs_recorded(&sweep);
+    let after = epochs_recorded(sweep);
     assert!(
         after.iter().all(|(_, e)| e.len() == INTERRUPTED_EPOCHS),
         "{after:?}"
     );
-    // Every epoch recorded before the fault is still there, unchanged.
-    for (name, e) in &before {
+    for (name, e) in before {
         let (_, kept) = after.iter().find(|(m, _)| m == name).unwrap();
         assert_eq!(&kept[..e.len()], &e[..], "{name}");
     }
@@ -748,40 +767,10 @@ fn a_disk_turning_read_only_mid_sweep_stops_it_and_it_resumes() {
         return;
     };
     let sweep = fs.at.join("sw");
-    ok(&strs(&regnetx_init(
-        4,
-        INTERRUPTED_EPOCHS,
-        400,
-        &["--dir", sweep.to_str().unwrap()],
-    )));
-    let mut args = run_args(&sweep);
-    args[4] = "1".into(); // one worker
-    let child = Command::new(env!("CARGO_BIN_EXE_regnet"))
-        .args(&args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while status(&sweep)["counts"]["done"].as_u64().unwrap() < 1 {
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "no job finished"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let (child, args) = run_until_a_job_is_done(&sweep);
     let before = epochs_recorded(&sweep);
     fs.fail();
-    let out = child.wait_with_output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{err}");
-    let line = err.lines().last().unwrap();
-    assert!(
-        line.starts_with("error: stopping the sweep: ")
-            && line.contains(sweep.to_str().unwrap())
-            && line.ends_with("then run the sweep again: it resumes"),
-        "{err}"
-    );
+    let line = stopped(child, &sweep);
     assert!(
         ["readonly", "Read-only", "I/O error"]
             .iter()
@@ -790,21 +779,6 @@ fn a_disk_turning_read_only_mid_sweep_stops_it_and_it_resumes() {
     );
 
     fs.restore();
-    let c = &status(&sweep)["counts"];
-    assert_eq!(c["failed"], 0, "{err}");
-    ok(&strs(&args));
-    let c = &status(&sweep)["counts"];
-    assert_eq!(
-        (c["done"].as_u64(), c["failed"].as_u64()),
-        (Some(4), Some(0))
-    );
-    let after = epochs_recorded(&sweep);
-    assert!(
-        after.iter().all(|(_, e)| e.len() == INTERRUPTED_EPOCHS),
-        "{after:?}"
-    );
-    for (name, e) in &before {
-        let (_, kept) = after.iter().find(|(m, _)| m == name).unwrap();
-        assert_eq!(&kept[..e.len()], &e[..], "{name}");
-    }
+    assert_eq!(status(&sweep)["counts"]["failed"], 0, "{line}");
+    resumes_keeping(&sweep, &args, &before);
 }

@@ -42,6 +42,21 @@ pub struct EpochRecord {
     pub extra: BTreeMap<String, serde_json::Value>,
 }
 
+/// The names of [`EpochRecord::values`], as `log.jsonl`, the stores'
+/// columns and a jsonl trainer's report spell them.
+pub const VALUES: [&str; 10] = [
+    "lr",
+    "lr_end",
+    "train_loss",
+    "train_top1_err",
+    "test_top1_err",
+    "test_top5_err",
+    "test_ema_top1_err",
+    "test_ema_top5_err",
+    "images_per_s",
+    "seconds",
+];
+
 impl EpochRecord {
     /// An epoch known only by its test error and duration (what a trainer
     /// must report at least); the other fields are filled as reported.
@@ -62,6 +77,41 @@ impl EpochRecord {
         }
     }
 
+    /// The numeric fields after `epoch`, by their names in [`VALUES`]'s
+    /// order: what stores keep as columns and trainers report by name.
+    pub fn values(&self) -> [Option<f64>; 10] {
+        [
+            self.lr,
+            self.lr_end,
+            self.train_loss,
+            self.train_top1_err,
+            Some(self.test_top1_err),
+            self.test_top5_err,
+            self.test_ema_top1_err,
+            self.test_ema_top5_err,
+            self.images_per_s,
+            Some(self.seconds),
+        ]
+    }
+
+    /// The record of epoch `epoch` with [`EpochRecord::values`] `v`; None
+    /// without its test error or duration. A missing `lr_end` reads as
+    /// `lr` (pycls sets the lr once per epoch).
+    pub fn from_values(epoch: u32, v: [Option<f64>; 10]) -> Option<EpochRecord> {
+        let [lr, lr_end, train_loss, train_top1_err, top1, top5, ema1, ema5, ips, secs] = v;
+        Some(EpochRecord {
+            lr,
+            lr_end: lr_end.or(lr),
+            train_loss,
+            train_top1_err,
+            test_top5_err: top5,
+            test_ema_top1_err: ema1,
+            test_ema_top5_err: ema5,
+            images_per_s: ips,
+            ..EpochRecord::new(epoch, top1?, secs?)
+        })
+    }
+
     /// The extra fields as one JSON object's text (how the stores keep
     /// them), or None when there are none.
     pub fn extra_json(&self) -> Option<String> {
@@ -79,5 +129,36 @@ impl EpochRecord {
                 serde_json::Value::from(text.unwrap_or_default()),
             )]),
         };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// VALUES are the serialized names of values(), in order, and
+    /// from_values inverts values().
+    #[test]
+    fn values_are_named_as_log_jsonl_names_them() {
+        let mut e = EpochRecord::new(3, 41.5, 12.0);
+        e.lr = Some(0.1);
+        e.lr_end = Some(0.05);
+        e.train_loss = Some(1.25);
+        e.test_top5_err = Some(9.0);
+        e.images_per_s = Some(300.0);
+        e.extra.insert("val_loss".into(), serde_json::json!(0.5));
+        let json = serde_json::to_value(&e).unwrap();
+        for (name, v) in VALUES.iter().zip(e.values()) {
+            assert_eq!(json[name].as_f64(), v, "{name}");
+        }
+        assert_eq!(json["val_loss"], 0.5);
+        let mut back = EpochRecord::from_values(3, e.values()).unwrap();
+        back.extra = e.extra.clone();
+        assert_eq!(back, e);
+        let read: EpochRecord = serde_json::from_value(json).unwrap();
+        assert_eq!(read, e);
+        let mut no_err = e.values();
+        no_err[4] = None;
+        assert!(EpochRecord::from_values(3, no_err).is_none());
     }
 }

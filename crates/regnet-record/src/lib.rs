@@ -7,5 +7,5 @@
 mod epoch;
 mod run;
 
-pub use epoch::EpochRecord;
+pub use epoch::{EpochRecord, VALUES};
 pub use run::{Preprocess, RunRecord, RUN_RECORD};

@@ -95,36 +95,24 @@ pub(crate) fn job_problems(job: &Job) -> Vec<String> {
     p
 }
 
-/// The epochs table's value columns (after `job_id`, `epoch`), in the order
-/// [`EpochRow::reals`] holds them: the one definition both back ends insert
-/// and read by, so a new [`EpochRecord`] field is a change here and a
-/// migration in each back end. `extra` (JSON text) follows them.
-pub(crate) const EPOCH_REALS: [&str; 10] = [
-    "lr",
-    "lr_end",
-    "train_loss",
-    "train_top1_err",
-    "test_top1_err",
-    "test_top5_err",
-    "test_ema_top1_err",
-    "test_ema_top5_err",
-    "images_per_s",
-    "seconds",
-];
-
 /// `epoch, lr, ..., seconds, extra`: the columns an epoch is written and
-/// read as, after `job_id`.
+/// read as, after `job_id` (the record's own [`regnet_record::VALUES`]), so
+/// a new [`EpochRecord`] field is a change there and a migration in each
+/// back end.
 pub(crate) fn epoch_columns() -> String {
     let mut cols = vec!["epoch"];
-    cols.extend(EPOCH_REALS);
+    cols.extend(regnet_record::VALUES);
     cols.push("extra");
     cols.join(", ")
 }
 
-/// An epoch as stored: its number, [`EPOCH_REALS`] and the extra fields' JSON.
+/// Value columns of an epoch row.
+pub(crate) const EPOCH_REALS: usize = regnet_record::VALUES.len();
+
+/// An epoch as stored: its number, its values and the extra fields' JSON.
 pub(crate) struct EpochRow {
     pub(crate) epoch: i64,
-    pub(crate) reals: [Option<f64>; 10],
+    pub(crate) reals: [Option<f64>; EPOCH_REALS],
     pub(crate) extra: Option<String>,
 }
 
@@ -132,49 +120,20 @@ impl EpochRow {
     pub(crate) fn of(e: &EpochRecord) -> EpochRow {
         EpochRow {
             epoch: i64::from(e.epoch),
-            reals: [
-                e.lr,
-                e.lr_end,
-                e.train_loss,
-                e.train_top1_err,
-                Some(e.test_top1_err),
-                e.test_top5_err,
-                e.test_ema_top1_err,
-                e.test_ema_top5_err,
-                e.images_per_s,
-                Some(e.seconds),
-            ],
+            reals: e.values(),
             extra: e.extra_json(),
         }
     }
 
     /// The record; a row without its test error or duration is damage.
-    /// Rows from before `lr_end` was kept read it as `lr` (pycls sets the
-    /// lr once per epoch).
     pub(crate) fn into_record(self, job_id: i64) -> Result<EpochRecord> {
-        let [lr, lr_end, train_loss, train_top1_err, top1, test_top5_err, ema1, ema5, ips, secs] =
-            self.reals;
-        let need = |v: Option<f64>, what: &str| {
-            v.ok_or_else(|| {
-                StoreError(format!(
-                    "job {job_id} epoch {}: the store has no {what}",
-                    self.epoch
-                ))
-            })
-        };
-        let mut e = EpochRecord::new(
-            u32::try_from(self.epoch).unwrap_or(0),
-            need(top1, "test_top1_err")?,
-            need(secs, "seconds")?,
-        );
-        e.lr = lr;
-        e.lr_end = lr_end.or(lr);
-        e.train_loss = train_loss;
-        e.train_top1_err = train_top1_err;
-        e.test_top5_err = test_top5_err;
-        e.test_ema_top1_err = ema1;
-        e.test_ema_top5_err = ema5;
-        e.images_per_s = ips;
+        let epoch = u32::try_from(self.epoch).unwrap_or(0);
+        let mut e = EpochRecord::from_values(epoch, self.reals).ok_or_else(|| {
+            StoreError(format!(
+                "job {job_id} epoch {}: the store has no test_top1_err or seconds",
+                self.epoch
+            ))
+        })?;
         e.set_extra_json(self.extra.as_deref());
         Ok(e)
     }

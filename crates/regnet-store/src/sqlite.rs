@@ -417,14 +417,14 @@ impl SweepStore for SqliteStore {
         let mut stmt = conn.prepare(&sql).map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map([job_id], |r| {
-                let mut reals = [None; EPOCH_REALS.len()];
+                let mut reals = [None; EPOCH_REALS];
                 for (i, v) in reals.iter_mut().enumerate() {
                     *v = r.get(i + 1)?;
                 }
                 Ok(EpochRow {
                     epoch: r.get(0)?,
                     reals,
-                    extra: r.get(EPOCH_REALS.len() + 1)?,
+                    extra: r.get(EPOCH_REALS + 1)?,
                 })
             })
             .map_err(|e| self.err(e))?

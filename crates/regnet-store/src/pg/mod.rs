@@ -298,7 +298,7 @@ fn upsert_epoch(
     );
     values.push(&row.extra);
     let marks: Vec<String> = (1..=values.len()).map(|i| format!("${i}")).collect();
-    let updates: Vec<String> = EPOCH_REALS
+    let updates: Vec<String> = regnet_record::VALUES
         .iter()
         .chain(&["extra"])
         .map(|c| format!("{c} = EXCLUDED.{c}"))
@@ -412,14 +412,14 @@ impl SweepStore for PgStore {
             )?
             .iter()
             .map(|r| {
-                let mut reals = [None; EPOCH_REALS.len()];
+                let mut reals = [None; EPOCH_REALS];
                 for (i, v) in reals.iter_mut().enumerate() {
                     *v = r.try_get(i + 1)?;
                 }
                 Ok(EpochRow {
                     epoch: i64::from(r.try_get::<_, i32>(0)?),
                     reals,
-                    extra: r.try_get(EPOCH_REALS.len() + 1)?,
+                    extra: r.try_get(EPOCH_REALS + 1)?,
                 })
             })
             .collect::<std::result::Result<Vec<_>, postgres::Error>>()

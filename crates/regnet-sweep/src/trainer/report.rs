@@ -1,6 +1,7 @@
 //! Reading what a trainer prints: epoch records and progress among its
 //! other output, in either format a sweep's `TRAINER.FORMAT` names.
 
+use regnet_record::VALUES;
 use regnet_store::{EpochRecord, TrainerFormat};
 use serde_json::{Map, Value};
 
@@ -41,20 +42,15 @@ impl Reader {
     }
 }
 
-/// Fields of `regnet train`'s `log.jsonl` a jsonl trainer may report, with
-/// the range each must lie in.
-const JSONL_FIELDS: [(&str, Range); 10] = [
-    ("lr", Range::NonNegative),
-    ("lr_end", Range::NonNegative),
-    ("train_loss", Range::Finite),
-    ("train_top1_err", Range::Percent),
-    ("test_top1_err", Range::Percent),
-    ("test_top5_err", Range::Percent),
-    ("test_ema_top1_err", Range::Percent),
-    ("test_ema_top5_err", Range::Percent),
-    ("images_per_s", Range::NonNegative),
-    ("seconds", Range::NonNegative),
-];
+/// The range each of [`regnet_store::EpochRecord::values`] must lie in, by
+/// its name in `regnet train`'s `log.jsonl` ([`VALUES`]).
+fn range_of(field: &str) -> Range {
+    match field {
+        "train_loss" => Range::Finite,
+        f if f.ends_with("_err") => Range::Percent,
+        _ => Range::NonNegative,
+    }
+}
 
 #[derive(Clone, Copy)]
 enum Range {
@@ -123,23 +119,16 @@ fn epoch_record(mut obj: Map<String, Value>) -> Result<Report, String> {
         .filter(|&e| e >= 1 && e <= u64::from(u32::MAX))
         .ok_or_else(|| format!("\"epoch\" must be a whole number from 1, got {epoch}"))?
         as u32;
-    let mut known = [None; JSONL_FIELDS.len()];
-    for (slot, (key, range)) in known.iter_mut().zip(JSONL_FIELDS) {
+    let mut known = [None; VALUES.len()];
+    for (slot, key) in known.iter_mut().zip(VALUES) {
         if let Some(v) = obj.remove(key) {
-            *slot = Some(range.check(key, &v)?);
+            *slot = Some(range_of(key).check(key, &v)?);
         }
     }
-    let [lr, lr_end, train_loss, train_top1_err, top1, top5, ema1, ema5, ips, seconds] = known;
-    let top1 = top1.ok_or("an epoch record needs \"test_top1_err\"")?;
-    let mut record = EpochRecord::new(epoch, top1, seconds.unwrap_or(0.0));
-    record.lr = lr;
-    record.lr_end = lr_end.or(lr);
-    record.train_loss = train_loss;
-    record.train_top1_err = train_top1_err;
-    record.test_top5_err = top5;
-    record.test_ema_top1_err = ema1;
-    record.test_ema_top5_err = ema5;
-    record.images_per_s = ips;
+    let seconds = known[VALUES.len() - 1];
+    known[VALUES.len() - 1] = Some(seconds.unwrap_or(0.0));
+    let mut record =
+        EpochRecord::from_values(epoch, known).ok_or("an epoch record needs \"test_top1_err\"")?;
     record.extra = obj.into_iter().collect();
     Ok(Report::Epoch {
         record,
