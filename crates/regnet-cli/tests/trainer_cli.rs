@@ -325,6 +325,33 @@ fn hung_and_garbled_trainers_fail_with_a_reason() {
     no_trainer_left(&sweep);
 }
 
+/// A jsonl trainer reporting through `TRAINER.FILE`: the store holds the
+/// file's records; its standard output (words only) is just logged.
+#[test]
+fn a_jsonl_trainer_may_report_through_a_file() {
+    if !ready() {
+        return;
+    }
+    let d = tmp("trainer-file");
+    let config = sweep_config(&d, "torchvision_trainer.py", "jsonl", 1, 1);
+    let text = std::fs::read_to_string(&config).unwrap() + "  FILE: records.jsonl\n";
+    std::fs::write(&config, text).unwrap();
+    let sweep = init(&d, &config);
+    run_with(&sweep, &[("TRAINER_TEST_RECORDS", "records.jsonl")], &[]);
+    let (job, r) = &series(&sweep)[0];
+    assert_eq!(r["regnet"]["state"], "done", "{r}");
+    let file = std::fs::read_to_string(sweep.join("jobs").join(job).join("records.jsonl")).unwrap();
+    let printed = jsonl_epochs(&file);
+    assert_eq!(printed.len(), EPOCHS);
+    let want: Vec<f64> = printed
+        .values()
+        .map(|v| v["test_top1_err"].as_f64().unwrap())
+        .collect();
+    assert_eq!(f64s(&r["test_epoch"]["top1_err"]), want);
+    assert!(log(&sweep, job).contains("epoch 3 done"));
+    assert!(jsonl_epochs(&log(&sweep, job)).is_empty());
+}
+
 /// `sweep init --trainer` takes the command as a shell-quoted line, and
 /// refuses an unknown placeholder or format with one line.
 #[test]

@@ -15,6 +15,11 @@ pub struct TrainerCommand {
     pub command: Vec<String>,
     /// How the command reports its epochs.
     pub format: TrainerFormat,
+    /// For jsonl: the file (in the job's directory, or absolute) the
+    /// trainer appends its records to, read as it grows, instead of its
+    /// standard output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
 }
 
 /// How a trainer reports its epochs on standard output.
@@ -66,6 +71,17 @@ impl TrainerCommand {
                     .into(),
             );
         }
+        match &self.file {
+            Some(f) if self.format != TrainerFormat::Jsonl => {
+                return Err(format!(
+                    "TRAINER.FILE '{f}': only a jsonl trainer reports through a file (pycls logs to its standard output)"
+                ))
+            }
+            Some(f) if f.trim().is_empty() => {
+                return Err("TRAINER.FILE: name a file, e.g. metrics.jsonl".into())
+            }
+            _ => {}
+        }
         for arg in &self.command {
             let mut rest = arg.as_str();
             while let Some(i) = rest.find('{') {
@@ -107,6 +123,7 @@ mod tests {
         TrainerCommand {
             command: args.iter().map(|s| s.to_string()).collect(),
             format: TrainerFormat::Jsonl,
+            file: None,
         }
     }
 
@@ -134,6 +151,13 @@ mod tests {
         assert!(e.contains("'{cfg}'") && e.contains("{out_dir}"), "{e}");
         assert!(cmd(&[]).validate().is_err());
         assert!(cmd(&[" "]).validate().is_err());
+        let mut pycls = cmd(&["python", "run_net.py"]);
+        pycls.format = TrainerFormat::Pycls;
+        pycls.file = Some("log.jsonl".into());
+        assert!(pycls
+            .validate()
+            .unwrap_err()
+            .contains("only a jsonl trainer"));
         assert_eq!("pycls".parse(), Ok(TrainerFormat::Pycls));
         assert!("json"
             .parse::<TrainerFormat>()

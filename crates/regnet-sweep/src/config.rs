@@ -26,6 +26,7 @@
 //! TRAINER:
 //!   COMMAND: [python, train.py, --cfg, "{config}", --out, "{out_dir}"]
 //!   FORMAT: jsonl           # or pycls (its json_stats lines)
+//!   FILE: metrics.jsonl     # jsonl only: records in this file, not stdout
 //! ```
 
 use crate::{Result, SweepError};
@@ -335,7 +336,7 @@ fn trainer(v: &Value) -> Result<TrainerCommand> {
             describe(v)
         )));
     };
-    let t = Section::root(m, &["COMMAND", "FORMAT"])
+    let t = Section::root(m, &["COMMAND", "FORMAT", "FILE"])
         .map_err(|e| SweepError(format!("TRAINER: {}", e.0)))?;
     let command = match t.value("COMMAND") {
         Some(Value::Sequence(args)) => args
@@ -363,7 +364,18 @@ fn trainer(v: &Value) -> Result<TrainerCommand> {
         .map_err(|e| SweepError(format!("TRAINER: {}", e.0)))?
         .parse::<TrainerFormat>()
         .map_err(|e| SweepError(format!("TRAINER.FORMAT: {e}")))?;
-    let cmd = TrainerCommand { command, format };
+    let file = match t.value("FILE") {
+        None => None,
+        Some(_) => Some(
+            t.string("FILE", "")
+                .map_err(|e| SweepError(format!("TRAINER: {}", e.0)))?,
+        ),
+    };
+    let cmd = TrainerCommand {
+        command,
+        format,
+        file,
+    };
     cmd.validate().map_err(SweepError)?;
     Ok(cmd)
 }

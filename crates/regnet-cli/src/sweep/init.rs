@@ -57,6 +57,10 @@ pub struct Args {
         requires = "trainer"
     )]
     trainer_format: regnet_store::TrainerFormat,
+    /// A jsonl --trainer's record file (in the job's directory), read as it
+    /// grows instead of the trainer's standard output.
+    #[arg(long, value_name = "FILE", requires = "trainer")]
+    trainer_file: Option<String>,
 }
 
 pub fn run(a: &Args) -> Result<(), CliError> {
@@ -71,7 +75,7 @@ pub fn run(a: &Args) -> Result<(), CliError> {
         trainer: a
             .trainer
             .as_deref()
-            .map(|line| trainer(line, a.trainer_format))
+            .map(|line| trainer(line, a))
             .transpose()?,
     };
     let mut p = plan_with_data(&config, &overrides)
@@ -100,14 +104,15 @@ pub fn run(a: &Args) -> Result<(), CliError> {
     Ok(())
 }
 
-/// `--trainer LINE --trainer-format F`, checked.
-fn trainer(
-    line: &str,
-    format: regnet_store::TrainerFormat,
-) -> Result<regnet_store::TrainerCommand, CliError> {
+/// `--trainer LINE --trainer-format F --trainer-file FILE`, checked.
+fn trainer(line: &str, a: &Args) -> Result<regnet_store::TrainerCommand, CliError> {
     let command = regnet_sweep::config::split_command(line)
         .map_err(|e| CliError(format!("--trainer: {}", e.0)))?;
-    let t = regnet_store::TrainerCommand { command, format };
+    let t = regnet_store::TrainerCommand {
+        command,
+        format: a.trainer_format,
+        file: a.trainer_file.clone(),
+    };
     t.validate()
         .map_err(|e| CliError(format!("--trainer: {e}")))?;
     Ok(t)

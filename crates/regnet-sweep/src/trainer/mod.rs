@@ -95,7 +95,8 @@ pub fn run(a: &Attempt) -> Result<Ending> {
         quoted(&argv)
     );
     let env = environment(a, &dir, &config);
-    let mut t = match Trainer::start(&argv, &dir, &env, &[SWEEP_ENV]) {
+    let records = a.trainer.file.as_ref().map(|f| dir.join(f));
+    let mut t = match Trainer::start(&argv, &dir, &env, &[SWEEP_ENV], records.as_deref()) {
         Ok(t) => t,
         Err(e) => {
             let why = format!("cannot start the trainer '{}': {e}", argv[0]);
@@ -139,7 +140,10 @@ enum Watched {
 fn watch(a: &Attempt, t: &mut Trainer, relay: &mut Relay) -> Watched {
     let mut reader = Reader::new(a.trainer.format);
     let mut tail: VecDeque<String> = VecDeque::new();
-    let mut open = 2;
+    // Line numbers of the stream records come on, for messages.
+    let from_file = a.trainer.file.is_some();
+    // Streams still open: stdout, stderr and the record file if any.
+    let mut open = 2 + i32::from(from_file);
     let mut line_no = 0usize;
     let mut epoch_start = Instant::now();
     let mut fraction = 0.0;
@@ -150,12 +154,17 @@ fn watch(a: &Attempt, t: &mut Trainer, relay: &mut Relay) -> Watched {
     loop {
         match t.lines.recv_timeout(Duration::from_millis(100)) {
             Ok(Output::Line(stream, line)) => {
-                keep(&mut tail, &line);
-                if stream == Stream::Stderr {
-                    eprintln!("{line}");
+                match stream {
+                    Stream::Stderr => eprintln!("{line}"),
+                    Stream::Stdout => println!("{line}"),
+                    Stream::File => {}
+                }
+                if stream != Stream::File {
+                    keep(&mut tail, &line);
+                }
+                if stream == Stream::Stderr || from_file != (stream == Stream::File) {
                     continue;
                 }
-                println!("{line}");
                 line_no += 1;
                 let step = match reader.line(&line) {
                     Ok(Report::Epoch { mut record, timed }) => {
@@ -180,7 +189,13 @@ fn watch(a: &Attempt, t: &mut Trainer, relay: &mut Relay) -> Watched {
                         Err(e) => return Watched::Store(e.into()),
                     },
                     Ok(Step::Skip) => {}
-                    Err(why) => return Watched::Bad(bad_line(line_no, &why, &line)),
+                    Err(why) => {
+                        let source = match &a.trainer.file {
+                            Some(f) => format!("{f}: this attempt's line"),
+                            None => "trainer output line".into(),
+                        };
+                        return Watched::Bad(bad_line(&source, line_no, &why, &line));
+                    }
                 }
                 epoch_start = Instant::now();
                 fraction = 0.0;
@@ -241,8 +256,8 @@ fn clip(line: &str) -> String {
     }
 }
 
-fn bad_line(n: usize, why: &str, line: &str) -> String {
-    format!("trainer output line {n}: {why}: {}", clip(line))
+fn bad_line(source: &str, n: usize, why: &str, line: &str) -> String {
+    format!("{source} {n}: {why}: {}", clip(line))
 }
 
 /// What an exit means: every epoch reported and code 0 is success.

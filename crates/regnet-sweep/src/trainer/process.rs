@@ -5,9 +5,11 @@
 
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::CommandExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::Arc;
 
 /// The longest output line read whole; the rest of a longer line is
 /// dropped (a trainer printing megabytes without a newline cannot fill
@@ -19,6 +21,8 @@ pub const MAX_LINE: usize = 64 << 10;
 pub enum Stream {
     Stdout,
     Stderr,
+    /// The record file a jsonl trainer appends to (`TRAINER.FILE`).
+    File,
 }
 
 /// A line of output, or the end of a stream.
@@ -31,15 +35,25 @@ pub enum Output {
 pub struct Trainer {
     child: Child,
     pub lines: Receiver<Output>,
+    /// Tells the record file's reader to stop.
+    stop: Arc<AtomicBool>,
+}
+
+impl Drop for Trainer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
 }
 
 impl Trainer {
-    /// Starts `argv` in `dir` with `env` set and `unset` removed.
+    /// Starts `argv` in `dir` with `env` set and `unset` removed; with
+    /// `records`, the lines appended to that file from now on are read too.
     pub fn start(
         argv: &[String],
         dir: &Path,
         env: &[(String, String)],
         unset: &[&str],
+        records: Option<&Path>,
     ) -> std::io::Result<Trainer> {
         let (program, args) = argv
             .split_first()
@@ -70,15 +84,22 @@ impl Trainer {
                 Ok(())
             });
         }
-        let mut child = cmd.spawn()?;
+        let stop = Arc::new(AtomicBool::new(false));
         let (tx, lines) = channel();
+        if let Some(path) = records {
+            // Lines of earlier attempts are not this attempt's reports.
+            let from = std::fs::metadata(path).map_or(0, |m| m.len());
+            tail(path.to_path_buf(), from, tx.clone(), stop.clone());
+        }
+        let mut child = cmd.spawn()?;
         read_lines(child.stdout.take(), Stream::Stdout, tx.clone());
         read_lines(child.stderr.take(), Stream::Stderr, tx);
-        Ok(Trainer { child, lines })
+        Ok(Trainer { child, lines, stop })
     }
 
     /// Kills the trainer's whole process group and waits for the trainer.
     pub fn kill(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
         // SAFETY: a plain system call; the group id is the trainer's pid.
         unsafe {
             libc::killpg(self.child.id() as libc::pid_t, libc::SIGKILL);
@@ -91,6 +112,7 @@ impl Trainer {
     pub fn exited(&mut self) -> std::io::Result<Option<std::process::ExitStatus>> {
         let status = self.child.try_wait()?;
         if status.is_some() {
+            self.stop.store(true, Ordering::SeqCst);
             // SAFETY: as in `kill`; the group may already be empty.
             unsafe {
                 libc::killpg(self.child.id() as libc::pid_t, libc::SIGKILL);
@@ -125,6 +147,59 @@ fn read_lines<R: Read + Send + 'static>(pipe: Option<R>, stream: Stream, tx: Sen
             }
         }
     });
+}
+
+/// Sends each line appended to `path` after byte `from` to `tx`, polling,
+/// until `stop`, then reads once more and says the stream is closed; a file
+/// that shrinks was rewritten and is read again from its start. A last line
+/// without its newline is sent once it has one.
+fn tail(path: PathBuf, from: u64, tx: Sender<Output>, stop: Arc<AtomicBool>) {
+    std::thread::spawn(move || {
+        let mut at = from;
+        let mut partial: Vec<u8> = Vec::new();
+        loop {
+            // Once told to stop (the trainer exited), one last read.
+            let last = stop.load(Ordering::SeqCst);
+            if let Ok(lines) = read_appended(&path, &mut at, &mut partial) {
+                for line in lines {
+                    if tx.send(Output::Line(Stream::File, line)).is_err() {
+                        return;
+                    }
+                }
+            }
+            if last {
+                let _ = tx.send(Output::Closed(Stream::File));
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    });
+}
+
+/// The whole lines appended to `path` since byte `at` (which moves on);
+/// `partial` keeps an unfinished last line, at most [`MAX_LINE`] of it.
+fn read_appended(path: &Path, at: &mut u64, partial: &mut Vec<u8>) -> std::io::Result<Vec<String>> {
+    use std::io::{Seek, SeekFrom};
+    let mut f = std::fs::File::open(path)?;
+    let len = f.metadata()?.len();
+    if len < *at {
+        *at = 0;
+        partial.clear();
+    }
+    f.seek(SeekFrom::Start(*at))?;
+    let mut fresh = Vec::new();
+    let n = f.take(len - *at).read_to_end(&mut fresh)?;
+    *at += n as u64;
+    let mut lines = Vec::new();
+    for chunk in fresh.split_inclusive(|&b| b == b'\n') {
+        let room = MAX_LINE.saturating_sub(partial.len());
+        partial.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if chunk.last() == Some(&b'\n') {
+            lines.push(String::from_utf8_lossy(partial).trim_end().to_string());
+            partial.clear();
+        }
+    }
+    Ok(lines)
 }
 
 /// Reads one line (at most [`MAX_LINE`] bytes of it kept) into `buf`;
@@ -174,6 +249,28 @@ mod tests {
     }
 
     #[test]
+    fn a_record_file_is_read_as_it_grows() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.jsonl");
+        std::fs::write(&path, "old 1\n").unwrap();
+        let (mut at, mut partial) = (std::fs::metadata(&path).unwrap().len(), Vec::new());
+        let mut read = |at: &mut u64| read_appended(&path, at, &mut partial).unwrap();
+        assert!(read(&mut at).is_empty());
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        f.write_all(b"one\ntw").unwrap();
+        assert_eq!(read(&mut at), ["one"]);
+        f.write_all(b"o\n").unwrap();
+        assert_eq!(read(&mut at), ["two"]);
+        // Rewritten from scratch: read again from the start.
+        std::fs::write(&path, "new\n").unwrap();
+        assert_eq!(read(&mut at), ["new"]);
+    }
+
+    #[test]
     fn the_trainer_group_dies_with_kill() {
         let dir = tempfile::tempdir().unwrap();
         // The trainer starts a grandchild and both sleep.
@@ -181,7 +278,8 @@ mod tests {
             .iter()
             .map(|s| s.to_string())
             .collect();
-        let mut t = Trainer::start(&argv, dir.path(), &[("A".into(), "1".into())], &[]).unwrap();
+        let mut t =
+            Trainer::start(&argv, dir.path(), &[("A".into(), "1".into())], &[], None).unwrap();
         let Output::Line(Stream::Stdout, pid) = t.lines.recv().unwrap() else {
             panic!("no pid line")
         };
