@@ -48,6 +48,9 @@ enum Command {
     Compare(commands::analyze::CompareArgs),
     /// Fit the RegNet quantized linear rule (w0, wa, wm) to per-block widths.
     Fit(commands::fit::Args),
+    /// What predicts run time here: time models, fit time against flops,
+    /// params and activations (for describe/space --time-model).
+    TimeModel(commands::time_model::Args),
     /// Train one model (exit code 3 when the loss diverges).
     Train(commands::train::Args),
     /// Top-1 / top-5 error of weights on a dataset's test split.
@@ -73,6 +76,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => commands::demo::run(&args),
         Command::Describe(args) => commands::describe::run(&args),
         Command::Zoo(args) => commands::zoo::run(&args),
+        Command::TimeModel(args) => commands::time_model::run(&args),
         Command::Space(args) => commands::space::run(&args),
         Command::Compare(args) => commands::analyze::compare(&args),
         Command::Fit(args) => commands::fit::run(&args),

@@ -39,6 +39,14 @@ impl Device {
         matches!(self, Device::Cuda(_))
     }
 
+    /// Waits for the device's queued work (a no-op on CPU), so a timing
+    /// measures the work, not its launch.
+    pub fn synchronize(self) {
+        if let Device::Cuda(i) = self {
+            tch::Cuda::synchronize(i as i64);
+        }
+    }
+
     /// libtorch's name for it (inside the engine only).
     pub(crate) fn tch(self) -> tch::Device {
         match self {

@@ -13,6 +13,7 @@ pub mod model;
 pub mod precise_bn;
 pub mod pth;
 pub mod sgd;
+pub mod timing;
 pub mod train;
 
 pub use device::Device;

@@ -23,6 +23,7 @@ pub mod network;
 pub mod pyround;
 pub mod regnet;
 pub mod stem;
+pub mod time_model;
 pub mod zoo;
 
 pub use anynet::{AnyNetSpec, BlockType};

@@ -7,5 +7,6 @@ pub mod eval;
 pub mod export;
 pub mod fit;
 pub mod space;
+pub mod time_model;
 pub mod train;
 pub mod zoo;
