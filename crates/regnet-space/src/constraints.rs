@@ -1,6 +1,7 @@
 //! Complexity and RegNet constraints a sampled model must satisfy
 //! (pycls `SETUP.CONSTRAINTS`).
 
+use regnet_spec::time_model::TimeFit;
 use regnet_spec::Complexity;
 use serde::Serialize;
 use std::fmt;
@@ -109,15 +110,18 @@ pub enum Rejection {
     Invalid,
     /// A derived space's restrictions rule the model out.
     Refined,
+    /// Its predicted run time is outside the time band.
+    Time,
 }
 
 impl Rejection {
     /// Every reason, in report order.
-    pub const ALL: [Rejection; 7] = [
+    pub const ALL: [Rejection; 8] = [
         Rejection::NumStages,
         Rejection::Flops,
         Rejection::Params,
         Rejection::Acts,
+        Rejection::Time,
         Rejection::Duplicate,
         Rejection::Invalid,
         Rejection::Refined,
@@ -133,6 +137,7 @@ impl Rejection {
             Rejection::Duplicate => "duplicate",
             Rejection::Invalid => "invalid",
             Rejection::Refined => "refined",
+            Rejection::Time => "time",
         }
     }
 }
@@ -145,6 +150,32 @@ pub struct Constraints {
     pub acts: Band,
     /// Allowed RegNet stage counts (pycls `REGNET.NUM_STAGES`); RegNet models only.
     pub num_stages: Option<(u64, u64)>,
+    /// A band of predicted run time (`space sample --time-ms`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time: Option<TimeBand>,
+}
+
+/// Predicted milliseconds per image within [lo, hi], by a run-time model
+/// fitted on some machine (`regnet time-model fit`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TimeBand {
+    pub fit: TimeFit,
+    pub lo_ms: Option<f64>,
+    pub hi_ms: Option<f64>,
+}
+
+impl TimeBand {
+    fn contains(&self, cx: &Complexity) -> bool {
+        let t = self.fit.predict_ms(cx);
+        self.lo_ms.is_none_or(|lo| t >= lo) && self.hi_ms.is_none_or(|hi| t <= hi)
+    }
+}
+
+impl fmt::Display for TimeBand {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        let end = |v: Option<f64>| v.map_or(String::new(), |x| format!("{x}"));
+        write!(f, "[{}, {}] ms/image", end(self.lo_ms), end(self.hi_ms))
+    }
 }
 
 impl Constraints {
@@ -156,6 +187,8 @@ impl Constraints {
             Err(Rejection::Params)
         } else if !self.acts.contains(cx.acts) {
             Err(Rejection::Acts)
+        } else if self.time.as_ref().is_some_and(|t| !t.contains(cx)) {
+            Err(Rejection::Time)
         } else {
             Ok(())
         }
@@ -176,6 +209,10 @@ impl Constraints {
             Rejection::Duplicate => "distinct models".into(),
             Rejection::Invalid => "valid model parameters".into(),
             Rejection::Refined => "the derived space's restrictions".into(),
+            Rejection::Time => match &self.time {
+                Some(t) => format!("predicted time in {t}"),
+                None => "predicted time".into(),
+            },
         }
     }
 }

@@ -20,7 +20,7 @@ pub mod sampling;
 pub mod space;
 pub mod sweep;
 
-pub use constraints::{Band, Constraints, Rejection};
+pub use constraints::{Band, Constraints, Rejection, TimeBand};
 pub use derived::{DerivedSpace, SizeEstimate};
 pub use fit::{fit_regnet, RegNetFit};
 pub use restriction::{design_metrics, Restriction};

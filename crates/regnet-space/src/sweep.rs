@@ -292,6 +292,7 @@ fn parse_constraints(setup: &Section) -> std::result::Result<Constraints, Config
         params: band("PARAMS")?,
         acts: band("ACTS")?,
         num_stages: Some((lo as u64, hi as u64)),
+        time: None,
     })
 }
 

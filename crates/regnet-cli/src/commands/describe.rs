@@ -3,6 +3,7 @@
 use crate::format::{short, table, thousands};
 use crate::{resolve, CliError};
 use regnet_spec::network::PartProfile;
+use regnet_spec::time_model::TimeModel;
 use regnet_spec::{Network, Profile, Stage, StageParams};
 use serde_json::{json, Value};
 
@@ -19,6 +20,10 @@ pub struct Args {
     /// Print one JSON object instead of the table.
     #[arg(long)]
     json: bool,
+    /// Also predict its run time with a time model of some machine
+    /// (`regnet time-model fit`).
+    #[arg(long, value_name = "FILE")]
+    time_model: Option<std::path::PathBuf>,
 }
 
 pub fn run(args: &Args) -> Result<(), CliError> {
@@ -28,6 +33,15 @@ pub fn run(args: &Args) -> Result<(), CliError> {
     if let Some(note) = net.small_input_note(m.im_size) {
         eprintln!("note: {note}");
     }
+    let time = args
+        .time_model
+        .as_deref()
+        .map(TimeModel::load)
+        .transpose()
+        .map_err(CliError)?;
+    let predicted = time
+        .as_ref()
+        .map(|t| predicted(t, &profile.total, m.im_size));
     if args.json {
         let config = serde_json::to_value(regnet_config::to_value(&m.spec, m.im_size))
             .map_err(|e| CliError(format!("the model's config as JSON: {e}")))?;
@@ -42,12 +56,42 @@ pub fn run(args: &Args) -> Result<(), CliError> {
             "params": profile.total.params,
             "acts": profile.total.acts,
             "config": config,
+            "time_ms": predicted.as_ref().map(|p| &p.1),
         });
         crate::format::print(&out.to_string());
     } else {
         print_human(&m.name, m.spec.model_type(), m.im_size, &net, &profile);
+        if let Some((lines, _)) = &predicted {
+            say!();
+            for l in lines {
+                say!("{l}");
+            }
+        }
     }
     Ok(())
+}
+
+/// The predicted times as lines to print and as JSON; a resolution other
+/// than the model's is said (the fit's measures are counted at `im_size`).
+fn predicted(t: &TimeModel, cx: &regnet_spec::Complexity, im_size: u64) -> (Vec<String>, Value) {
+    let mut lines = vec![format!("predicted time on {}:", t.setting())];
+    lines.push(format!("  inference {}", t.infer.describe(cx)));
+    if let Some(f) = &t.train {
+        lines.push(format!("  training step {}", f.describe(cx)));
+    }
+    if im_size != t.im_size {
+        lines.push(format!(
+            "  (the model was fitted at {0}x{0}; this one is counted at {1}x{1})",
+            t.im_size, im_size
+        ));
+    }
+    let j = json!({
+        "setting": t.setting(),
+        "infer": t.infer.predict_ms(cx),
+        "train": t.train.as_ref().map(|f| f.predict_ms(cx)),
+        "infer_median_error": t.infer.median_error,
+    });
+    (lines, j)
 }
 
 fn stage_json(stage_and_part: (&Stage, &PartProfile)) -> Value {

@@ -3,7 +3,8 @@
 use crate::format::{short, table, thousands};
 use crate::CliError;
 use regnet_space::space::Target;
-use regnet_space::{sample, Band, Population, SampleOptions, Space};
+use regnet_space::{sample, Band, Population, SampleOptions, Space, TimeBand};
+use regnet_spec::time_model::TimeModel;
 use serde_json::json;
 use std::path::PathBuf;
 
@@ -96,6 +97,14 @@ struct DrawArgs {
     /// Or after this many minutes (default 10).
     #[arg(long, value_name = "M")]
     max_minutes: Option<f64>,
+    /// A run-time model of some machine (`regnet time-model fit`): `stats`
+    /// adds predicted times, `--time-ms` samples by them.
+    #[arg(long, value_name = "FILE")]
+    time_model: Option<PathBuf>,
+    /// Predicted inference milliseconds per image, LO:HI (either side may
+    /// be empty), by --time-model.
+    #[arg(long, value_name = "LO:HI", requires = "time_model")]
+    time_ms: Option<String>,
 }
 
 impl DrawArgs {
@@ -112,6 +121,50 @@ impl DrawArgs {
                     "--max-minutes {m}: give a positive number of minutes"
                 ))
             })
+    }
+
+    /// The time model named by --time-model, if any.
+    fn time_model(&self) -> Result<Option<TimeModel>, CliError> {
+        self.time_model
+            .as_deref()
+            .map(|p| TimeModel::load(p).map_err(CliError))
+            .transpose()
+    }
+
+    /// `--time-ms LO:HI` on the time model's inference fit.
+    fn time_band(&self, band: &str) -> Result<TimeBand, CliError> {
+        let model = self.time_model()?.expect("clap requires --time-model");
+        let (lo, hi) = band.split_once(':').ok_or_else(|| {
+            CliError(format!(
+                "--time-ms '{band}': give LO:HI milliseconds, e.g. 5:10 or :8"
+            ))
+        })?;
+        let end = |s: &str| -> Result<Option<f64>, CliError> {
+            match s.trim() {
+                "" => Ok(None),
+                t => t
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite() && *v >= 0.0)
+                    .map(Some)
+                    .ok_or_else(|| {
+                        CliError(format!(
+                            "--time-ms '{band}': '{t}' is not a number of milliseconds"
+                        ))
+                    }),
+            }
+        };
+        let (lo_ms, hi_ms) = (end(lo)?, end(hi)?);
+        if let (Some(l), Some(h)) = (lo_ms, hi_ms) {
+            if l > h {
+                return Err(CliError(format!("--time-ms '{band}': LO is above HI")));
+            }
+        }
+        Ok(TimeBand {
+            fit: model.infer,
+            lo_ms,
+            hi_ms,
+        })
     }
 
     /// The space and sampling options: flags first, then the sweep config's
@@ -136,6 +189,9 @@ impl DrawArgs {
             if let Some(b) = band {
                 *slot = b;
             }
+        }
+        if let Some(band) = &self.time_ms {
+            constraints.time = Some(self.time_band(band)?);
         }
         let opts = SampleOptions {
             n,
@@ -327,7 +383,11 @@ fn sample_cmd(draw: &DrawArgs, out: Option<&PathBuf>) -> Result<(), CliError> {
 fn stats(draw: &DrawArgs, as_json: bool) -> Result<(), CliError> {
     let (space, opts) = draw.resolve()?;
     let pop = sample(&space, &opts)?;
-    let metrics = metric_quantiles(&pop);
+    let mut metrics = metric_quantiles(&pop);
+    let time = draw.time_model()?;
+    if let Some(tm) = &time {
+        metrics.extend(time_quantiles(&pop, tm));
+    }
     if as_json {
         let q: serde_json::Map<String, serde_json::Value> = metrics
             .iter()
@@ -346,6 +406,7 @@ fn stats(draw: &DrawArgs, as_json: bool) -> Result<(), CliError> {
                 "space": space.name(), "n": pop.models.len(), "tries": pop.tries,
                 "acceptance_rate": pop.acceptance_rate(), "rejected": pop.rejected,
                 "quantiles": q,
+                "time_model": time.as_ref().map(|t| t.setting()),
             })
         );
         return Ok(());
@@ -378,7 +439,7 @@ fn stats(draw: &DrawArgs, as_json: bool) -> Result<(), CliError> {
         .iter()
         .map(|(k, v)| {
             let cells = v.iter().map(|&x| {
-                if *k == "depth" {
+                if *k == "depth" || k.ends_with("_ms") {
                     format!("{x:.1}")
                 } else {
                     short(x.round() as u64)
@@ -388,7 +449,56 @@ fn stats(draw: &DrawArgs, as_json: bool) -> Result<(), CliError> {
         })
         .collect();
     crate::format::print(&table(&header, &rows, 1));
+    if let Some(tm) = &time {
+        say!();
+        say!(
+            "times (ms/image) predicted for {}; inference {} error on held-out models: median {:.0}%, 90th percentile {:.0}%",
+            tm.setting(),
+            fit_terms(&tm.infer),
+            100.0 * tm.infer.median_error,
+            100.0 * tm.infer.p90_error
+        );
+    }
     Ok(())
+}
+
+/// `flops + acts`.
+fn fit_terms(f: &regnet_spec::time_model::TimeFit) -> String {
+    f.terms
+        .iter()
+        .map(|t| t.name())
+        .collect::<Vec<_>>()
+        .join(" + ")
+}
+
+/// Percentiles of the predicted inference (and training) time.
+fn time_quantiles(pop: &Population, tm: &TimeModel) -> Vec<(&'static str, Vec<f64>)> {
+    let fits = [
+        ("infer_ms", Some(&tm.infer)),
+        ("train_ms", tm.train.as_ref()),
+    ];
+    fits.into_iter()
+        .filter_map(|(k, f)| Some((k, f?)))
+        .map(|(k, f)| {
+            let mut v: Vec<f64> = pop
+                .models
+                .iter()
+                .map(|m| {
+                    f.predict_ms(&regnet_spec::Complexity {
+                        flops: m.flops,
+                        params: m.params,
+                        acts: m.acts,
+                    })
+                })
+                .collect();
+            v.sort_by(f64::total_cmp);
+            let q = QUANTILES
+                .iter()
+                .map(|&p| regnet_stats::bootstrap::percentile(&v, p as f64))
+                .collect();
+            (k, q)
+        })
+        .collect()
 }
 
 /// Reads one metric of a sampled model.
