@@ -6,7 +6,8 @@ MODEL: regnetx200_cifar (RegNetX-200MF widths, CIFAR stem: 3x3 conv stride 1)
        or a torchvision model name (regnet_y_400mf, ...)
 MODE: train (forward, backward, SGD step) or infer (eval-mode forward, no grad)
 LAYOUT: nchw or cl (channels-last model and input), either with +amp for
-        training under float16 autocast with a GradScaler (CUDA)"""
+        training under float16 autocast with a GradScaler (CUDA), and/or
+        +compile for torch.compile (compiled during the warm-up steps)"""
 import sys
 import time
 from functools import partial
@@ -18,7 +19,8 @@ from torchvision.ops.misc import Conv2dNormActivation
 
 name, mode, batch, im, steps, layout, device = sys.argv[1:8]
 batch, im, steps = int(batch), int(im), int(steps)
-amp = layout.endswith("+amp")
+amp = "+amp" in layout
+compile_it = "+compile" in layout
 layout = layout.split("+")[0]
 torch.manual_seed(0)
 
@@ -42,6 +44,7 @@ y = torch.randint(10, (batch,), device=device)
 if layout == "cl":
     model = model.to(memory_format=torch.channels_last)
     x = x.contiguous(memory_format=torch.channels_last)
+run = torch.compile(model) if compile_it else model
 if mode == "train":
     model.train()
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-5)
@@ -52,7 +55,7 @@ if mode == "train":
     def step():
         opt.zero_grad(set_to_none=False)
         with torch.autocast(device, dtype=torch.float16, enabled=amp):
-            loss = loss_fn(model(x), y)
+            loss = loss_fn(run(x), y)
         scaler.scale(loss).backward()
         scaler.step(opt)
         scaler.update()
@@ -61,7 +64,7 @@ else:
 
     def step():
         with torch.no_grad():
-            model(x)
+            run(x)
 
 for _ in range(3):
     step()
