@@ -28,32 +28,33 @@ fn predict(f: &Value, flops: f64, params: f64, acts: f64) -> f64 {
     (f["intercept_ms"].as_f64().unwrap() + v).max(0.0)
 }
 
+/// The small fit's settings: 24 sampled models of 5-60 MF at 64 px, one
+/// step of batch 2 on one thread, training every second model.
+const FIT: &[&str] = &[
+    "-n",
+    "24",
+    "--zoo",
+    "false",
+    "--im-size",
+    "64",
+    "--batch",
+    "2",
+    "--steps",
+    "1",
+    "--threads",
+    "1",
+    "--train-every",
+    "2",
+    "--flops",
+    "5M:60M",
+];
+
 fn fit_small(dir: &Path) -> (std::path::PathBuf, Value) {
     let model = dir.join("tm.json");
-    let out = ok(&[
-        "time-model",
-        "fit",
-        "-o",
-        model.to_str().unwrap(),
-        "-n",
-        "24",
-        "--zoo",
-        "false",
-        "--im-size",
-        "64",
-        "--batch",
-        "2",
-        "--steps",
-        "1",
-        "--threads",
-        "1",
-        "--train-every",
-        "2",
-        "--flops",
-        "5M:60M",
-        "--charts",
-        dir.join("charts").to_str().unwrap(),
-    ]);
+    let mut args = vec!["time-model", "fit", "-o", model.to_str().unwrap()];
+    args.extend(FIT);
+    args.extend(["--charts", dir.join("charts").to_str().unwrap()]);
+    let out = ok(&args);
     assert!(
         out.contains("inference: correlation of time with acts: r = "),
         "{out}"
@@ -96,28 +97,7 @@ fn a_fitted_time_model_predicts_in_describe_and_space_commands() {
         assert!(svg.starts_with("<svg") && svg.contains("<circle"), "{f}");
     }
     // A rerun reuses every measurement (and fits the same model).
-    let again = ok(&[
-        "time-model",
-        "fit",
-        "-o",
-        m,
-        "-n",
-        "24",
-        "--zoo",
-        "false",
-        "--im-size",
-        "64",
-        "--batch",
-        "2",
-        "--steps",
-        "1",
-        "--threads",
-        "1",
-        "--train-every",
-        "2",
-        "--flops",
-        "5M:60M",
-    ]);
+    let again = ok(&[&["time-model", "fit", "-o", m], FIT].concat());
     assert!(!again.contains("[1/24]"), "{again}");
     let v: Value = serde_json::from_str(&std::fs::read_to_string(&model).unwrap()).unwrap();
     assert_eq!(v["infer"], tm["infer"]);

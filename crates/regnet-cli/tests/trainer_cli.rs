@@ -294,10 +294,12 @@ fn hung_and_garbled_trainers_fail_with_a_reason() {
         &hung,
         &sweep_config(&hung, "torchvision_trainer.py", "jsonl", 1, 1),
     );
+    // 24 s: the window must outlast starting Python and torch and the
+    // first epoch on a loaded 2-core machine, or the watchdog fires first.
     run_with(
         &sweep,
         &[("TRAINER_TEST_HANG_AT", "1")],
-        &["--stall-minutes", "0.1"],
+        &["--stall-minutes", "0.4"],
     );
     let (_, r) = &series(&sweep)[0];
     let err = r["err"].as_str().unwrap();

@@ -12,7 +12,7 @@ use regnet_config::Recipe;
 use regnet_engine::layout::Layout;
 use regnet_engine::train::{checkpoint_epoch, train, BatchProgress};
 use regnet_engine::train::{Observer, Status};
-use regnet_store::{EpochRecord, Job, Lease, Location, Outcome, SweepStore, NCHW};
+use regnet_store::{EpochRecord, Job, Lease, Location, Outcome, SweepInfo, SweepSettings, SweepStore, NCHW};
 use regnet_sweep::protocol::{
     storage_fault, EXIT_ABANDONED, EXIT_DIVERGED, EXIT_STORAGE, SWEEP_ENV,
 };
@@ -65,8 +65,8 @@ pub fn run(a: &Args) -> Result<u8, CliError> {
     std::fs::create_dir_all(&dir).map_err(|e| CliError::io("create", &dir, e))?;
     let info = store.info()?;
     let result = match &info.settings.trainer {
-        Some(trainer) => external(a, &sweep, &lease, &job, &dir, trainer),
-        None => attempt(a, store, &lease, &job, &dir),
+        Some(trainer) => external(a, &sweep, &info, &lease, &job, &dir, trainer),
+        None => attempt(a, store, &info.settings, &lease, &job, &dir),
     };
     match result {
         Ok(code) => Ok(code),
@@ -92,13 +92,13 @@ const CHECKPOINT: &str = "checkpoint.safetensors";
 fn external(
     a: &Args,
     sweep: &Sweep,
+    info: &SweepInfo,
     lease: &Lease,
     job: &Job,
     dir: &Path,
     trainer: &regnet_store::TrainerCommand,
 ) -> Result<u8, CliError> {
     use regnet_sweep::trainer::{self, Ending};
-    let info = sweep.store.info()?;
     trainer::on_interrupt();
     let ending = trainer::run(&trainer::Attempt {
         store: sweep.store.as_ref(),
@@ -129,13 +129,13 @@ fn external(
 fn attempt(
     a: &Args,
     store: &dyn SweepStore,
+    settings: &SweepSettings,
     lease: &Lease,
     job: &Job,
     dir: &Path,
 ) -> Result<u8, CliError> {
     regnet_engine::set_threads(a.threads);
     let device = pick_device(&a.device)?;
-    let settings = store.info()?.settings;
     if settings.data.is_empty() {
         return Err(CliError("the sweep settings name no dataset".into()));
     }

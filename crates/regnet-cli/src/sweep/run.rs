@@ -343,6 +343,7 @@ impl Placement {
         if per_gpu == 0 {
             return Err(CliError("--jobs-per-gpu must be at least 1".into()));
         }
+        let picked = pick_device(&a.device);
         let gpus = match &a.gpus {
             Some(list) if list.is_empty() => {
                 return Err(CliError(
@@ -352,10 +353,11 @@ impl Placement {
             // Named GPUs need no CUDA here: a trainer of the user's own may
             // be the one to use them.
             Some(list) => list.clone(),
-            None => match pick_device(&a.device)? {
-                Device::Cuda(i) if a.device.starts_with("cuda:") => vec![i],
-                Device::Cuda(_) => (0..regnet_engine::cuda_device_count()).collect(),
-                _ => Vec::new(),
+            None => match &picked {
+                Err(e) => return Err(CliError(e.0.clone())),
+                Ok(Device::Cuda(i)) if a.device.starts_with("cuda:") => vec![*i],
+                Ok(Device::Cuda(_)) => (0..regnet_engine::cuda_device_count()).collect(),
+                Ok(_) => Vec::new(),
             },
         };
         if gpus.is_empty() && a.jobs_per_gpu.is_some() {
@@ -365,7 +367,7 @@ impl Placement {
             )));
         }
         Ok(Placement {
-            device: pick_device(&a.device).map_or(a.device.clone(), |d| d.to_string()),
+            device: picked.map_or(a.device.clone(), |d| d.to_string()),
             gpus,
             per_gpu,
         })

@@ -2,6 +2,7 @@
 //! resumed trainer's repeat of an epoch an earlier attempt recorded only if
 //! it says the same.
 
+use regnet_record::VALUES;
 use regnet_store::EpochRecord;
 
 /// What to do with a reported epoch.
@@ -66,11 +67,9 @@ impl Relay {
             self.recorded.push(e.clone());
             return Ok(Step::Record(e));
         };
-        if let Some(field) = differs(have, &e) {
+        if let Some((field, was, now)) = differs(have, &e) {
             return Err(format!(
-                "epoch {n} was recorded with {field} {} and is now reported with {}: a resumed trainer must repeat a recorded epoch exactly (or not report it)",
-                shown(field_of(have, field)),
-                shown(field_of(&e, field))
+                "epoch {n} was recorded with {field} {was} and is now reported with {now}: a resumed trainer must repeat a recorded epoch exactly (or not report it)"
             ));
         }
         if amend && adds(have, &e) {
@@ -83,52 +82,34 @@ impl Relay {
     }
 }
 
-/// The numbers compared between a recorded epoch and a repeat of it.
-const COMPARED: [&str; 8] = [
-    "test_top1_err",
-    "test_top5_err",
-    "train_loss",
-    "train_top1_err",
-    "lr",
-    "test_ema_top1_err",
-    "test_ema_top5_err",
-    "images_per_s",
-];
-
-fn field_of(e: &EpochRecord, field: &str) -> Option<f64> {
-    match field {
-        "test_top1_err" => Some(e.test_top1_err),
-        "test_top5_err" => e.test_top5_err,
-        "train_loss" => e.train_loss,
-        "train_top1_err" => e.train_top1_err,
-        "lr" => e.lr,
-        "test_ema_top1_err" => e.test_ema_top1_err,
-        "test_ema_top5_err" => e.test_ema_top5_err,
-        _ => e.images_per_s,
-    }
+/// Whether a value of [`VALUES`] is the training's, compared between a
+/// recorded epoch and a repeat of it; speed and duration are the
+/// machine's.
+fn compared(name: &str) -> bool {
+    !matches!(name, "images_per_s" | "seconds")
 }
 
-/// The first compared field both records have and disagree on (speed is
-/// not compared: it is the machine's, not the training's).
-fn differs(a: &EpochRecord, b: &EpochRecord) -> Option<&'static str> {
-    COMPARED
+/// The first compared value both records have and disagree on, with both.
+fn differs(a: &EpochRecord, b: &EpochRecord) -> Option<(&'static str, f64, f64)> {
+    VALUES
         .into_iter()
-        .filter(|f| *f != "images_per_s")
-        .find(|f| match (field_of(a, f), field_of(b, f)) {
-            (Some(x), Some(y)) => (x - y).abs() > 1e-9 * x.abs().max(y.abs()).max(1.0),
-            _ => false,
+        .zip(a.values().into_iter().zip(b.values()))
+        .filter(|(name, _)| compared(name))
+        .find_map(|(name, pair)| match pair {
+            (Some(x), Some(y)) if (x - y).abs() > 1e-9 * x.abs().max(y.abs()).max(1.0) => {
+                Some((name, x, y))
+            }
+            _ => None,
         })
 }
 
-/// Whether `b` has a compared field `a` lacks.
+/// Whether `b` has a value `a` lacks (an amendment, such as the EMA's
+/// errors pycls logs after the epoch's test).
 fn adds(a: &EpochRecord, b: &EpochRecord) -> bool {
-    COMPARED
+    VALUES
         .into_iter()
-        .any(|f| field_of(a, f).is_none() && field_of(b, f).is_some())
-}
-
-fn shown(v: Option<f64>) -> String {
-    v.map_or("nothing".into(), |x| x.to_string())
+        .zip(a.values().into_iter().zip(b.values()))
+        .any(|(name, (x, y))| name != "seconds" && x.is_none() && y.is_some())
 }
 
 #[cfg(test)]
