@@ -63,7 +63,7 @@ impl Population {
                     } else {
                         "final".into()
                     };
-                    regnet_store::StoreError(format!("{name}: {at} test error {why}"))
+                    regnet_store::StoreError::new(format!("{name}: {at} test error {why}"))
                 })?;
             }
             let seconds = Some(epochs.iter().map(|e| e.seconds).sum());

@@ -108,7 +108,7 @@ impl DataSource {
         for opt in parts {
             let (key, value) = opt.split_once('=').unwrap_or((opt, ""));
             let n = value.parse::<u64>().map_err(|_| {
-                CliError(format!(
+                CliError::new(format!(
                     "--data '{data}': {key} needs a whole number (got '{value}')"
                 ))
             });
@@ -117,7 +117,7 @@ impl DataSource {
                 "test" => d.test_images = Some(positive(n?, data, key)?),
                 "seed" => d.subset_seed = n?,
                 _ => {
-                    return Err(CliError(format!(
+                    return Err(CliError::new(format!(
                         "--data '{data}': unknown option '{opt}' (allowed: train=N, test=N, seed=S)"
                     )))
                 }
@@ -183,7 +183,7 @@ impl DataSource {
         let (train, test) = self.folders(dir, o.skip_bad)?;
         let size = o.im_size as u32;
         if o.test_im_size < o.im_size {
-            return Err(CliError(format!(
+            return Err(CliError::new(format!(
                 "TEST.IM_SIZE {} is smaller than TRAIN.IM_SIZE {}: test views resize the shorter side to TEST.IM_SIZE, then crop TRAIN.IM_SIZE",
                 o.test_im_size, o.im_size
             )));
@@ -208,7 +208,7 @@ impl DataSource {
         let mut train = ImageFolder::index(dir, Split::Train)?;
         let mut test = ImageFolder::index(dir, Split::Test)?;
         if train.classes != test.classes {
-            return Err(CliError(format!(
+            return Err(CliError::new(format!(
                 "'{}': the train and val folders have different classes ({} vs {})",
                 dir.display(),
                 train.classes.len(),
@@ -277,7 +277,7 @@ impl DataSource {
         what: impl Fn() -> String,
     ) -> Result<Vec<usize>, CliError> {
         subset::balanced(labels, classes, n, self.subset_seed)
-            .map_err(|e| CliError(format!("{}: {e}", what())))
+            .map_err(|e| CliError::new(format!("{}: {e}", what())))
     }
 
     /// CIFAR and the MNIST-layout sets train with flip + pad-and-crop (as
@@ -297,14 +297,14 @@ fn parse_source(spec: &str, data: &str) -> Result<Source, CliError> {
         "synthetic" if arg.is_empty() => Ok(Source::Synthetic(5000)),
         "synthetic" => match arg.parse::<usize>() {
             Ok(n) if n >= 10 => Ok(Source::Synthetic(n)),
-            _ => Err(CliError(format!(
+            _ => Err(CliError::new(format!(
                 "--data '{data}': N must be a whole number of at least 10 images"
             ))),
         },
         "fashion-mnist" if arg.is_empty() => {
             let d = PathBuf::from(idx::FASHION_MNIST_DIR);
             if !d.is_dir() {
-                return Err(CliError(format!(
+                return Err(CliError::new(format!(
                     "--data '{data}': {} does not exist; install Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist) or give fashion-mnist:DIR",
                     d.display()
                 )));
@@ -316,13 +316,13 @@ fn parse_source(spec: &str, data: &str) -> Result<Source, CliError> {
         "cifar10" if !arg.is_empty() => Ok(Source::Cifar(Cifar::Ten, dir())),
         "cifar100" if !arg.is_empty() => Ok(Source::Cifar(Cifar::Hundred, dir())),
         "imagefolder" if !arg.is_empty() => Ok(Source::ImageFolder(dir())),
-        _ => Err(CliError(format!("--data '{data}': use {SOURCES}"))),
+        _ => Err(CliError::new(format!("--data '{data}': use {SOURCES}"))),
     }
 }
 
 fn positive(n: u64, data: &str, key: &str) -> Result<usize, CliError> {
     if n == 0 {
-        return Err(CliError(format!(
+        return Err(CliError::new(format!(
             "--data '{data}': {key}=0 would leave no images"
         )));
     }

@@ -9,7 +9,7 @@ pub fn to_json<T: serde::Serialize + ?Sized>(v: &T, pretty: bool) -> Result<Stri
     } else {
         serde_json::to_string(v)
     };
-    text.map_err(|e| CliError(format!("cannot write JSON output: {e}")))
+    text.map_err(|e| CliError::new(format!("cannot write JSON output: {e}")))
 }
 
 /// `1234567` → `"1,234,567"`.

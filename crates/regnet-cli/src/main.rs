@@ -96,7 +96,7 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(CliError(msg)) => {
+        Err(CliError { message: msg, .. }) => {
             eprintln!("error: {msg}");
             ExitCode::FAILURE
         }

@@ -29,7 +29,7 @@ impl Resolved {
         match (given, &self.run) {
             (Some(w), _) => Ok(w.to_path_buf()),
             (None, Some((dir, _))) => Ok(dir.join(RUN_WEIGHTS)),
-            (None, None) => Err(CliError(format!(
+            (None, None) => Err(CliError::new(format!(
                 "--weights FILE is needed: '{}' is not a run directory",
                 self.name
             ))),
@@ -55,7 +55,7 @@ pub fn model(
     } else if Path::new(arg).is_dir() {
         let dir = Path::new(arg);
         if !dir.join(RUN_CONFIG).is_file() {
-            return Err(CliError(format!(
+            return Err(CliError::new(format!(
                 "'{arg}' is a directory without a run's {RUN_CONFIG} (give a run directory of `regnet train` or a sweep job)"
             )));
         }
@@ -67,7 +67,7 @@ pub fn model(
     } else if looks_like_file(arg) {
         from_file(Path::new(arg))?
     } else {
-        return Err(CliError(format!(
+        return Err(CliError::new(format!(
             "'{arg}' is neither a zoo model (see `regnet zoo`) nor a config file (.yaml, .yml or .json)"
         )));
     };

@@ -50,7 +50,7 @@ pub fn prepare(
     let data = source.tensors(&DataOptions::of(recipe, im_size, skip_bad), device)?;
     let batches = data.train_len / recipe.batch_size;
     if batches == 0 {
-        return Err(CliError(format!(
+        return Err(CliError::new(format!(
             "the training set has {} images, fewer than TRAIN.BATCH_SIZE {}: as in pycls, the last partial batch of an epoch is dropped, so nothing would be trained",
             data.train_len, recipe.batch_size
         )));
@@ -143,9 +143,9 @@ impl Session {
     ) -> Result<(), CliError> {
         let config =
             serde_yaml::to_string(&regnet_config::complete(&self.spec, self.im_size, recipe))
-                .map_err(|e| CliError(format!("the run's config: {e}")))?;
+                .map_err(|e| CliError::new(format!("the run's config: {e}")))?;
         let record = serde_json::to_string_pretty(record)
-            .map_err(|e| CliError(format!("the run's record: {e}")))?;
+            .map_err(|e| CliError::new(format!("the run's record: {e}")))?;
         write_text(&dir.join(RUN_CONFIG), &config)?;
         write_text(&dir.join(RUN_RECORD), &format!("{record}\n"))
     }
@@ -160,16 +160,14 @@ pub const RUN_EMA_WEIGHTS: &str = "model_ema.safetensors";
 /// Writes `text` to `path` through a temporary file, so a failure never
 /// leaves half a file.
 pub fn write_text(path: &Path, text: &str) -> Result<(), CliError> {
-    regnet_export::write_atomically(path, |tmp| {
-        std::fs::write(tmp, text).map_err(|e| CliError::io("write", path, e))
-    })
+    Ok(regnet_record::atomic::write_file(path, text.as_bytes())?)
 }
 
 /// The device `--device CHOICE` names.
 pub fn pick_device(choice: &str) -> Result<Device, CliError> {
     Device::pick(choice).map_err(|e| match e {
         regnet_engine::EngineError::Device { why, .. } => {
-            CliError(format!("--device {choice}: {why}"))
+            CliError::new(format!("--device {choice}: {why}"))
         }
         other => other.into(),
     })
@@ -181,5 +179,5 @@ pub fn read_record(dir: &Path) -> Result<RunRecord, CliError> {
     let text = std::fs::read_to_string(&path)
         .map_err(|e| CliError::io("read the run's record", &path, e))?;
     serde_json::from_str(&text)
-        .map_err(|e| CliError(format!("'{}': not a run record: {e}", path.display())))
+        .map_err(|e| CliError::new(format!("'{}': not a run record: {e}", path.display())))
 }

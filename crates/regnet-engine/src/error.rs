@@ -37,6 +37,27 @@ pub enum EngineError {
     Import(#[from] ImportError),
 }
 
+impl From<regnet_record::atomic::ReplaceError> for EngineError {
+    fn from(e: regnet_record::atomic::ReplaceError) -> Self {
+        EngineError::Io {
+            action: "write",
+            path: e.path,
+            source: e.source,
+        }
+    }
+}
+
+impl EngineError {
+    /// Its kind: a file the engine could not write for the file system's
+    /// reasons (a full disk) is a storage fault, the rest are final.
+    pub fn fault(&self) -> regnet_record::Fault {
+        match self {
+            EngineError::Io { source, .. } => regnet_record::Fault::of_io(source),
+            _ => regnet_record::Fault::Final,
+        }
+    }
+}
+
 /// The engine's results.
 pub type Result<T> = std::result::Result<T, EngineError>;
 

@@ -29,7 +29,7 @@ pub enum Status {
     Done,
     /// The loss became NaN or infinite.
     Diverged,
-    /// The caller asked to stop after an epoch; the checkpoint allows resuming.
+    /// The observer stopped the run; the checkpoint allows resuming.
     Stopped,
 }
 
@@ -45,16 +45,31 @@ pub struct BatchProgress {
     pub loss: f64,
 }
 
-/// What a caller watches during training.
-pub trait Observer {
-    /// After each mini-batch.
-    fn batch(&mut self, _p: BatchProgress) {}
-    /// After each epoch's evaluation; `Break` stops the run (resumable).
-    fn epoch(&mut self, log: &EpochRecord) -> ControlFlow<()>;
+/// How an observer stops a run after an epoch: with the epoch kept or not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// The epoch is kept: the checkpoint says it is done, and a resumed
+    /// run goes on after it.
+    AfterEpoch,
+    /// The caller could not keep the epoch's record (a store or log it
+    /// could not write): the checkpoint stays at the epoch before, so a
+    /// resumed run repeats this one instead of losing its record.
+    Unrecorded,
 }
 
-impl<F: FnMut(&EpochRecord) -> ControlFlow<()>> Observer for F {
-    fn epoch(&mut self, log: &EpochRecord) -> ControlFlow<()> {
+/// What a caller watches during training.
+pub trait Observer {
+    /// After each mini-batch; `Break` stops the run at once, mid-epoch
+    /// (the checkpoint stays at the last finished epoch).
+    fn batch(&mut self, _p: BatchProgress) -> ControlFlow<()> {
+        ControlFlow::Continue(())
+    }
+    /// After each epoch's evaluation; `Break` stops the run (resumable).
+    fn epoch(&mut self, log: &EpochRecord) -> ControlFlow<Stop>;
+}
+
+impl<F: FnMut(&EpochRecord) -> ControlFlow<Stop>> Observer for F {
+    fn epoch(&mut self, log: &EpochRecord) -> ControlFlow<Stop> {
         self(log)
     }
 }
@@ -104,13 +119,18 @@ fn train_epochs(
     let mut logs = Vec::with_capacity(recipe.epochs);
     for epoch in first..recipe.epochs {
         let start = Instant::now();
-        let Some(totals) = t.train_epoch(epoch, &mut observer)? else {
-            return Ok((Status::Diverged, logs));
+        let totals = match t.train_epoch(epoch, &mut observer)? {
+            Trained::Epoch(totals) => totals,
+            Trained::Diverged => return Ok((Status::Diverged, logs)),
+            Trained::Stopped => return Ok((Status::Stopped, logs)),
         };
         let log = t.end_epoch(epoch, &totals, test, start)?;
         // The caller records the epoch first, then the checkpoint says it is
         // done: a crash in between repeats the epoch, never loses its record.
         let flow = observer.epoch(&log);
+        if flow == ControlFlow::Break(Stop::Unrecorded) {
+            return Ok((Status::Stopped, logs));
+        }
         if let Some(path) = checkpoint {
             save_checkpoint(path, t.model, &t.sgd, t.scaler.as_ref(), epoch + 1)?;
         }
@@ -138,11 +158,23 @@ struct Trainer<'a> {
     bn_iters: usize,
 }
 
+/// How an epoch of steps ended.
+enum Trained {
+    Epoch(EpochTotals),
+    /// The loss became NaN or infinite.
+    Diverged,
+    /// The observer stopped the run mid-epoch.
+    Stopped,
+}
+
 /// Sums over one epoch's mini-batches.
 struct EpochTotals {
     loss: f64,
     wrong: f64,
     seen: usize,
+    /// Seconds the training steps took (not the evaluation or precise BN):
+    /// what images/s measures.
+    seconds: f64,
 }
 
 /// 0..n in the order a generator seeded by `seed` shuffles them: the
@@ -186,12 +218,9 @@ impl<'a> Trainer<'a> {
         self.recipe.seed ^ ((epoch as u64) << 32)
     }
 
-    /// One epoch of SGD steps in a seeded order; `None` when the loss diverged.
-    fn train_epoch(
-        &mut self,
-        epoch: usize,
-        observer: &mut impl Observer,
-    ) -> Result<Option<EpochTotals>> {
+    /// One epoch of SGD steps in a seeded order. A stop mid-epoch drops the
+    /// prefetching iterator, which joins its thread.
+    fn train_epoch(&mut self, epoch: usize, observer: &mut impl Observer) -> Result<Trained> {
         let aug_seed = self.aug_seed(epoch);
         let order =
             shuffled(self.train.len(), aug_seed ^ SHUFFLE_STREAM).to_device(self.train.device());
@@ -199,29 +228,35 @@ impl<'a> Trainer<'a> {
         let batches = prefetched_batches(self.train, &order, self.recipe.batch_size, aug_seed)
             .take(self.iters);
         let mut mix_rng = ChaCha8Rng::seed_from_u64(aug_seed ^ MIXUP_STREAM);
+        let start = Instant::now();
         let mut totals = EpochTotals {
             loss: 0.0,
             wrong: 0.0,
             seen: 0,
+            seconds: 0.0,
         };
         for (i, batch) in batches.enumerate() {
             let (x, y) = batch?;
             let (x, y, targets) = mixup(x, y, self.recipe, self.train.num_classes, &mut mix_rng);
             let Some((loss, wrong)) = self.step(epoch, i, &x, &y, targets.as_ref()) else {
-                return Ok(None);
+                return Ok(Trained::Diverged);
             };
             let b = y.size()[0] as usize;
             totals.loss += loss * b as f64;
             totals.wrong += wrong;
             totals.seen += b;
-            observer.batch(BatchProgress {
+            let flow = observer.batch(BatchProgress {
                 epoch,
                 done: i + 1,
                 total: self.iters,
                 loss: totals.loss / totals.seen as f64,
             });
+            if flow.is_break() {
+                return Ok(Trained::Stopped);
+            }
         }
-        Ok(Some(totals))
+        totals.seconds = start.elapsed().as_secs_f64();
+        Ok(Trained::Epoch(totals))
     }
 
     /// Mini-batch `i`: forward, loss, backward, SGD step and EMA update;
@@ -293,7 +328,7 @@ impl<'a> Trainer<'a> {
             test_top5_err: Some(top5),
             test_ema_top1_err: ema_errs.map(|e| e.0),
             test_ema_top5_err: ema_errs.map(|e| e.1),
-            images_per_s: Some(totals.seen as f64 / seconds),
+            images_per_s: Some(totals.seen as f64 / totals.seconds),
             ..EpochRecord::new(epoch as u32 + 1, top1, seconds)
         })
     }
@@ -417,12 +452,16 @@ fn save_checkpoint(
         .into_iter()
         .map(|(k, v)| (k, v.to_device(Device::Cpu).contiguous()))
         .collect();
-    let tmp = path.with_extension("partial");
-    Tensor::write_safetensors(&named, &tmp).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        EngineError::bad_file(&tmp, format!("cannot write the checkpoint: {e}"))
-    })?;
-    std::fs::rename(&tmp, path).map_err(|e| EngineError::io("write checkpoint", path, e))
+    regnet_record::atomic::write_atomically(path, |tmp| {
+        Tensor::write_safetensors(&named, tmp).map_err(|e| match e {
+            // The file system's refusal (a full disk) stays an I/O error.
+            tch::TchError::SafeTensorError {
+                err: safetensors::SafeTensorError::IoError(io),
+                ..
+            } => EngineError::io("write checkpoint", path, io),
+            e => EngineError::bad_file(path, format!("cannot write the checkpoint: {e}")),
+        })
+    })
 }
 
 fn read_checkpoint(path: &Path) -> Result<Vec<(String, Tensor)>> {

@@ -7,7 +7,7 @@ use regnet_data::synthetic::{generate, Split};
 use regnet_engine::data::TensorSet;
 use regnet_engine::precise_bn::{precise_bn, precise_bn_iters};
 use regnet_engine::sgd::Sgd;
-use regnet_engine::train::{train, BatchProgress, EpochRecord, Observer};
+use regnet_engine::train::{train, BatchProgress, EpochRecord, Observer, Stop};
 use regnet_engine::Device;
 use regnet_engine::{BuiltModel, InitConfig};
 use std::ops::ControlFlow;
@@ -124,10 +124,11 @@ struct Seen {
 }
 
 impl Observer for &mut Seen {
-    fn batch(&mut self, p: BatchProgress) {
+    fn batch(&mut self, p: BatchProgress) -> ControlFlow<()> {
         self.batches.push(p);
+        ControlFlow::Continue(())
     }
-    fn epoch(&mut self, log: &EpochRecord) -> ControlFlow<()> {
+    fn epoch(&mut self, log: &EpochRecord) -> ControlFlow<Stop> {
         self.epochs.push(log.clone());
         ControlFlow::Continue(())
     }

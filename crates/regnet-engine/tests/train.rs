@@ -6,7 +6,7 @@ use regnet_config::{LrPolicy, Recipe};
 use regnet_data::synthetic::{generate, Split};
 use regnet_engine::data::TensorSet;
 use regnet_engine::sgd::Sgd;
-use regnet_engine::train::{train, EpochRecord, Status};
+use regnet_engine::train::{train, EpochRecord, Status, Stop};
 use regnet_engine::Device;
 use regnet_engine::{BuiltModel, InitConfig};
 use std::ops::ControlFlow;
@@ -210,6 +210,67 @@ fn a_resumed_run_ends_where_an_uninterrupted_one_does() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Stops after epoch `after` without keeping it, or mid-epoch.
+struct Stopper {
+    after: u32,
+    /// Stop at this mini-batch of the epoch after `after` instead.
+    mid: Option<usize>,
+}
+
+impl regnet_engine::train::Observer for Stopper {
+    fn batch(&mut self, p: regnet_engine::train::BatchProgress) -> ControlFlow<()> {
+        match self.mid {
+            Some(i) if p.epoch as u32 == self.after && p.done == i => ControlFlow::Break(()),
+            _ => ControlFlow::Continue(()),
+        }
+    }
+
+    fn epoch(&mut self, e: &EpochRecord) -> ControlFlow<Stop> {
+        match e.epoch == self.after + 1 && self.mid.is_none() {
+            true => ControlFlow::Break(Stop::Unrecorded),
+            false => ControlFlow::Continue(()),
+        }
+    }
+}
+
+/// A run stopped with an epoch it could not record, or in the middle of
+/// an epoch, keeps the checkpoint of the last kept epoch: the resumed run
+/// repeats the lost epoch and ends where an uninterrupted one does.
+#[test]
+fn an_unrecorded_or_interrupted_epoch_is_repeated_on_resume() {
+    tch::set_num_threads(1);
+    let (tr, te) = synthetic_sets(300, 100);
+    let mut r = recipe(3);
+    r.batch_size = 32;
+    let dir = std::env::temp_dir().join(format!("regnet-unrecorded-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (_, whole) = train(&mut seeded(0), &tr, &te, &r, None, keep_going).unwrap();
+    for mid in [None, Some(3)] {
+        let ck = dir.join(format!("{mid:?}.safetensors"));
+        let (status, kept) = train(
+            &mut seeded(0),
+            &tr,
+            &te,
+            &r,
+            Some(&ck),
+            Stopper { after: 1, mid },
+        )
+        .unwrap();
+        // Epoch 1 kept; epoch 2 unrecorded (or cut at its 3rd batch).
+        assert_eq!((status, kept.len()), (Status::Stopped, 1), "{mid:?}");
+        assert_eq!(regnet_engine::train::checkpoint_epoch(&ck).unwrap(), 1);
+        let (_, rest) = train(&mut seeded(7), &tr, &te, &r, Some(&ck), keep_going).unwrap();
+        assert_eq!(rest.iter().map(|l| l.epoch).collect::<Vec<_>>(), [2, 3]);
+        for (x, y) in whole[1..].iter().zip(&rest) {
+            assert_eq!(
+                (x.train_loss, x.test_top1_err),
+                (y.train_loss, y.test_top1_err)
+            );
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn cifar_augmentation_flips_and_shifts() {
     use rand::SeedableRng;
@@ -274,12 +335,12 @@ fn prefetched_batches_cover_the_epoch_in_order() {
     assert!(first.0.equal(&last.0), "image 49 first");
 }
 
-fn keep_going(_: &EpochRecord) -> ControlFlow<()> {
+fn keep_going(_: &EpochRecord) -> ControlFlow<Stop> {
     ControlFlow::Continue(())
 }
 
-fn stop(_: &EpochRecord) -> ControlFlow<()> {
-    ControlFlow::Break(())
+fn stop(_: &EpochRecord) -> ControlFlow<Stop> {
+    ControlFlow::Break(Stop::AfterEpoch)
 }
 
 #[test]
@@ -361,7 +422,7 @@ fn the_weight_ema_is_tracked_evaluated_and_resumed() {
     std::fs::create_dir_all(&dir).unwrap();
     let ck = dir.join("c.safetensors");
     let mut c = fresh();
-    let stop = |_: &EpochRecord| ControlFlow::Break(());
+    let stop = |_: &EpochRecord| ControlFlow::Break(Stop::AfterEpoch);
     train(&mut c, &a_tr, &a_te, &r, Some(&ck), stop).unwrap();
     let mut d = fresh();
     let (_, rest) = train(&mut d, &a_tr, &a_te, &r, Some(&ck), keep_going).unwrap();

@@ -1,5 +1,6 @@
 //! Trained models out, in the formats their next users read: torchvision
-//! state dicts, pycls checkpoints and ONNX graphs. Framework-free: the
+//! state dicts, pycls checkpoints (written by `regnet_data::weights`, next
+//! to the reader) and ONNX graphs. Framework-free: the
 //! engine hands over its weights as plain arrays in pycls names, and the
 //! network's spec says how they are laid out and what other libraries call
 //! them ([`regnet_spec::Network::module_names`]). TorchScript, which needs
@@ -7,7 +8,6 @@
 
 pub mod onnx;
 pub mod proto;
-pub mod torch_save;
 pub mod torchvision;
 
 use std::path::Path;
@@ -19,49 +19,7 @@ pub struct ExportError(pub String);
 
 pub type Result<T> = std::result::Result<T, ExportError>;
 
-/// The values of one named tensor, row-major.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Data {
-    F32(Vec<f32>),
-    /// BN's `num_batches_tracked` counters.
-    I64(Vec<i64>),
-}
-
-/// A named tensor of a state dict: name, shape and values.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Array {
-    pub name: String,
-    pub shape: Vec<usize>,
-    pub data: Data,
-}
-
-impl Array {
-    /// A float32 tensor.
-    pub fn f32(name: impl Into<String>, shape: Vec<usize>, values: Vec<f32>) -> Self {
-        Array {
-            name: name.into(),
-            shape,
-            data: Data::F32(values),
-        }
-    }
-
-    /// The values as little-endian bytes (the layout of torch storages,
-    /// safetensors and ONNX raw data).
-    pub fn le_bytes(&self) -> Vec<u8> {
-        match &self.data {
-            Data::F32(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
-            Data::I64(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
-        }
-    }
-
-    /// Number of elements.
-    pub fn numel(&self) -> usize {
-        self.shape.iter().product()
-    }
-}
-
-/// A state dict: the named tensors in order.
-pub type StateDict = Vec<Array>;
+pub use regnet_data::weights::{Array, Data, StateDict};
 
 /// Looks up `name` in `state`, as float32 values.
 pub fn values<'a>(state: &'a [Array], name: &str) -> Result<&'a [f32]> {
@@ -92,30 +50,6 @@ pub fn with_bn_counters(state: StateDict) -> StateDict {
         }
     }
     out
-}
-
-/// Runs `write` on a temporary file in `out`'s directory, then renames it
-/// to `out`, so a failed export leaves nothing half-written at `out`.
-pub fn write_atomically<E: From<ExportError>>(
-    out: &Path,
-    write: impl FnOnce(&Path) -> std::result::Result<(), E>,
-) -> std::result::Result<(), E> {
-    let name = out
-        .file_name()
-        .ok_or_else(|| ExportError(format!("--out '{}' is not a file path", out.display())))?;
-    let tmp = out.with_file_name(format!(
-        ".{}.partial-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = write(&tmp).and_then(|()| {
-        std::fs::rename(&tmp, out)
-            .map_err(|e| ExportError(format!("cannot write '{}': {e}", out.display())).into())
-    });
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }
 
 /// Writes a state dict as safetensors.

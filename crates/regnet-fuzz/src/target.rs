@@ -97,7 +97,7 @@ impl Target {
                 .map_err(|e| e.to_string()),
             Target::SweepConfig => regnet_sweep::SweepConfig::parse(&text(input)?)
                 .map(drop)
-                .map_err(|e| e.0),
+                .map_err(|e| e.message),
             Target::SweepJson => {
                 let v: serde_json::Value =
                     serde_json::from_slice(input).map_err(|e| format!("not JSON: {e}"))?;

@@ -50,7 +50,7 @@ pub fn snapshot(store: &dyn SweepStore) -> Result<(SweepInfo, Vec<JobRecord>)> {
         .map(|j| j.spec.name.as_str())
         .collect();
     if !live.is_empty() {
-        return Err(StoreError(format!(
+        return Err(StoreError::new(format!(
             "{} jobs are running ({}); stop their workers and wait for the leases to expire, then copy",
             live.len(),
             live.join(", ")

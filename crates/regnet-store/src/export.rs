@@ -137,7 +137,7 @@ fn wall(j: &Job) -> Option<f64> {
 /// config as JSON.
 pub fn to_csv(store: &dyn SweepStore) -> Result<String> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    let fail = |e: csv::Error| StoreError(format!("writing CSV: {e}"));
+    let fail = |e: csv::Error| StoreError::new(format!("writing CSV: {e}"));
     w.write_record([
         "job",
         "state",
@@ -183,6 +183,6 @@ pub fn to_csv(store: &dyn SweepStore) -> Result<String> {
     }
     let bytes = w
         .into_inner()
-        .map_err(|e| StoreError(format!("writing CSV: {e}")))?;
-    String::from_utf8(bytes).map_err(|e| StoreError(format!("writing CSV: {e}")))
+        .map_err(|e| StoreError::new(format!("writing CSV: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| StoreError::new(format!("writing CSV: {e}")))
 }

@@ -23,17 +23,41 @@ pub use decide::{after_attempt, AfterAttempt};
 pub use export::{to_csv, to_pycls_json};
 pub use location::{store_path, Location};
 pub use pg::{PgStore, PgUrl};
-pub use regnet_record::EpochRecord;
+pub use regnet_record::{EpochRecord, Fault};
 pub use sqlite::SqliteStore;
 pub use trainer::{TrainerCommand, TrainerFormat, PLACEHOLDERS};
 
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
-/// A store failure, as one line for the user.
+/// A store failure, as one line for the user, and its kind: a sweep waits
+/// out an unreachable store or a full disk, and fails a job only for the rest.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct StoreError(pub String);
+#[error("{message}")]
+pub struct StoreError {
+    pub message: String,
+    pub fault: Fault,
+}
+
+impl StoreError {
+    /// A failure of the input or the store's content ([`Fault::Final`]).
+    pub fn new(message: impl Into<String>) -> Self {
+        StoreError::of(Fault::Final, message)
+    }
+
+    pub fn of(fault: Fault, message: impl Into<String>) -> Self {
+        StoreError {
+            message: message.into(),
+            fault,
+        }
+    }
+}
+
+impl From<regnet_record::atomic::ReplaceError> for StoreError {
+    fn from(e: regnet_record::atomic::ReplaceError) -> Self {
+        StoreError::of(e.fault(), e.to_string())
+    }
+}
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
@@ -72,7 +96,7 @@ impl JobState {
         JobState::ALL
             .into_iter()
             .find(|j| j.as_str() == s)
-            .ok_or_else(|| StoreError(format!("unknown job state '{s}' in the store")))
+            .ok_or_else(|| StoreError::new(format!("unknown job state '{s}' in the store")))
     }
 }
 

@@ -26,7 +26,7 @@ impl Location {
             return Ok(Location::Url(Box::new(PgUrl::parse(s)?)));
         }
         if s.contains("://") {
-            return Err(StoreError(format!(
+            return Err(StoreError::new(format!(
                 "'{s}': a sweep is a directory or a postgres:// URL"
             )));
         }
@@ -61,14 +61,15 @@ impl Location {
             Location::Dir(d) => {
                 let db = store_path(d);
                 if db.exists() && !replace {
-                    return Err(StoreError(format!(
+                    return Err(StoreError::new(format!(
                         "{} already holds a sweep; continue it with `regnet sweep run '{}'`, or pass --force to replace it",
                         d.display(),
                         d.display()
                     )));
                 }
-                std::fs::create_dir_all(d)
-                    .map_err(|e| StoreError(format!("cannot create '{}': {e}", d.display())))?;
+                std::fs::create_dir_all(d).map_err(|e| {
+                    StoreError::new(format!("cannot create '{}': {e}", d.display()))
+                })?;
                 Ok(Box::new(SqliteStore::create(&db, info, jobs, replace)?))
             }
             Location::Url(u) => Ok(Box::new(PgStore::create(u, info, jobs, replace)?)),

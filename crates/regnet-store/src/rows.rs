@@ -26,7 +26,7 @@ pub(crate) struct JobRow {
 impl JobRow {
     pub(crate) fn into_job(self) -> Result<Job> {
         let config = serde_json::from_str(&self.config).map_err(|e| {
-            StoreError(format!("job {}: stored config is not JSON: {e}", self.name))
+            StoreError::new(format!("job {}: stored config is not JSON: {e}", self.name))
         })?;
         let state = JobState::parse(&self.state)?;
         let done = state == JobState::Done;
@@ -129,7 +129,7 @@ impl EpochRow {
     pub(crate) fn into_record(self, job_id: i64) -> Result<EpochRecord> {
         let epoch = u32::try_from(self.epoch).unwrap_or(0);
         let mut e = EpochRecord::from_values(epoch, self.reals).ok_or_else(|| {
-            StoreError(format!(
+            StoreError::new(format!(
                 "job {job_id} epoch {}: the store has no test_top1_err or seconds",
                 self.epoch
             ))

@@ -3,7 +3,7 @@
 
 use crate::rows::{epoch_columns, epoch_gap, job_problems, EpochRow, JobRow, EPOCH_REALS};
 use crate::{
-    after_attempt, now, Counts, EpochRecord, Job, JobRecord, Lease, NewJob, Outcome, Result,
+    after_attempt, now, Counts, EpochRecord, Fault, Job, JobRecord, Lease, NewJob, Outcome, Result,
     StoreError, SweepInfo, SweepStore,
 };
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
@@ -127,28 +127,26 @@ impl SqliteStore {
         replace: bool,
     ) -> Result<Self> {
         if path.exists() && !replace {
-            return Err(StoreError(format!("{} already exists", path.display())));
+            return Err(StoreError::new(format!(
+                "{} already exists",
+                path.display()
+            )));
         }
-        let tmp = path.with_extension("db.partial");
-        let _ = std::fs::remove_file(&tmp);
-        let written = write_new(&tmp, info, jobs);
-        if let Err(e) = written {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(e);
-        }
-        // A stale write-ahead log must not be replayed into the new file.
-        for suffix in ["-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-        }
-        std::fs::rename(&tmp, path)
-            .map_err(|e| StoreError(format!("cannot create {}: {e}", path.display())))?;
+        regnet_record::atomic::write_atomically::<StoreError>(path, |tmp| {
+            write_new(tmp, info, jobs)?;
+            // A stale write-ahead log must not be replayed into the new file.
+            for suffix in ["-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+            Ok(())
+        })?;
         Self::open(path)
     }
 
     /// Opens an existing store, checking that it is one.
     pub fn open(path: &Path) -> Result<Self> {
         if !path.is_file() {
-            return Err(StoreError(format!(
+            return Err(StoreError::new(format!(
                 "no sweep store at {} (create one with `regnet sweep init`)",
                 path.display()
             )));
@@ -187,11 +185,11 @@ impl SqliteStore {
         match version.and_then(|v| v.parse::<i64>().ok()) {
             Some(SCHEMA_VERSION) => Ok(()),
             Some(v) if UPGRADES.iter().any(|(from, _)| *from == v) => self.upgrade(v),
-            Some(v) => Err(StoreError(format!(
+            Some(v) => Err(StoreError::new(format!(
                 "{}: store schema version {v}, this regnet reads version {SCHEMA_VERSION}",
                 self.path.display()
             ))),
-            None => Err(StoreError(format!(
+            None => Err(StoreError::new(format!(
                 "{} is not a regnet sweep store (no schema version)",
                 self.path.display()
             ))),
@@ -339,27 +337,35 @@ fn job_row(r: &rusqlite::Row) -> rusqlite::Result<JobRow> {
 fn db_error(path: &Path, e: rusqlite::Error) -> StoreError {
     let p = path.display();
     match e.sqlite_error_code() {
-        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError(format!(
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::of(
+            Fault::Unreachable,
+            format!(
             "{p} is locked by another process (waited {} s); is another program holding it open?",
             busy_timeout().as_secs_f64()
-        )),
-        Some(ErrorCode::NotADatabase) => StoreError(format!(
+        ),
+        ),
+        Some(ErrorCode::NotADatabase) => StoreError::new(format!(
             "{p} is not a regnet sweep store (not an SQLite database)"
         )),
-        Some(ErrorCode::DatabaseCorrupt) => StoreError(format!(
+        Some(ErrorCode::DatabaseCorrupt) => StoreError::new(format!(
             "{p} is corrupt ({e}); restore it from a copy or start a new sweep"
         )),
         Some(ErrorCode::CannotOpen) => {
             // SQLite does not say why; the file system does (read-only, say).
-            let why = std::fs::OpenOptions::new()
-                .append(true)
-                .open(path)
-                .err()
-                .map_or(String::new(), |io| format!(" ({io})"));
-            StoreError(format!("cannot open {p}: {e}{why}"))
+            let io = std::fs::OpenOptions::new().append(true).open(path).err();
+            let why = io.as_ref().map_or(String::new(), |io| format!(" ({io})"));
+            let fault = io.as_ref().map_or(Fault::Final, Fault::of_io);
+            StoreError::of(fault, format!("cannot open {p}: {e}{why}"))
         }
-        Some(ErrorCode::ReadOnly) => StoreError(format!("{p} is read-only: {e}")),
-        _ => StoreError(format!("{p}: {e}")),
+        Some(ErrorCode::ReadOnly) => {
+            StoreError::of(Fault::Storage, format!("{p} is read-only: {e}"))
+        }
+        // A full disk, or a write the file system below refused (SQLite
+        // calls a disk turned read-only under it an I/O error).
+        Some(ErrorCode::DiskFull | ErrorCode::SystemIoFailure) => {
+            StoreError::of(Fault::Storage, format!("{p}: {e}"))
+        }
+        _ => StoreError::new(format!("{p}: {e}")),
     }
 }
 
@@ -380,7 +386,7 @@ impl SweepStore for SqliteStore {
             })
             .map_err(|e| self.err(e))?;
         serde_json::from_str(&text).map_err(|e| {
-            StoreError(format!(
+            StoreError::new(format!(
                 "{}: sweep info unreadable: {e}",
                 self.path.display()
             ))
@@ -476,7 +482,7 @@ impl SweepStore for SqliteStore {
         let job = self
             .read_jobs("WHERE j.id = ?1", [lease.job_id])?
             .pop()
-            .ok_or_else(|| StoreError(format!("job {} vanished", lease.job_id)))?;
+            .ok_or_else(|| StoreError::new(format!("job {} vanished", lease.job_id)))?;
         Ok(Some((job, lease)))
     }
 

@@ -259,7 +259,7 @@ fn a_store_is_replaced_only_when_asked(f: &Fixture) {
     s.record_epoch(&l, &epoch(1, 50.0)).unwrap();
     drop(s);
     let at = Location::parse(&f.location()).unwrap();
-    let e = at.create(&info(2), &jobs(3), false).err().unwrap().0;
+    let e = at.create(&info(2), &jobs(3), false).err().unwrap().message;
     assert!(e.contains("already holds") && e.contains("--force"), "{e}");
     assert_eq!(
         open(&f.location()).jobs().unwrap().len(),
@@ -327,18 +327,18 @@ fn bad_sqlite_files_give_one_line_errors() {
     let missing = SqliteStore::open(&d.path().join("nope.db"))
         .err()
         .unwrap()
-        .0;
+        .message;
     assert!(
         missing.contains("no sweep store") && missing.contains("sweep init"),
         "{missing}"
     );
     let junk = d.path().join("junk.db");
     std::fs::write(&junk, vec![b'x'; 4096]).unwrap();
-    let e = SqliteStore::open(&junk).err().unwrap().0;
+    let e = SqliteStore::open(&junk).err().unwrap().message;
     assert!(e.contains("not a regnet sweep store"), "{e}");
     drop(SqliteStore::create(&d.path().join("sweep.db"), &info(1), &jobs(1), false).unwrap());
     let again = SqliteStore::create(&d.path().join("sweep.db"), &info(1), &jobs(1), false);
-    assert!(again.err().unwrap().0.contains("already exists"));
+    assert!(again.err().unwrap().message.contains("already exists"));
 }
 
 fn pycls_export_has_the_series_pycls_analysis_reads(f: &Fixture) {
@@ -454,7 +454,7 @@ fn a_copy_is_refused_while_a_worker_holds_a_live_lease() {
     let f = Fixture::sqlite();
     let s = f.create(2, 1);
     s.claim("w", LEASE).unwrap().unwrap();
-    let e = snapshot(s.as_ref()).unwrap_err().0;
+    let e = snapshot(s.as_ref()).unwrap_err().message;
     assert!(e.contains("1 jobs are running (job-0000)"), "{e}");
 }
 
@@ -480,18 +480,18 @@ fn two_sweeps_in_one_database_stay_apart() {
     assert_eq!(b.retry_failed().unwrap(), 0);
     assert!(b.jobs().unwrap().iter().all(|j| !claimed_a.contains(&j.id)));
     // Without a name the URL is ambiguous; a wrong name lists the sweeps.
-    let e = PgStore::open(&url).err().unwrap().0;
+    let e = PgStore::open(&url).err().unwrap().message;
     assert!(
         e.contains("holds sweeps a, b") && e.contains("?sweep=NAME"),
         "{e}"
     );
-    let e = PgStore::open(&url.with_sweep("c")).err().unwrap().0;
+    let e = PgStore::open(&url.with_sweep("c")).err().unwrap().message;
     assert!(e.contains("no sweep 'c'") && e.contains("a, b"), "{e}");
     // Re-creating a sweep is refused unless replaced; replacing leaves the other.
     let e = PgStore::create(&url.with_sweep("a"), &info(1), &jobs(1), false)
         .err()
         .unwrap()
-        .0;
+        .message;
     assert!(
         e.contains("already holds sweep 'a'") && e.contains("--force"),
         "{e}"
@@ -517,7 +517,7 @@ fn bad_urls_credentials_and_databases_are_one_line_errors() {
     let e = PgStore::open(&PgUrl::parse(&unreachable).unwrap())
         .err()
         .unwrap()
-        .0;
+        .message;
     assert!(
         e.starts_with(&format!(
             "cannot connect to the sweep store postgres://regnet:***@127.0.0.1:{closed}/x"
@@ -528,17 +528,20 @@ fn bad_urls_credentials_and_databases_are_one_line_errors() {
     let e = PgStore::create(&PgUrl::parse(&wrong).unwrap(), &info(1), &jobs(1), false)
         .err()
         .unwrap()
-        .0;
+        .message;
     assert!(e.contains("password authentication failed"), "{e}");
     assert!(!e.contains("wrong"), "the password is not shown: {e}");
-    let e = PgUrl::parse("postgres://a@b:notaport/x").err().unwrap().0;
+    let e = PgUrl::parse("postgres://a@b:notaport/x")
+        .err()
+        .unwrap()
+        .message;
     assert!(e.starts_with("bad store URL"), "{e}");
     let e = PgStore::open(&PgUrl::parse(&server.url("nosuchdb")).unwrap())
         .err()
         .unwrap()
-        .0;
+        .message;
     assert!(e.contains("database \"nosuchdb\" does not exist"), "{e}");
-    let e = PgStore::open(&pg_url(&f)).err().unwrap().0;
+    let e = PgStore::open(&pg_url(&f)).err().unwrap().message;
     assert!(
         e.contains("no regnet sweeps") && e.contains("sweep init"),
         "{e}"
@@ -662,12 +665,12 @@ fn a_newer_schema_is_refused_with_nothing_written() {
     drop(PgStore::create(&url, &info(1), &jobs(2), false).unwrap());
     let db = f.location().rsplit('/').next().unwrap().to_string();
     server.psql(&db, "INSERT INTO regnet_schema (version) VALUES (99)");
-    let e = PgStore::open(&url).err().unwrap().0;
+    let e = PgStore::open(&url).err().unwrap().message;
     assert!(e.contains("schema version 99 is newer"), "{e}");
     let e = PgStore::create(&url.with_sweep("other"), &info(1), &jobs(1), false)
         .err()
         .unwrap()
-        .0;
+        .message;
     assert!(e.contains("schema version 99 is newer"), "{e}");
     assert_eq!(server.psql(&db, "SELECT COUNT(*) FROM regnet_sweeps"), "1");
     assert_eq!(server.psql(&db, "SELECT COUNT(*) FROM regnet_jobs"), "2");

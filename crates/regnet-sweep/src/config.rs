@@ -125,12 +125,13 @@ impl SweepConfig {
     /// Reads a sweep config file; errors are prefixed with the file name.
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| {
-            SweepError(format!(
+            SweepError::new(format!(
                 "cannot read sweep config '{}': {e}",
                 path.display()
             ))
         })?;
-        Self::parse(&text).map_err(|e| SweepError(format!("{}: {}", path.display(), e.0)))
+        Self::parse(&text)
+            .map_err(|e| SweepError::new(format!("{}: {}", path.display(), e.message)))
     }
 
     /// Parses sweep config YAML of either form.
@@ -138,12 +139,12 @@ impl SweepConfig {
         let mut doc: Mapping = match regnet_config::yaml::from_str(text) {
             Ok(Value::Mapping(m)) => m,
             Ok(v) => {
-                return Err(SweepError(format!(
+                return Err(SweepError::new(format!(
                     "a sweep config must be a mapping (NAME, SETUP... or SPACE, NUM_CONFIGS...), got {}",
                     describe(&v)
                 )))
             }
-            Err(e) => return Err(SweepError(format!("malformed YAML: {e}"))),
+            Err(e) => return Err(SweepError::new(format!("malformed YAML: {e}"))),
         };
         let data = take_string(&mut doc, "DATA")?;
         let max_attempts =
@@ -172,16 +173,17 @@ pub fn open_space(arg: &str) -> Result<(Space, Option<SweepConfig>)> {
     let path = Path::new(arg);
     if path.exists() || lower.ends_with(".yaml") || lower.ends_with(".yml") {
         let text = std::fs::read_to_string(path)
-            .map_err(|e| SweepError(format!("cannot read sweep config '{arg}': {e}")))?;
+            .map_err(|e| SweepError::new(format!("cannot read sweep config '{arg}': {e}")))?;
         if let Ok(Value::Mapping(doc)) = regnet_config::yaml::from_str::<Value>(&text) {
             if crate::derived::is_derived(&doc) {
                 return crate::derived::read(path, &text);
             }
         }
-        let cfg = SweepConfig::parse(&text).map_err(|e| SweepError(format!("{arg}: {}", e.0)))?;
+        let cfg = SweepConfig::parse(&text)
+            .map_err(|e| SweepError::new(format!("{arg}: {}", e.message)))?;
         return Ok((cfg.space.clone(), Some(cfg)));
     }
-    Err(SweepError(format!(
+    Err(SweepError::new(format!(
         "unknown design space '{arg}' (built-in: {}; or a sweep config or derived-space .yaml)",
         Space::BUILTIN.join(", ")
     )))
@@ -195,18 +197,18 @@ fn short_form(doc: &Mapping) -> Result<SweepConfig> {
         kind: root
             .string("STEM_TYPE", StemChoice::default().kind.name())?
             .parse()
-            .map_err(|e: String| SweepError(format!("STEM_TYPE: {e}")))?,
+            .map_err(|e: String| SweepError::new(format!("STEM_TYPE: {e}")))?,
         width: root.u64("STEM_W", StemChoice::default().width)?,
     };
     if stem.width == 0 {
-        return Err(SweepError("STEM_W must be at least 1".into()));
+        return Err(SweepError::new("STEM_W must be at least 1".into()));
     }
     let space = match Space::builtin(&name) {
         Some(s) => s,
         // A derived-space file (relative to the working directory).
         None if Path::new(&name).is_file() => open_space(&name)?.0,
         None => {
-            return Err(SweepError(format!(
+            return Err(SweepError::new(format!(
                 "SPACE: unknown design space '{name}' (built-in: {}; or a derived-space file)",
                 Space::BUILTIN.join(", ")
             )))
@@ -230,7 +232,7 @@ fn short_form(doc: &Mapping) -> Result<SweepConfig> {
                 Value::String(s) => s.clone(),
                 other => describe(other),
             };
-            *slot = Band::parse(&text).map_err(|e| SweepError(format!("{key}: {e}")))?;
+            *slot = Band::parse(&text).map_err(|e| SweepError::new(format!("{key}: {e}")))?;
         }
     }
     let mut base = Mapping::new();
@@ -243,7 +245,7 @@ fn short_form(doc: &Mapping) -> Result<SweepConfig> {
     Ok(SweepConfig {
         name: root.string("NAME", space.name())?,
         description: root.string("DESC", "")?,
-        recipe_base: serde_json::to_value(&base).map_err(|e| SweepError(e.to_string()))?,
+        recipe_base: serde_json::to_value(&base).map_err(|e| SweepError::new(e.to_string()))?,
         num_configs: (num > 0).then_some(num as usize),
         seed: root.u64("SEED", 0)?,
         max_tries: 1_000_000,
@@ -298,7 +300,7 @@ fn num_classes(root: &Section) -> Result<Option<u64>> {
     match root.value("NUM_CLASSES") {
         None => Ok(None),
         Some(_) => match root.u64("NUM_CLASSES", 0)? {
-            0 => Err(SweepError("NUM_CLASSES must be at least 1".into())),
+            0 => Err(SweepError::new("NUM_CLASSES must be at least 1".into())),
             n => Ok(Some(n)),
         },
     }
@@ -308,7 +310,7 @@ fn take_string(doc: &mut Mapping, key: &str) -> Result<Option<String>> {
     match doc.remove(key) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
-        Some(v) => Err(SweepError(format!(
+        Some(v) => Err(SweepError::new(format!(
             "{}: expected a string such as synthetic:2000, got {}",
             display_key(&Value::from(key)),
             describe(&v)
@@ -320,7 +322,7 @@ fn take_u64(doc: &mut Mapping, key: &str) -> Result<Option<u64>> {
     match doc.remove(key) {
         None => Ok(None),
         Some(v) => v.as_u64().filter(|&n| n > 0).map(Some).ok_or_else(|| {
-            SweepError(format!(
+            SweepError::new(format!(
                 "{key}: expected a whole number of at least 1, got {}",
                 describe(&v)
             ))
@@ -331,20 +333,20 @@ fn take_u64(doc: &mut Mapping, key: &str) -> Result<Option<u64>> {
 /// `TRAINER: {COMMAND: [...] or "a shell-quoted line", FORMAT: jsonl|pycls}`.
 fn trainer(v: &Value) -> Result<TrainerCommand> {
     let Value::Mapping(m) = v else {
-        return Err(SweepError(format!(
+        return Err(SweepError::new(format!(
             "TRAINER: expected a mapping with COMMAND and FORMAT, got {}",
             describe(v)
         )));
     };
     let t = Section::root(m, &["COMMAND", "FORMAT", "FILE"])
-        .map_err(|e| SweepError(format!("TRAINER: {}", e.0)))?;
+        .map_err(|e| SweepError::new(format!("TRAINER: {}", e.0)))?;
     let command = match t.value("COMMAND") {
         Some(Value::Sequence(args)) => args
             .iter()
             .map(|a| match a {
                 Value::String(s) => Ok(s.clone()),
                 Value::Number(n) => Ok(n.to_string()),
-                other => Err(SweepError(format!(
+                other => Err(SweepError::new(format!(
                     "TRAINER.COMMAND: expected strings, got {}",
                     describe(other)
                 ))),
@@ -352,23 +354,23 @@ fn trainer(v: &Value) -> Result<TrainerCommand> {
             .collect::<Result<Vec<_>>>()?,
         Some(Value::String(line)) => split_command(line)?,
         Some(other) => {
-            return Err(SweepError(format!(
+            return Err(SweepError::new(format!(
                 "TRAINER.COMMAND: expected a list of arguments or a command line, got {}",
                 describe(other)
             )))
         }
-        None => return Err(SweepError("TRAINER: COMMAND is missing".into())),
+        None => return Err(SweepError::new("TRAINER: COMMAND is missing".into())),
     };
     let format = t
         .string("FORMAT", TrainerFormat::Jsonl.name())
-        .map_err(|e| SweepError(format!("TRAINER: {}", e.0)))?
+        .map_err(|e| SweepError::new(format!("TRAINER: {}", e.0)))?
         .parse::<TrainerFormat>()
-        .map_err(|e| SweepError(format!("TRAINER.FORMAT: {e}")))?;
+        .map_err(|e| SweepError::new(format!("TRAINER.FORMAT: {e}")))?;
     let file = match t.value("FILE") {
         None => None,
         Some(_) => Some(
             t.string("FILE", "")
-                .map_err(|e| SweepError(format!("TRAINER: {}", e.0)))?,
+                .map_err(|e| SweepError::new(format!("TRAINER: {}", e.0)))?,
         ),
     };
     let cmd = TrainerCommand {
@@ -376,7 +378,7 @@ fn trainer(v: &Value) -> Result<TrainerCommand> {
         format,
         file,
     };
-    cmd.validate().map_err(SweepError)?;
+    cmd.validate().map_err(SweepError::new)?;
     Ok(cmd)
 }
 
@@ -384,7 +386,7 @@ fn trainer(v: &Value) -> Result<TrainerCommand> {
 /// running a shell.
 pub fn split_command(line: &str) -> Result<Vec<String>> {
     shlex::split(line).ok_or_else(|| {
-        SweepError(format!(
+        SweepError::new(format!(
             "TRAINER.COMMAND: cannot split '{line}' into arguments (an unclosed quote?)"
         ))
     })

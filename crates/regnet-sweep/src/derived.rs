@@ -27,7 +27,7 @@ pub fn is_derived(doc: &Mapping) -> bool {
 /// space, and the parent's sweep config (with the derived space in place of
 /// its own) when the parent is one.
 pub fn read(path: &Path, text: &str) -> Result<(Space, Option<SweepConfig>)> {
-    let fail = |m: String| SweepError(format!("{}: {m}", path.display()));
+    let fail = |m: String| SweepError::new(format!("{}: {m}", path.display()));
     let doc: Mapping =
         regnet_config::yaml::from_str(text).map_err(|e| fail(format!("malformed YAML: {e}")))?;
     for k in doc.keys() {
@@ -69,7 +69,7 @@ pub fn read(path: &Path, text: &str) -> Result<(Space, Option<SweepConfig>)> {
         .filter(|p| p.exists());
     let parent_arg = beside.map_or(parent.clone(), |p| p.display().to_string());
     let (parent_space, parent_cfg) =
-        open_space(&parent_arg).map_err(|e| fail(format!("{DERIVED_FROM}: {}", e.0)))?;
+        open_space(&parent_arg).map_err(|e| fail(format!("{DERIVED_FROM}: {}", e.message)))?;
     let name = string("NAME")?
         .unwrap_or_else(|| format!("{}+{}", parent_space.name(), list(&restrictions)));
     let desc = string("DESC")?.unwrap_or_else(|| {

@@ -19,28 +19,48 @@ pub mod trainer;
 pub use config::{open_space, SweepConfig};
 pub use sweep::{job_dir, Sweep};
 
-/// A sweep that cannot be read, planned or run, as one line for the user.
+/// A sweep that cannot be read, planned or run, as one line for the user,
+/// and its kind (a store's unreachable or storage fault stays what it was).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{0}")]
-pub struct SweepError(pub String);
+#[error("{message}")]
+pub struct SweepError {
+    pub message: String,
+    pub fault: Fault,
+}
+
+impl SweepError {
+    /// A failure of the input or the sweep itself ([`Fault::Final`]).
+    pub fn new(message: String) -> Self {
+        SweepError::of(Fault::Final, message)
+    }
+
+    pub fn of(fault: Fault, message: impl Into<String>) -> Self {
+        SweepError {
+            message: message.into(),
+            fault,
+        }
+    }
+}
 
 impl From<regnet_config::ConfigError> for SweepError {
     fn from(e: regnet_config::ConfigError) -> Self {
-        SweepError(e.0)
+        SweepError::new(e.0)
     }
 }
 
 impl From<regnet_space::SpaceError> for SweepError {
     fn from(e: regnet_space::SpaceError) -> Self {
-        SweepError(e.0)
+        SweepError::new(e.0)
     }
 }
 
 impl From<regnet_store::StoreError> for SweepError {
     fn from(e: regnet_store::StoreError) -> Self {
-        SweepError(e.0)
+        SweepError::of(e.fault, e.message)
     }
 }
+
+use regnet_record::Fault;
 
 /// Result alias of this crate.
 pub type Result<T> = std::result::Result<T, SweepError>;

@@ -71,7 +71,7 @@ impl SweepConfig {
     /// The dataset: `--data`, else the config's `DATA`.
     pub fn data(&self, o: &Overrides) -> Result<String> {
         o.data.clone().or(self.data.clone()).ok_or_else(|| {
-            SweepError(
+            SweepError::new(
                 "the sweep has no dataset: add `DATA: fashion-mnist` (or synthetic:2000, cifar10:DIR...) \
                  to the config, or pass --data"
                     .into(),
@@ -85,10 +85,10 @@ impl SweepConfig {
 pub fn plan(r: &SweepConfig, o: &Overrides, data: String, shape: DataShape) -> Result<Plan> {
     let mut warnings = r.warnings.clone();
     let n = o.num_configs.or(r.num_configs).ok_or_else(|| {
-        SweepError("the sweep says no NUM_CONFIGS (SETUP.NUM_CONFIGS); pass -n N".into())
+        SweepError::new("the sweep says no NUM_CONFIGS (SETUP.NUM_CONFIGS); pass -n N".into())
     })?;
     if n == 0 {
-        return Err(SweepError(
+        return Err(SweepError::new(
             "the number of configs must be at least 1".into(),
         ));
     }
@@ -174,13 +174,13 @@ fn check_job(
     warnings: &mut Vec<String>,
 ) -> Result<(Json, u32)> {
     let value: Value =
-        serde_yaml::to_value(config).map_err(|e| SweepError(format!("a job config: {e}")))?;
+        serde_yaml::to_value(config).map_err(|e| SweepError::new(format!("a job config: {e}")))?;
     let cfg = regnet_config::from_value(&value)?;
     let (mut recipe, mut w) = Recipe::from_doc(&cfg.doc)?;
     recipe.lr_update = lr_update;
     let complete = regnet_config::complete(&cfg.model, cfg.im_size, &recipe);
-    let mut complete =
-        serde_json::to_value(&complete).map_err(|e| SweepError(format!("a job config: {e}")))?;
+    let mut complete = serde_json::to_value(&complete)
+        .map_err(|e| SweepError::new(format!("a job config: {e}")))?;
     if external {
         let mut kept = config.clone();
         merge(&mut kept, &complete);

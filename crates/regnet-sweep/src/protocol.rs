@@ -8,7 +8,7 @@
 //! wrote nothing more). Any other ending — another exit code, a signal, a
 //! kill by the stall watchdog — is the scheduler's to record.
 
-use regnet_store::Outcome;
+use regnet_store::{Fault, Outcome};
 use std::time::Duration;
 
 /// Exit code of a job whose loss diverged (recorded as a failure).
@@ -23,25 +23,19 @@ pub const EXIT_ABANDONED: u8 = 4;
 /// the job keeps its recorded epochs and checkpoint and resumes on rerun.
 pub const EXIT_STORAGE: u8 = 5;
 
-/// Whether an error message is a storage fault: the operating system's
-/// texts for a full, read-only, over-quota or failing file system, as
-/// `std::io` and SQLite print them (SQLite reports a write refused below
-/// it, a disk turned read-only say, as a disk I/O error).
-pub fn storage_fault(msg: &str) -> bool {
-    [
-        "No space left on device",
-        "Read-only file system",
-        "Disk quota exceeded",
-        "Input/output error",
-        "database or disk is full",
-        "attempt to write a readonly database",
-        "disk I/O error",
-        "StorageFull",
-        "ReadOnlyFilesystem",
-        "QuotaExceeded",
-    ]
-    .iter()
-    .any(|t| msg.contains(t))
+/// Exit code of a job that could not reach the store within its retry
+/// window (a database down, a network outage): as for [`EXIT_STORAGE`],
+/// the sweep stops and the job resumes from its checkpoint on rerun.
+pub const EXIT_UNREACHABLE: u8 = 6;
+
+/// The exit code of a job ended by a fault outside it; none for a final
+/// failure, which the job records itself.
+pub fn exit_code_of(fault: Fault) -> Option<u8> {
+    match fault {
+        Fault::Storage => Some(EXIT_STORAGE),
+        Fault::Unreachable => Some(EXIT_UNREACHABLE),
+        Fault::Final => None,
+    }
 }
 
 /// The variable through which the scheduler names the sweep to a job
@@ -65,8 +59,9 @@ pub enum Exit {
     Success,
     /// [`EXIT_ABANDONED`]: the worker lost its lease and wrote nothing more.
     Abandoned,
-    /// [`EXIT_STORAGE`]: the worker could not write (disk full, read-only).
-    Storage,
+    /// [`EXIT_STORAGE`] or [`EXIT_UNREACHABLE`]: the worker met a fault
+    /// outside its job (a full disk, the store down) and wrote nothing more.
+    Outside(Fault),
     /// Another exit code.
     Code(i32),
     /// Killed by a signal.
@@ -80,7 +75,8 @@ impl Exit {
         match (status.code(), status.signal()) {
             (Some(0), _) => Exit::Success,
             (Some(c), _) if c == EXIT_ABANDONED as i32 => Exit::Abandoned,
-            (Some(c), _) if c == EXIT_STORAGE as i32 => Exit::Storage,
+            (Some(c), _) if c == EXIT_STORAGE as i32 => Exit::Outside(Fault::Storage),
+            (Some(c), _) if c == EXIT_UNREACHABLE as i32 => Exit::Outside(Fault::Unreachable),
             (Some(c), _) => Exit::Code(c),
             (None, Some(s)) => Exit::Signal(s),
             (None, None) => Exit::Code(-1),
@@ -94,7 +90,7 @@ impl Exit {
 /// worker's log. `stalled_for` is set when the watchdog killed the worker.
 pub fn outcome_of(exit: Exit, stalled_for: Option<Duration>, log: &str) -> Option<Outcome> {
     let why = match (stalled_for, exit) {
-        (_, Exit::Success | Exit::Abandoned | Exit::Storage) => return None,
+        (_, Exit::Success | Exit::Abandoned | Exit::Outside(_)) => return None,
         (Some(t), _) => format!("stalled: no progress for {:.0} s, killed", t.as_secs_f64()),
         (None, Exit::Code(c)) => format!("worker exited with code {c}"),
         (None, Exit::Signal(s)) => format!("worker killed ({})", signal_name(s)),
@@ -127,30 +123,20 @@ fn signal_name(s: i32) -> String {
 mod tests {
     use super::*;
 
-    /// The texts as std::io and SQLite print them for a full, read-only
-    /// and failing disk; a lost lease or a bad config is not one.
+    /// A fault outside the job travels as its own exit code, and the
+    /// scheduler records nothing for it.
     #[test]
-    fn storage_faults_are_told_from_other_errors() {
-        for errno in [libc::ENOSPC, libc::EROFS, libc::EDQUOT, libc::EIO] {
-            let e = std::io::Error::from_raw_os_error(errno).to_string();
-            assert!(storage_fault(&format!("cannot write 'x': {e}")), "{e}");
+    fn faults_outside_the_job_have_their_exit_codes() {
+        for fault in [Fault::Storage, Fault::Unreachable] {
+            let code = exit_code_of(fault).unwrap();
+            assert_eq!(Exit::of(exit_status(code)), Exit::Outside(fault));
+            assert_eq!(outcome_of(Exit::Outside(fault), None, "log"), None);
         }
-        for sqlite in [
-            "/w/sweep.db: database or disk is full",
-            "/w/sweep.db: disk I/O error",
-            "/w/sweep.db: attempt to write a readonly database",
-        ] {
-            assert!(storage_fault(sqlite), "{sqlite}");
-        }
-        for other in [
-            "lease lost",
-            "diverged: the training loss became NaN",
-            "cannot open /w/x: No such file or directory (os error 2)",
-        ] {
-            assert!(!storage_fault(other), "{other}");
-        }
-        assert_eq!(Exit::of(exit_status(EXIT_STORAGE)), Exit::Storage);
-        assert_eq!(outcome_of(Exit::Storage, None, "log"), None);
+        assert_eq!(exit_code_of(Fault::Final), None);
+        assert!(matches!(
+            outcome_of(Exit::of(exit_status(1)), None, "log"),
+            Some(Outcome::Failed(_))
+        ));
     }
 
     fn exit_status(code: u8) -> std::process::ExitStatus {

@@ -11,7 +11,7 @@
 
 use crate::protocol::{outcome_of, Exit};
 use crate::{Result, SweepError};
-use regnet_store::{Counts, Job, JobState, Lease, SweepStore};
+use regnet_store::{Counts, Fault, Job, JobState, Lease, SweepStore};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -232,8 +232,8 @@ impl Scheduler<'_> {
                 continue;
             };
             let w = self.running.swap_remove(i);
-            if exit == Exit::Storage {
-                return Err(storage_stop(&self.workers.log(w.id)));
+            if let Exit::Outside(fault) = exit {
+                return Err(outside_stop(fault, &self.workers.log(w.id)));
             }
             let stalled_for = w.stalled.then(|| w.progress_at.elapsed());
             if let Some(outcome) = outcome_of(exit, stalled_for, &self.workers.log(w.id)) {
@@ -270,20 +270,38 @@ impl Scheduler<'_> {
     }
 }
 
-/// The sweep's end when a worker could not write: the worker's last log
-/// line (it names the path), and how to go on. The job stays leased to
-/// this scheduler, whose rerun re-queues it from its checkpoint.
-fn storage_stop(log: &str) -> SweepError {
+/// The sweep's end when a worker met a fault outside its job: the
+/// worker's last log line (it names the file or the store), and how to go
+/// on. The job stays leased to this scheduler, whose rerun re-queues it
+/// from its checkpoint.
+fn outside_stop(fault: Fault, log: &str) -> SweepError {
     let text = std::fs::read_to_string(log).unwrap_or_default();
     let last = text
         .lines()
         .rev()
         .find(|l| !l.trim().is_empty())
         .unwrap_or("");
-    SweepError(format!(
-        "stopping the sweep: a job cannot write its files ({}; see {log}); free space or make it writable, then run the sweep again: it resumes",
-        last.trim()
-    ))
+    let what = match fault {
+        Fault::Unreachable => "a job cannot reach the store",
+        _ => "a job cannot write its files",
+    };
+    SweepError::of(
+        fault,
+        format!(
+            "stopping the sweep: {what} ({}; see {log}); {}",
+            last.trim(),
+            fault_advice(fault)
+        ),
+    )
+}
+
+/// How to go on after a fault outside the jobs: what to fix, and that a
+/// rerun resumes every job from its checkpoint.
+pub fn fault_advice(fault: Fault) -> &'static str {
+    match fault {
+        Fault::Unreachable => "run the sweep again once the store is back: it resumes",
+        _ => "free space or make it writable, then run the sweep again: it resumes",
+    }
 }
 
 /// Before a scheduler starts: re-queues the jobs of workers that are gone

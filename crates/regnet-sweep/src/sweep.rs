@@ -32,7 +32,7 @@ impl Sweep {
         match location {
             Location::Dir(d) => {
                 if dir.is_some_and(|w| w != d) {
-                    return Err(SweepError(format!(
+                    return Err(SweepError::new(format!(
                         "--dir applies to store URLs; the sweep directory {} is its own work directory",
                         d.display()
                     )));
@@ -53,7 +53,7 @@ impl Sweep {
                         .work_dir
                         .map(PathBuf::from)
                         .ok_or_else(|| {
-                            SweepError(format!(
+                            SweepError::new(format!(
                                 "{}: the sweep records no work directory; pass --dir",
                                 store.url()
                             ))

@@ -94,7 +94,7 @@ fn data_and_max_attempts_are_sweep_keys_of_both_forms() {
 
 #[test]
 fn bad_sweep_configs_name_the_problem() {
-    let err = |t: &str| SweepConfig::parse(t).unwrap_err().0;
+    let err = |t: &str| SweepConfig::parse(t).unwrap_err().message;
     assert!(err("[1, 2]").contains("a sweep config must be a mapping"));
     assert!(err("NAME: [oops\n").starts_with("malformed YAML"));
     assert!(err("SPACE: nope\n").contains("SPACE: unknown design space 'nope'"));
@@ -107,12 +107,12 @@ fn bad_sweep_configs_name_the_problem() {
     assert!(err("SPACE: regnetx\nNUM_CLASSES: 0\n").contains("NUM_CLASSES must be at least 1"));
     let e = SweepConfig::load(std::path::Path::new("/no/such.yaml"))
         .unwrap_err()
-        .0;
+        .message;
     assert!(
         e.contains("cannot read sweep config '/no/such.yaml'"),
         "{e}"
     );
-    let e = open_space("no-such-space").unwrap_err().0;
+    let e = open_space("no-such-space").unwrap_err().message;
     assert!(e.contains("unknown design space 'no-such-space'"), "{e}");
     assert!(matches!(
         open_space("RegNetX").unwrap(),
@@ -218,6 +218,6 @@ fn num_stages_gives_built_in_spaces_another_stage_count() {
         };
         assert_eq!(spec.widths().unwrap().num_stages(), 3);
     }
-    let err = short("anynetx-a", 0).unwrap_err().0;
+    let err = short("anynetx-a", 0).unwrap_err().message;
     assert!(err.contains("between 1 and 8 (got 0)"), "{err}");
 }

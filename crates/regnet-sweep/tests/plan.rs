@@ -148,7 +148,7 @@ fn a_trainer_of_ones_own_keeps_the_keys_the_engine_does_not_use() {
     ] {
         let e = SweepConfig::parse(&format!("{text}\n{bad}\n"))
             .unwrap_err()
-            .0;
+            .message;
         assert!(e.starts_with("TRAINER"), "{bad}: {e}");
     }
 }

@@ -107,7 +107,9 @@ impl Workers for FakeWorkers<'_> {
                 }
             }
             Act::Hang => None,
-            Act::StorageOnce if f.job.claims == 1 => Some(Exit::Storage),
+            Act::StorageOnce if f.job.claims == 1 => {
+                Some(Exit::Outside(regnet_store::Fault::Storage))
+            }
             Act::StorageOnce => Some(self.finish(&self.live[id])),
         };
         if exit.is_some() {
@@ -263,10 +265,11 @@ fn a_worker_that_cannot_write_stops_the_sweep_without_a_failure() {
     };
     let e = run(&s, &mut w, &short, &mut Seen::default()).unwrap_err();
     assert!(
-        e.0.starts_with("stopping the sweep: a job cannot write its files"),
+        e.message
+            .starts_with("stopping the sweep: a job cannot write its files"),
         "{e}"
     );
-    assert!(e.0.contains("see fake-0.log"), "{e}");
+    assert!(e.message.contains("see fake-0.log"), "{e}");
     assert_eq!(w.started, ["job-0"]);
     let j = &by_name(&s)["job-0"];
     assert_eq!((j.state, j.failures), (JobState::Running, 0));

@@ -116,13 +116,13 @@ impl SequentialArgs {
     /// The options, validated; none when neither was asked for.
     fn options(&self, pops: &[Population]) -> Result<Extras, CliError> {
         if (self.sequential || self.plan.is_some()) && pops.len() != 2 {
-            return Err(CliError(format!(
+            return Err(CliError::new(format!(
                 "--sequential and --plan compare two populations (baseline, candidate); {} were given",
                 pops.len()
             )));
         }
         if let Some(m) = self.margin.filter(|m| !(m.is_finite() && *m > 0.0)) {
-            return Err(CliError(format!(
+            return Err(CliError::new(format!(
                 "--margin {m}: must be a positive number of points"
             )));
         }
@@ -132,7 +132,7 @@ impl SequentialArgs {
                 regnet_analysis::Design::new(self.alpha, self.looks, self.round, self.boundary)
             })
             .transpose()
-            .map_err(|e| CliError(format!("--sequential: {e}")))?
+            .map_err(|e| CliError::new(format!("--sequential: {e}")))?
             .map(|design| SequentialOptions {
                 design,
                 margin: self.margin,
@@ -146,7 +146,7 @@ impl SequentialArgs {
                 };
                 Some(
                     regnet_analysis::plan(&pops[0], &pops[1], o)
-                        .map_err(|e| CliError(format!("--plan: {e}")))?,
+                        .map_err(|e| CliError::new(format!("--plan: {e}")))?,
                 )
             }
             None => None,
@@ -181,7 +181,7 @@ pub fn analyze_one(a: &AnalyzeArgs) -> Result<(), CliError> {
 pub fn compare(a: &CompareArgs) -> Result<(), CliError> {
     if let Some(n) = &a.names {
         if n.len() != a.sources.len() {
-            return Err(CliError(format!(
+            return Err(CliError::new(format!(
                 "--names gives {} names for {} populations",
                 n.len(),
                 a.sources.len()
@@ -210,17 +210,17 @@ pub fn load(source: &Path, name: Option<&str>) -> Result<Population, CliError> {
         Population::from_store(name.unwrap_or(&default), sweep.store.as_ref())?
     } else {
         let text = std::fs::read_to_string(source)
-            .map_err(|e| CliError(format!("cannot read '{}': {e}", source.display())))?;
+            .map_err(|e| CliError::new(format!("cannot read '{}': {e}", source.display())))?;
         let v: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| CliError(format!("{}: not JSON: {e}", source.display())))?;
+            .map_err(|e| CliError::new(format!("{}: not JSON: {e}", source.display())))?;
         let stem = source
             .file_stem()
             .map_or("sweep".into(), |s| s.to_string_lossy().into_owned());
         Population::from_pycls_json(name.unwrap_or(&stem), &v)
-            .map_err(|e| CliError(format!("{}: {e}", source.display())))?
+            .map_err(|e| CliError::new(format!("{}: {e}", source.display())))?
     };
     if pop.models.is_empty() {
-        return Err(CliError(format!(
+        return Err(CliError::new(format!(
             "{}: no finished models to analyse yet",
             source.display()
         )));
@@ -238,7 +238,7 @@ pub fn write(
     if let Some(ms) = &r.metrics {
         for m in ms {
             if pops.iter().all(|p| !p.metric_names().contains(m)) {
-                return Err(CliError(format!(
+                return Err(CliError::new(format!(
                     "--metrics: no population has '{m}' (they have: {})",
                     pops[0].metric_names().join(", ")
                 )));
@@ -261,10 +261,10 @@ pub fn write(
     analysis.plan = extras.plan;
     let html = regnet_report::render(&analysis, title);
     std::fs::write(&r.out, html)
-        .map_err(|e| CliError(format!("cannot write '{}': {e}", r.out.display())))?;
+        .map_err(|e| CliError::new(format!("cannot write '{}': {e}", r.out.display())))?;
     if let Some(j) = &r.json {
         std::fs::write(j, crate::format::to_json(&analysis, true)?)
-            .map_err(|e| CliError(format!("cannot write '{}': {e}", j.display())))?;
+            .map_err(|e| CliError::new(format!("cannot write '{}': {e}", j.display())))?;
     }
     say_missing(&analysis);
     eprintln!("wrote {}", r.out.display());

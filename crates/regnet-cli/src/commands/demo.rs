@@ -62,7 +62,7 @@ pub struct Args {
 pub fn run(a: &Args) -> Result<(), CliError> {
     let n = a.n.unwrap_or(DEFAULT_N);
     let design = Design::new(0.05, 2, n.div_ceil(2).max(2), Boundary::Pocock)
-        .map_err(|e| CliError(format!("-n {n}: {e}")))?;
+        .map_err(|e| CliError::new(format!("-n {n}: {e}")))?;
     let overrides = Overrides {
         data: a.data.clone().or_else(fallback_data),
         num_configs: Some(design.round),
@@ -79,9 +79,9 @@ pub fn run(a: &Args) -> Result<(), CliError> {
             continue;
         }
         let p = regnet_sweep::SweepConfig::parse(text)
-            .map_err(|e| CliError(e.0))
+            .map_err(|e| CliError::new(e.message))
             .and_then(|cfg| plan_with_data(&cfg, &overrides))
-            .map_err(|e| CliError(format!("demo space {name}: {}", e.0)))?;
+            .map_err(|e| CliError::new(format!("demo space {name}: {}", e.message)))?;
         create(&Location::Dir(dir.clone()), dir, &p, a.force)?;
     }
     say_plan(&dirs, &design, a.minutes)?;

@@ -38,13 +38,13 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         .as_deref()
         .map(TimeModel::load)
         .transpose()
-        .map_err(CliError)?;
+        .map_err(CliError::new)?;
     let predicted = time
         .as_ref()
         .map(|t| predicted(t, &profile.total, m.im_size));
     if args.json {
         let config = serde_json::to_value(regnet_config::to_value(&m.spec, m.im_size))
-            .map_err(|e| CliError(format!("the model's config as JSON: {e}")))?;
+            .map_err(|e| CliError::new(format!("the model's config as JSON: {e}")))?;
         let out = json!({
             "name": m.name,
             "type": m.spec.model_type(),

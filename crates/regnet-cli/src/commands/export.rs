@@ -4,11 +4,12 @@
 
 use super::eval::{load_model, recipe_of, WeightsArgs};
 use crate::{resolve, CliError};
+use regnet_data::weights::{self as torch_save, Value};
 use regnet_engine::data::{IMAGENET_MEAN, IMAGENET_STD};
 use regnet_engine::export::{state_dict, write_torchscript};
 use regnet_engine::Device;
-use regnet_export::torch_save::{self, Value};
-use regnet_export::{onnx, torchvision, with_bn_counters, write_atomically, write_safetensors};
+use regnet_export::{onnx, torchvision, with_bn_counters, write_safetensors};
+use regnet_record::atomic::write_atomically;
 use regnet_record::Preprocess;
 use std::path::Path;
 
@@ -94,11 +95,10 @@ pub fn run(a: &Args) -> Result<(), CliError> {
         Format::Torchvision => {
             let tv = torchvision::model(&net, bn_eps)?;
             let state = torchvision::state_dict(&net, tv.naming, state_dict(&m)?)?;
-            write_atomically(&a.out, |tmp| match torch_save {
-                true => torch_save::write_state_dict(&state, tmp),
-                false => write_safetensors(&state, tmp),
-            })
-            .map_err(CliError::from)?;
+            write_atomically::<CliError>(&a.out, |tmp| match torch_save {
+                true => Ok(torch_save::write_state_dict(&state, tmp)?),
+                false => Ok(write_safetensors(&state, tmp)?),
+            })?;
             say!("import torch, torchvision, functools");
             say!("model = {}", tv.python);
             say!("{}", normalize_line(&pre));
@@ -106,25 +106,30 @@ pub fn run(a: &Args) -> Result<(), CliError> {
         Format::Pycls => {
             let state = with_bn_counters(state_dict(&m)?);
             let cfg = serde_yaml::to_string(&pycls_cfg(&resolved, &recipe, im_size))
-                .map_err(|e| CliError(format!("the model's config as YAML: {e}")))?;
+                .map_err(|e| CliError::new(format!("the model's config as YAML: {e}")))?;
             let entries = [
                 ("epoch", Value::Int(0)),
                 ("model_state", Value::StateDict(&state)),
                 ("cfg", Value::Str(&cfg)),
             ];
-            write_atomically(&a.out, |tmp| torch_save::write_dict(&entries, tmp))
-                .map_err(CliError::from)?;
+            write_atomically::<CliError>(&a.out, |tmp| Ok(torch_save::write_dict(&entries, tmp)?))?;
             say!("{}", normalize_line(&pre));
         }
-        Format::Torchscript => write_atomically(&a.out, |tmp| {
-            write_torchscript(&mut m, im_size, tmp).map_err(CliError::from)
+        Format::Torchscript => write_atomically::<CliError>(&a.out, |tmp| {
+            Ok(write_torchscript(&mut m, im_size, tmp)?)
         })?,
         Format::Onnx => {
             let state = state_dict(&m)?;
-            write_atomically(&a.out, |tmp| {
-                onnx::write(&net, &state, im_size, bn_eps, &onnx_metadata(&pre), tmp)
-            })
-            .map_err(CliError::from)?;
+            write_atomically::<CliError>(&a.out, |tmp| {
+                Ok(onnx::write(
+                    &net,
+                    &state,
+                    im_size,
+                    bn_eps,
+                    &onnx_metadata(&pre),
+                    tmp,
+                )?)
+            })?;
         }
     }
     Ok(())
@@ -194,7 +199,7 @@ fn torch_save_extension(out: &Path) -> Result<bool, CliError> {
     match out.extension().and_then(|e| e.to_str()) {
         Some("pth" | "pt") => Ok(true),
         Some("safetensors") => Ok(false),
-        _ => Err(CliError(format!(
+        _ => Err(CliError::new(format!(
             "--out '{}': a torchvision export is written as .pth, .pt (torch.save) or .safetensors",
             out.display()
         ))),

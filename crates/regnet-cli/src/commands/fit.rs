@@ -26,7 +26,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
                 .collect()
         }
         _ => {
-            return Err(CliError(
+            return Err(CliError::new(
                 "give either --widths W1,W2,... or a model name or config, not both".into(),
             ))
         }

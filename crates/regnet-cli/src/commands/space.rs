@@ -117,7 +117,7 @@ impl DrawArgs {
             .ok()
             .filter(|d| !d.is_zero())
             .ok_or_else(|| {
-                CliError(format!(
+                CliError::new(format!(
                     "--max-minutes {m}: give a positive number of minutes"
                 ))
             })
@@ -127,7 +127,7 @@ impl DrawArgs {
     fn time_model(&self) -> Result<Option<TimeModel>, CliError> {
         self.time_model
             .as_deref()
-            .map(|p| TimeModel::load(p).map_err(CliError))
+            .map(|p| TimeModel::load(p).map_err(CliError::new))
             .transpose()
     }
 
@@ -135,7 +135,7 @@ impl DrawArgs {
     fn time_band(&self, band: &str) -> Result<TimeBand, CliError> {
         let model = self.time_model()?.expect("clap requires --time-model");
         let (lo, hi) = band.split_once(':').ok_or_else(|| {
-            CliError(format!(
+            CliError::new(format!(
                 "--time-ms '{band}': give LO:HI milliseconds, e.g. 5:10 or :8"
             ))
         })?;
@@ -148,7 +148,7 @@ impl DrawArgs {
                     .filter(|v| v.is_finite() && *v >= 0.0)
                     .map(Some)
                     .ok_or_else(|| {
-                        CliError(format!(
+                        CliError::new(format!(
                             "--time-ms '{band}': '{t}' is not a number of milliseconds"
                         ))
                     }),
@@ -157,7 +157,7 @@ impl DrawArgs {
         let (lo_ms, hi_ms) = (end(lo)?, end(hi)?);
         if let (Some(l), Some(h)) = (lo_ms, hi_ms) {
             if l > h {
-                return Err(CliError(format!("--time-ms '{band}': LO is above HI")));
+                return Err(CliError::new(format!("--time-ms '{band}': LO is above HI")));
             }
         }
         Ok(TimeBand {
@@ -175,9 +175,9 @@ impl DrawArgs {
         let n = self
             .n
             .or(cfg.and_then(|c| c.num_configs))
-            .ok_or_else(|| CliError("give the number of models with -n N".into()))?;
+            .ok_or_else(|| CliError::new("give the number of models with -n N".into()))?;
         if n == 0 {
-            return Err(CliError("-n must be at least 1".into()));
+            return Err(CliError::new("-n must be at least 1".into()));
         }
         let mut constraints =
             cfg.map_or_else(|| space.default_constraints(), |c| c.constraints.clone());
@@ -265,7 +265,7 @@ fn derive(
         .iter()
         .map(|c| c.parse())
         .collect::<Result<Vec<regnet_space::Restriction>, String>>()
-        .map_err(|e| CliError(format!("--constraint {e}")))?;
+        .map_err(|e| CliError::new(format!("--constraint {e}")))?;
     let (parent_space, _) = regnet_sweep::open_space(parent)?;
     let list: Vec<String> = restrictions.iter().map(ToString::to_string).collect();
     let name = name.map_or_else(

@@ -108,7 +108,7 @@ impl Measured {
 
 fn fit(a: &FitArgs) -> Result<(), CliError> {
     if a.batch == 0 || a.steps == 0 || a.threads == 0 || a.im_size == 0 {
-        return Err(CliError(
+        return Err(CliError::new(
             "--batch, --steps, --threads and --im-size must be at least 1".into(),
         ));
     }
@@ -156,7 +156,7 @@ fn fit(a: &FitArgs) -> Result<(), CliError> {
             infer_ms: 1e3 * infer,
             train_ms: train,
         };
-        let line = serde_json::to_string(&m).map_err(|e| CliError(e.to_string()))?;
+        let line = serde_json::to_string(&m).map_err(|e| CliError::new(e.to_string()))?;
         writeln!(out, "{line}").map_err(|e| CliError::io("write", &samples, e))?;
         eprintln!(
             "[{}/{}] {name}: {:.2} GF, {:.1} M acts: infer {:.2} ms/image{}",
@@ -173,7 +173,7 @@ fn fit(a: &FitArgs) -> Result<(), CliError> {
     if let Some(dir) = &a.charts {
         write_charts(dir, &done)?;
     }
-    let text = serde_json::to_string_pretty(&model).map_err(|e| CliError(e.to_string()))?;
+    let text = serde_json::to_string_pretty(&model).map_err(|e| CliError::new(e.to_string()))?;
     crate::session::write_text(&a.output, &format!("{text}\n"))?;
     eprintln!(
         "wrote {} ({} models; {})",
@@ -208,15 +208,17 @@ fn models(a: &FitArgs) -> Result<Vec<(String, String, Network)>, CliError> {
             }
         }
     }
-    let band = Band::parse(&a.flops).map_err(|e| CliError(format!("--flops: {e}")))?;
+    let band = Band::parse(&a.flops).map_err(|e| CliError::new(format!("--flops: {e}")))?;
     let (Some(lo), Some(hi)) = (band.lo, band.hi) else {
-        return Err(CliError("--flops: give both ends, e.g. 50M:1600M".into()));
+        return Err(CliError::new(
+            "--flops: give both ends, e.g. 50M:1600M".into(),
+        ));
     };
     const BINS: usize = 8;
     let per = a.num.div_ceil(BINS * a.spaces.len().max(1));
     for name in &a.spaces {
         let space = Space::builtin(name).ok_or_else(|| {
-            CliError(format!(
+            CliError::new(format!(
                 "--spaces: unknown space '{name}' (built-in: {})",
                 Space::BUILTIN.join(", ")
             ))
@@ -244,7 +246,7 @@ fn models(a: &FitArgs) -> Result<Vec<(String, String, Network)>, CliError> {
             let pop = sample(&space, &opts)?;
             for (j, m) in pop.models.iter().enumerate() {
                 let value: serde_yaml::Value =
-                    serde_yaml::to_value(&m.config).map_err(|e| CliError(e.to_string()))?;
+                    serde_yaml::to_value(&m.config).map_err(|e| CliError::new(e.to_string()))?;
                 let net = regnet_config::from_value(&value)?.model.build()?;
                 out.push((format!("{name}/{bin}/{j}"), name.clone(), net));
             }
@@ -272,7 +274,7 @@ fn read_samples(path: &Path) -> Result<Vec<Measured>, CliError> {
         .enumerate()
         .map(|(i, l)| {
             serde_json::from_str(l).map_err(|e| {
-                CliError(format!(
+                CliError::new(format!(
                     "{} line {}: not a timing record: {e}",
                     path.display(),
                     i + 1
@@ -303,7 +305,7 @@ fn time_model(
         .filter_map(|x| Some((x.cx(), x.train_ms?)))
         .collect();
     let infer = best_fit("inference", &infer)?
-        .ok_or_else(|| CliError("too few models to fit inference time (at least 8)".into()))?;
+        .ok_or_else(|| CliError::new("too few models to fit inference time (at least 8)".into()))?;
     let train = best_fit("training", &train)?;
     Ok(TimeModel {
         device: device_name(device),

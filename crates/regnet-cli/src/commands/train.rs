@@ -5,7 +5,9 @@ use crate::session::pick_device;
 use crate::{crash_note, resolve, session, CliError};
 use indicatif::{ProgressBar, ProgressStyle};
 use regnet_config::Recipe;
-use regnet_engine::train::{checkpoint_epoch, train, BatchProgress, EpochRecord, Observer, Status};
+use regnet_engine::train::{
+    checkpoint_epoch, train, BatchProgress, EpochRecord, Observer, Status, Stop,
+};
 use serde_json::json;
 use std::io::Write;
 use std::ops::ControlFlow;
@@ -157,7 +159,7 @@ pub fn run(args: &Args) -> Result<bool, CliError> {
     bar.finish_and_clear();
     if let Some(e) = log_error {
         // The log is the run's record: a run that cannot keep it stops.
-        return Err(CliError(format!(
+        return Err(CliError::new(format!(
             "cannot write the run's log '{}': {e}; training stopped after epoch {} (fix it and continue with --resume)",
             log_path.display(),
             logs.last().map_or(0, |r| r.epoch)
@@ -177,7 +179,7 @@ pub fn run(args: &Args) -> Result<bool, CliError> {
         "flops": cx.flops, "params": cx.params, "acts": cx.acts,
         "run": record,
     });
-    write_file(&out.join("metrics.json"), &format!("{metrics}\n"))?;
+    crate::session::write_text(&out.join("metrics.json"), &format!("{metrics}\n"))?;
     eprintln!("wrote {}", out.display());
     Ok(status == Status::Done)
 }
@@ -200,7 +202,7 @@ fn apply_overrides(r: &mut Recipe, a: &Args) -> Result<(), CliError> {
         r.lr_update = u;
     }
     if r.epochs == 0 || r.batch_size == 0 {
-        return Err(CliError(
+        return Err(CliError::new(
             "--epochs and --batch-size must be at least 1".into(),
         ));
     }
@@ -219,10 +221,10 @@ fn same_run(
     let text = std::fs::read_to_string(&path)
         .map_err(|e| CliError::io("read the run's config", &path, e))?;
     let was: serde_yaml::Value = regnet_config::yaml::from_str(&text)
-        .map_err(|e| CliError(format!("'{}': {e}", path.display())))?;
+        .map_err(|e| CliError::new(format!("'{}': {e}", path.display())))?;
     let now = regnet_config::complete(&s.spec, s.im_size, recipe);
     if let Some(d) = regnet_config::first_difference(&was, &now) {
-        return Err(CliError(format!(
+        return Err(CliError::new(format!(
             "--resume: {} was {} in the run ({}), the arguments now give {}; resume with the run's arguments",
             d.key,
             d.was,
@@ -232,7 +234,7 @@ fn same_run(
     }
     let recorded = session::read_record(out)?;
     if recorded.data != record.data {
-        return Err(CliError(format!(
+        return Err(CliError::new(format!(
             "--resume: --data was '{}' in the run, now '{}'; resume with the run's data",
             recorded.data, record.data
         )));
@@ -243,19 +245,19 @@ fn same_run(
 /// Refuses to overwrite an earlier run's results, and to resume nothing.
 fn prepare_out(out: &Path, resume: bool) -> Result<(), CliError> {
     if resume && !out.join(CHECKPOINT).exists() {
-        return Err(CliError(format!(
+        return Err(CliError::new(format!(
             "--resume: {} holds no {CHECKPOINT} to resume from",
             out.display()
         )));
     }
     if !resume && out.join("log.jsonl").exists() {
-        return Err(CliError(format!(
+        return Err(CliError::new(format!(
             "{} already holds a run (log.jsonl); resume it with --resume, or choose another --out",
             out.display()
         )));
     }
     std::fs::create_dir_all(out)
-        .map_err(|e| CliError(format!("cannot create '{}': {e}", out.display())))
+        .map_err(|e| CliError::new(format!("cannot create '{}': {e}", out.display())))
 }
 
 /// Drops log records of epochs the checkpoint does not include (a run killed
@@ -274,16 +276,8 @@ fn keep_logged_epochs(log: &Path, epochs_done: usize) -> Result<(), CliError> {
                 .is_some_and(|e| e as usize <= epochs_done)
         })
         .collect();
-    let tmp = log.with_extension("partial");
-    write_file(
-        &tmp,
-        &kept.iter().map(|l| format!("{l}\n")).collect::<String>(),
-    )?;
-    std::fs::rename(&tmp, log).map_err(|e| CliError::io("replace", log, e))
-}
-
-fn write_file(path: &Path, text: &str) -> Result<(), CliError> {
-    std::fs::write(path, text).map_err(|e| CliError::io("write", path, e))
+    let text: String = kept.iter().map(|l| format!("{l}\n")).collect();
+    crate::session::write_text(log, &text)
 }
 
 /// Shows a progress bar within epochs, prints and logs every epoch.
@@ -296,7 +290,7 @@ struct Progress<'a> {
 }
 
 impl Observer for Progress<'_> {
-    fn batch(&mut self, p: BatchProgress) {
+    fn batch(&mut self, p: BatchProgress) -> ControlFlow<()> {
         if p.done == 1 {
             self.bar.reset();
             self.bar.set_length(p.total as u64);
@@ -305,16 +299,19 @@ impl Observer for Progress<'_> {
         }
         self.bar.set_position(p.done as u64);
         self.bar.set_message(format!("{:.3}", p.loss));
+        ControlFlow::Continue(())
     }
 
-    fn epoch(&mut self, e: &EpochRecord) -> ControlFlow<()> {
+    /// Logs the epoch; a log that cannot be written stops the run before
+    /// the checkpoint would say the epoch is done.
+    fn epoch(&mut self, e: &EpochRecord) -> ControlFlow<Stop> {
         self.bar.suspend(|| print_epoch(e, self.epochs));
         let line = serde_json::to_string(e).map_err(std::io::Error::other);
         match line.and_then(|l| writeln!(self.log, "{l}").and_then(|()| self.log.flush())) {
             Ok(()) => ControlFlow::Continue(()),
             Err(err) => {
                 *self.log_error = Some(err);
-                ControlFlow::Break(())
+                ControlFlow::Break(Stop::Unrecorded)
             }
         }
     }

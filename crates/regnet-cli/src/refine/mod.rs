@@ -91,15 +91,16 @@ pub struct Args {
 
 pub fn run(a: &Args) -> Result<(), CliError> {
     if a.force && a.dir.join(SETTINGS_FILE).exists() {
-        std::fs::remove_dir_all(&a.dir)
-            .map_err(|e| CliError(format!("--force: cannot delete '{}': {e}", a.dir.display())))?;
+        std::fs::remove_dir_all(&a.dir).map_err(|e| {
+            CliError::new(format!("--force: cannot delete '{}': {e}", a.dir.display()))
+        })?;
     }
     let s = settings(a)?;
     std::fs::create_dir_all(&a.dir)
-        .map_err(|e| CliError(format!("cannot create '{}': {e}", a.dir.display())))?;
+        .map_err(|e| CliError::new(format!("cannot create '{}': {e}", a.dir.display())))?;
     s.write(&a.dir)?;
     let design = Design::new(s.alpha, s.looks, s.round, s.boundary)
-        .map_err(|e| CliError(format!("--round/--looks/--alpha: {e}")))?;
+        .map_err(|e| CliError::new(format!("--round/--looks/--alpha: {e}")))?;
     let start = parse(&s.restrictions)?;
     // The URL as given (it may hold a password), else the one stored.
     let store = match (&a.store, &s.store) {
@@ -118,29 +119,28 @@ pub fn run(a: &Args) -> Result<(), CliError> {
 /// --dir (only the budget may change), with defaults for the rest.
 fn settings(a: &Args) -> Result<Settings, CliError> {
     let stored = Settings::read(&a.dir)?;
-    let recipe = match &a.recipe {
-        Some(p) => Some(
-            std::fs::read_to_string(p)
-                .map_err(|e| CliError(format!("--recipe: cannot read '{}': {e}", p.display())))?,
-        ),
-        None => None,
-    };
+    let recipe =
+        match &a.recipe {
+            Some(p) => Some(std::fs::read_to_string(p).map_err(|e| {
+                CliError::new(format!("--recipe: cannot read '{}': {e}", p.display()))
+            })?),
+            None => None,
+        };
     let recipe = recipe.map(|t| strip_recipe(&t)).transpose()?;
     let start = a.space.as_deref().map(start_space).transpose()?;
     let store = a.store.as_deref().map(shown_url).transpose()?;
     let Some(old) = stored else {
         let need = |what: &str| {
-            CliError(format!(
+            CliError::new(format!(
                 "{what} is needed to start a loop in '{}' (regnet refine SPACE --flops LO:HI --budget N)",
                 a.dir.display()
             ))
         };
         let (start, restrictions) = start.ok_or_else(|| need("SPACE"))?;
         let (recipe, recipe_data) = recipe.unwrap_or(strip_recipe(RECIPE)?);
-        let data =
-            a.data.clone().or(recipe_data).ok_or_else(|| {
-                CliError("--data: give a dataset (the recipe has no DATA)".into())
-            })?;
+        let data = a.data.clone().or(recipe_data).ok_or_else(|| {
+            CliError::new("--data: give a dataset (the recipe has no DATA)".into())
+        })?;
         return Ok(Settings {
             start,
             restrictions,
@@ -176,7 +176,7 @@ fn settings(a: &Args) -> Result<Settings, CliError> {
         store: store.or(old.store.clone()),
     };
     if let Some(name) = old.differs(&given) {
-        return Err(CliError(format!(
+        return Err(CliError::new(format!(
             "'{}' holds a loop with another {name}; continue it without {name}, or start over with --force",
             a.dir.display()
         )));
@@ -187,13 +187,13 @@ fn settings(a: &Args) -> Result<Settings, CliError> {
 /// A --store URL as the settings keep it: checked, without its password.
 fn shown_url(url: &str) -> Result<String, CliError> {
     if !PgUrl::is_url(url) {
-        return Err(CliError(format!(
+        return Err(CliError::new(format!(
             "--store '{url}': a postgres://USER@HOST/DB URL (without --store the stores are SQLite files in --dir)"
         )));
     }
     let u = PgUrl::parse(url)?;
     if u.sweep().is_some() {
-        return Err(CliError(format!(
+        return Err(CliError::new(format!(
             "--store '{u}': name the database only; the loop names its sweeps"
         )));
     }
@@ -204,7 +204,7 @@ fn positive(flag: &str, v: f64) -> Result<f64, CliError> {
     if v.is_finite() && v > 0.0 {
         Ok(v)
     } else {
-        Err(CliError(format!(
+        Err(CliError::new(format!(
             "{flag} {v}: must be a positive number of points"
         )))
     }
@@ -213,14 +213,15 @@ fn positive(flag: &str, v: f64) -> Result<f64, CliError> {
 /// The built-in space and the restrictions on it that a SPACE argument
 /// names.
 fn start_space(arg: &str) -> Result<(String, Vec<String>), CliError> {
-    let (space, cfg) = regnet_sweep::config::open_space(arg).map_err(|e| CliError(e.0))?;
+    let (space, cfg) =
+        regnet_sweep::config::open_space(arg).map_err(|e| CliError::new(e.message))?;
     let list = |rs: &[Restriction]| rs.iter().map(ToString::to_string).collect();
     match (space, cfg) {
         (Space::Derived(d), _) if Space::builtin(&d.parent).is_some() => {
             Ok((d.parent.clone(), list(&d.restrictions)))
         }
         (s, None) if Space::builtin(s.name()).is_some() => Ok((s.name().to_string(), Vec::new())),
-        _ => Err(CliError(format!(
+        _ => Err(CliError::new(format!(
             "SPACE '{arg}': a built-in space or a derived-space file of one (a sweep config's stem, stages and training go in --recipe)"
         ))),
     }
@@ -229,9 +230,9 @@ fn start_space(arg: &str) -> Result<(String, Vec<String>), CliError> {
 /// The recipe's text without the keys the loop sets, and its DATA.
 fn strip_recipe(text: &str) -> Result<(String, Option<String>), CliError> {
     let mut doc: Mapping = regnet_config::yaml::from_str(text)
-        .map_err(|e| CliError(format!("--recipe: not a YAML mapping: {e}")))?;
+        .map_err(|e| CliError::new(format!("--recipe: not a YAML mapping: {e}")))?;
     if doc.contains_key("SETUP") {
-        return Err(CliError(
+        return Err(CliError::new(
             "--recipe: a short-form sweep config (STEM_TYPE, NUM_STAGES, OPTIM...), not a pycls SETUP".into(),
         ));
     }
@@ -239,7 +240,7 @@ fn strip_recipe(text: &str) -> Result<(String, Option<String>), CliError> {
     for k in LOOP_KEYS {
         doc.remove(k);
     }
-    let text = serde_yaml::to_string(&doc).map_err(|e| CliError(e.to_string()))?;
+    let text = serde_yaml::to_string(&doc).map_err(|e| CliError::new(e.to_string()))?;
     Ok((text, data))
 }
 
@@ -416,7 +417,7 @@ impl Loop {
             }
             if short > 0 {
                 if c.failed > n {
-                    return Err(CliError(format!(
+                    return Err(CliError::new(format!(
                         "step {i}: {} of its models failed (`regnet sweep status {}`)",
                         c.failed,
                         self.steps[i].location()
@@ -575,7 +576,7 @@ fn parse(list: &[String]) -> Result<Vec<Restriction>, CliError> {
     list.iter()
         .map(|r| {
             r.parse()
-                .map_err(|e| CliError(format!("{SETTINGS_FILE}: restrictions: {e}")))
+                .map_err(|e| CliError::new(format!("{SETTINGS_FILE}: restrictions: {e}")))
         })
         .collect()
 }

@@ -50,16 +50,16 @@ impl Settings {
             return Ok(None);
         }
         let text = std::fs::read_to_string(&path)
-            .map_err(|e| CliError(format!("cannot read '{}': {e}", path.display())))?;
+            .map_err(|e| CliError::new(format!("cannot read '{}': {e}", path.display())))?;
         serde_yaml::from_str(&text)
             .map(Some)
-            .map_err(|e| CliError(format!("{}: {e}", path.display())))
+            .map_err(|e| CliError::new(format!("{}: {e}", path.display())))
     }
 
     /// Stores the settings in `dir`.
     pub fn write(&self, dir: &Path) -> Result<(), CliError> {
         let path = dir.join(SETTINGS_FILE);
-        let text = serde_yaml::to_string(self).map_err(|e| CliError(e.to_string()))?;
+        let text = serde_yaml::to_string(self).map_err(|e| CliError::new(e.to_string()))?;
         crate::session::write_text(&path, &text)
     }
 

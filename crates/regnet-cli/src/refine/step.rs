@@ -86,10 +86,11 @@ impl StepSweep {
         let (dir, location) = place(root, s, store, index, tested);
         let text = config_text(root, s, index, &restrictions, n)?;
         let config = SweepConfig::parse(&text)
-            .map_err(|e| CliError(format!("--recipe: step {index}: {}", e.0)))?;
+            .map_err(|e| CliError::new(format!("--recipe: step {index}: {}", e.message)))?;
         if !location.holds_sweep()? {
-            let mut p = plan_with_data(&config, &Default::default())
-                .map_err(|e| CliError(format!("step {index} ({}): {}", dir.display(), e.0)))?;
+            let mut p = plan_with_data(&config, &Default::default()).map_err(|e| {
+                CliError::new(format!("step {index} ({}): {}", dir.display(), e.message))
+            })?;
             if let Location::Url(_) = location {
                 record_work_dir(&mut p.info.settings, &dir)?;
             }
@@ -101,7 +102,7 @@ impl StepSweep {
         }
         let stored = Sweep::open(&location, None)?.store.info()?;
         if stored.config_text != text {
-            return Err(CliError(format!(
+            return Err(CliError::new(format!(
                 "{location}: this step's sweep was sampled with other settings; start over with --force"
             )));
         }
@@ -144,7 +145,7 @@ fn config_text(
     n: usize,
 ) -> Result<String, CliError> {
     let mut doc: Mapping = serde_yaml::from_str(&s.recipe)
-        .map_err(|e| CliError(format!("--recipe: not a YAML mapping: {e}")))?;
+        .map_err(|e| CliError::new(format!("--recipe: not a YAML mapping: {e}")))?;
     let space = if restrictions.is_empty() {
         s.start.clone()
     } else {
@@ -160,7 +161,7 @@ fn config_text(
     set(&mut doc, "DATA", s.data.clone().into());
     set(&mut doc, "NUM_CONFIGS", (n as u64).into());
     set(&mut doc, "SEED", (s.seed + index as u64).into());
-    serde_yaml::to_string(&doc).map_err(|e| CliError(e.to_string()))
+    serde_yaml::to_string(&doc).map_err(|e| CliError::new(e.to_string()))
 }
 
 /// Writes step `index`'s derived-space file (`DIR/spaces/NN.yaml`, which
@@ -181,10 +182,10 @@ fn derived_file(
         restrictions,
     );
     std::fs::create_dir_all(&dir)
-        .map_err(|e| CliError(format!("cannot create '{}': {e}", dir.display())))?;
+        .map_err(|e| CliError::new(format!("cannot create '{}': {e}", dir.display())))?;
     crate::session::write_text(&path, &text)?;
-    let abs =
-        std::path::absolute(&path).map_err(|e| CliError(format!("'{}': {e}", path.display())))?;
+    let abs = std::path::absolute(&path)
+        .map_err(|e| CliError::new(format!("'{}': {e}", path.display())))?;
     Ok(abs.display().to_string())
 }
 

@@ -20,7 +20,9 @@ pub struct Args {
 /// config, seed, data shape and sampler), and adds the new ones pending.
 pub fn run(a: &Args) -> Result<(), CliError> {
     if a.more == 0 {
-        return Err(CliError("-n 0: extend a sweep by at least 1 model".into()));
+        return Err(CliError::new(
+            "-n 0: extend a sweep by at least 1 model".into(),
+        ));
     }
     grow(&a.sweep, a.more)
 }
@@ -51,8 +53,12 @@ pub fn grow_to(location: &str, total: usize) -> Result<(), CliError> {
 fn add_jobs(sweep: &Sweep, jobs: &[Job], total: usize) -> Result<(), CliError> {
     let location = &sweep.location;
     let mut info = sweep.store.info()?;
-    let config = SweepConfig::parse(&info.config_text)
-        .map_err(|e| CliError(format!("{location}: the stored sweep config: {}", e.0)))?;
+    let config = SweepConfig::parse(&info.config_text).map_err(|e| {
+        CliError::new(format!(
+            "{location}: the stored sweep config: {}",
+            e.message
+        ))
+    })?;
     let s = &info.settings;
     let overrides = Overrides {
         data: Some(s.data.clone()),
@@ -64,7 +70,7 @@ fn add_jobs(sweep: &Sweep, jobs: &[Job], total: usize) -> Result<(), CliError> {
         // Stores older than the setting trained per epoch.
         lr_update: match s.lr_update.as_str() {
             "" => Default::default(),
-            name => name.parse().map_err(CliError)?,
+            name => name.parse().map_err(CliError::new)?,
         },
         // `sweep init --trainer` may have set it.
         trainer: s.trainer.clone(),
@@ -79,7 +85,7 @@ fn add_jobs(sweep: &Sweep, jobs: &[Job], total: usize) -> Result<(), CliError> {
         .zip(&p.jobs)
         .find(|(old, new)| old.spec.config != new.config)
     {
-        return Err(CliError(format!(
+        return Err(CliError::new(format!(
             "{location}: {}: the stored config no longer samples this sweep's jobs (the sampler or its settings changed); start a new sweep instead",
             old.0.spec.name
         )));

@@ -79,7 +79,7 @@ pub fn run(a: &Args) -> Result<(), CliError> {
             .transpose()?,
     };
     let mut p = plan_with_data(&config, &overrides)
-        .map_err(|e| CliError(format!("{}: {}", a.config.display(), e.0)))?;
+        .map_err(|e| CliError::new(format!("{}: {}", a.config.display(), e.message)))?;
     let dir = a
         .dir
         .clone()
@@ -107,14 +107,14 @@ pub fn run(a: &Args) -> Result<(), CliError> {
 /// `--trainer LINE --trainer-format F --trainer-file FILE`, checked.
 fn trainer(line: &str, a: &Args) -> Result<regnet_store::TrainerCommand, CliError> {
     let command = regnet_sweep::config::split_command(line)
-        .map_err(|e| CliError(format!("--trainer: {}", e.0)))?;
+        .map_err(|e| CliError::new(format!("--trainer: {}", e.message)))?;
     let t = regnet_store::TrainerCommand {
         command,
         format: a.trainer_format,
         file: a.trainer_file.clone(),
     };
     t.validate()
-        .map_err(|e| CliError(format!("--trainer: {e}")))?;
+        .map_err(|e| CliError::new(format!("--trainer: {e}")))?;
     Ok(t)
 }
 
@@ -160,7 +160,10 @@ pub fn create(
                 let _ = std::fs::remove_dir_all(dir);
             }
         }
-        return Err(CliError(format!("cannot write '{}': {e}", dir.display())));
+        return Err(CliError::new(format!(
+            "cannot write '{}': {e}",
+            dir.display()
+        )));
     }
     Ok(match location {
         Location::Url(u) => {

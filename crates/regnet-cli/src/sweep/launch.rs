@@ -54,13 +54,13 @@ pub struct Args {
 
 pub fn run(a: &Args) -> Result<(), CliError> {
     if !a.slurm {
-        return Err(CliError(
+        return Err(CliError::new(
             "sweep launch needs --slurm (the only launcher); on plain machines start `regnet sweep worker` by hand".into(),
         ));
     }
     if a.cpus_per_job == 0 || a.parallel_jobs == Some(0) || a.time_limit == 0 || a.jobs_per_gpu == 0
     {
-        return Err(CliError(
+        return Err(CliError::new(
             "--cpus-per-job, --parallel-jobs, --time-limit and --jobs-per-gpu must be at least 1"
                 .into(),
         ));
@@ -72,7 +72,7 @@ pub fn run(a: &Args) -> Result<(), CliError> {
     sweep.store.requeue_expired()?;
     let counts = sweep.store.counts()?;
     if counts.pending == 0 {
-        return Err(CliError(format!(
+        return Err(CliError::new(format!(
             "{}: no pending jobs to launch ({}; a running job whose worker is gone returns to the queue when its lease expires)",
             sweep.location,
             describe(&counts)
@@ -105,7 +105,7 @@ fn quote(s: &str) -> String {
 /// The sbatch script: an array of `tasks` workers, logs in `DIR/slurm/`.
 fn script(a: &Args, sweep: &Sweep, tasks: usize) -> Result<String, CliError> {
     let exe = std::env::current_exe()
-        .map_err(|e| CliError(format!("cannot find the regnet binary's path: {e}")))?;
+        .map_err(|e| CliError::new(format!("cannot find the regnet binary's path: {e}")))?;
     let dir =
         std::path::absolute(&sweep.dir).map_err(|e| CliError::io("resolve", &sweep.dir, e))?;
     let name = sweep.store.info()?.name;
@@ -156,7 +156,7 @@ fn submit(sweep: &Sweep, script: &str, tasks: usize) -> Result<(), CliError> {
     let logs = sweep.dir.join("slurm");
     let logs = std::path::absolute(&logs).map_err(|e| CliError::io("resolve", &logs, e))?;
     std::fs::create_dir_all(&logs)
-        .map_err(|e| CliError(format!("cannot create '{}': {e}", logs.display())))?;
+        .map_err(|e| CliError::new(format!("cannot create '{}': {e}", logs.display())))?;
     let path = logs.join(format!(
         "launch-{}.sbatch",
         (regnet_store::now() * 1000.0) as u64
@@ -167,13 +167,13 @@ fn submit(sweep: &Sweep, script: &str, tasks: usize) -> Result<(), CliError> {
         .arg(&path)
         .output()
         .map_err(|e| {
-            CliError(format!(
+            CliError::new(format!(
                 "cannot run sbatch ({e}): is this a Slurm submit host? (--dry-run prints the script)"
             ))
         })?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
-        return Err(CliError(format!(
+        return Err(CliError::new(format!(
             "sbatch refused {}: {}",
             path.display(),
             err.trim().replace('\n', "; ")
@@ -202,7 +202,7 @@ fn write_private(path: &Path, text: &str) -> Result<(), CliError> {
         .create_new(true)
         .mode(0o600)
         .open(path)
-        .map_err(|e| CliError(format!("cannot write '{}': {e}", path.display())))?;
+        .map_err(|e| CliError::new(format!("cannot write '{}': {e}", path.display())))?;
     f.write_all(text.as_bytes())
-        .map_err(|e| CliError(format!("cannot write '{}': {e}", path.display())))
+        .map_err(|e| CliError::new(format!("cannot write '{}': {e}", path.display())))
 }

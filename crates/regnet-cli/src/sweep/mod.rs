@@ -79,13 +79,13 @@ pub fn run(args: &Args) -> Result<u8, CliError> {
             let mut problems = store.check_integrity()?;
             // What `status` and `analyze` would refuse is a problem too.
             if let Err(e) = regnet_analysis::Population::from_store("check", store.as_ref()) {
-                problems.push(e.0);
+                problems.push(e.message);
             }
             if problems.is_empty() {
                 say!("{sweep}: sound");
                 return Ok(0);
             }
-            Err(CliError(format!("{sweep}: {}", problems.join("; "))))
+            Err(CliError::new(format!("{sweep}: {}", problems.join("; "))))
         }
         Command::MigrateStore(a) => migrate::run(a).map(|_| 0),
         Command::Job(a) => job::run(a),
@@ -99,7 +99,7 @@ pub(crate) fn record_work_dir(
     dir: &std::path::Path,
 ) -> Result<(), CliError> {
     let work = std::path::absolute(dir)
-        .map_err(|e| CliError(format!("--dir '{}': {e}", dir.display())))?;
+        .map_err(|e| CliError::new(format!("--dir '{}': {e}", dir.display())))?;
     settings.work_dir = Some(work.display().to_string());
     Ok(())
 }

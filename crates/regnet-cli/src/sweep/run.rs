@@ -7,7 +7,7 @@ use crate::CliError;
 use indicatif::{ProgressBar, ProgressStyle};
 use regnet_engine::Device;
 use regnet_store::{Job, JobState, Lease, Location};
-use regnet_sweep::protocol::{storage_fault, Exit, SWEEP_ENV};
+use regnet_sweep::protocol::{Exit, SWEEP_ENV};
 use regnet_sweep::scheduler::{self, Mode, Observer, Options, Owner, WorkerId, Workers};
 use regnet_sweep::{job_dir, Sweep};
 use std::path::PathBuf;
@@ -134,14 +134,19 @@ pub fn run(a: &Args, mode: Mode) -> Result<(), CliError> {
     };
     let c = scheduler::run(store, &mut processes, &options, &mut display).map_err(|e| {
         display.bar.abandon();
-        // The scheduler's own writes (the store) failing for want of space.
-        if storage_fault(&e.0) && !e.0.starts_with("stopping the sweep") {
-            CliError(format!(
-                "stopping the sweep: {}; free space or make it writable, then run the sweep again: it resumes",
-                e.0
-            ))
+        // The scheduler's own store calls meeting a full disk or a store
+        // that is down: the jobs are fine, and a rerun resumes them.
+        if e.fault.is_outside_the_job() && !e.message.starts_with("stopping the sweep") {
+            CliError {
+                message: format!(
+                    "stopping the sweep: {}; {}",
+                    e.message,
+                    scheduler::fault_advice(e.fault)
+                ),
+                fault: e.fault,
+            }
         } else {
-            CliError(e.0)
+            CliError::from(e)
         }
     })?;
     display.bar.finish_and_clear();
@@ -169,7 +174,7 @@ fn positive_seconds(flag: &str, value: f64, unit: f64) -> Result<Duration, CliEr
     Duration::try_from_secs_f64(value * unit)
         .ok()
         .filter(|d| !d.is_zero())
-        .ok_or_else(|| CliError(format!("{flag} must be a positive number (got {value})")))
+        .ok_or_else(|| CliError::new(format!("{flag} must be a positive number (got {value})")))
 }
 
 /// One `regnet sweep job` process per job, its output appended to the job's logs.
@@ -190,7 +195,10 @@ const STOP_GRACE: Duration = Duration::from_secs(5);
 impl Workers for Processes<'_> {
     fn start(&mut self, job: &Job, lease: &Lease, slot: usize) -> regnet_sweep::Result<WorkerId> {
         let fail = |e: std::io::Error| {
-            regnet_sweep::SweepError(format!("cannot start a worker for {}: {e}", job.spec.name))
+            regnet_sweep::SweepError::new(format!(
+                "cannot start a worker for {}: {e}",
+                job.spec.name
+            ))
         };
         let dir = job_dir(&self.sweep.dir, &job.spec.name);
         std::fs::create_dir_all(&dir).map_err(fail)?;
@@ -227,9 +235,9 @@ impl Workers for Processes<'_> {
 
     fn poll(&mut self, id: WorkerId) -> regnet_sweep::Result<Option<Exit>> {
         let (child, _, stopping) = &mut self.children[id];
-        let status = child
-            .try_wait()
-            .map_err(|e| regnet_sweep::SweepError(format!("cannot watch a worker process: {e}")))?;
+        let status = child.try_wait().map_err(|e| {
+            regnet_sweep::SweepError::new(format!("cannot watch a worker process: {e}"))
+        })?;
         if status.is_none() && stopping.is_some_and(|t| t.elapsed() >= STOP_GRACE) {
             let _ = child.kill();
         }
@@ -341,12 +349,12 @@ impl Placement {
     fn of(a: &Args) -> Result<Placement, CliError> {
         let per_gpu = a.jobs_per_gpu.unwrap_or(1);
         if per_gpu == 0 {
-            return Err(CliError("--jobs-per-gpu must be at least 1".into()));
+            return Err(CliError::new("--jobs-per-gpu must be at least 1".into()));
         }
         let picked = pick_device(&a.device);
         let gpus = match &a.gpus {
             Some(list) if list.is_empty() => {
-                return Err(CliError(
+                return Err(CliError::new(
                     "--gpus: name at least one GPU, e.g. --gpus 0,1".into(),
                 ))
             }
@@ -354,14 +362,14 @@ impl Placement {
             // be the one to use them.
             Some(list) => list.clone(),
             None => match &picked {
-                Err(e) => return Err(CliError(e.0.clone())),
+                Err(e) => return Err(CliError::new(e.message.clone())),
                 Ok(Device::Cuda(i)) if a.device.starts_with("cuda:") => vec![*i],
                 Ok(Device::Cuda(_)) => (0..regnet_engine::cuda_device_count()).collect(),
                 Ok(_) => Vec::new(),
             },
         };
         if gpus.is_empty() && a.jobs_per_gpu.is_some() {
-            return Err(CliError(format!(
+            return Err(CliError::new(format!(
                 "--jobs-per-gpu: --device {} places no job on a GPU (name them with --gpus)",
                 a.device
             )));
@@ -379,7 +387,7 @@ impl Placement {
         let slots = self.gpus.len() * self.per_gpu;
         let workers = match a.workers {
             Some(w) if slots > 0 && a.gpus.is_some() && w != slots => {
-                return Err(CliError(format!(
+                return Err(CliError::new(format!(
                     "--workers {w} and --gpus/--jobs-per-gpu ({slots} jobs at once) disagree: give one of them"
                 )))
             }
@@ -391,7 +399,7 @@ impl Placement {
             }
         };
         if workers == 0 || a.threads == 0 {
-            return Err(CliError(
+            return Err(CliError::new(
                 "--workers and --threads must be at least 1".into(),
             ));
         }

@@ -141,14 +141,14 @@ pub fn export(a: &ExportArgs) -> Result<(), CliError> {
         "pycls-json" => crate::format::to_json(&to_pycls_json(store, &sweep.dir)?, false)?,
         "csv" => to_csv(store)?,
         other => {
-            return Err(CliError(format!(
+            return Err(CliError::new(format!(
                 "--format '{other}': use pycls-json or csv"
             )))
         }
     };
     match &a.out {
         Some(p) => std::fs::write(p, text)
-            .map_err(|e| CliError(format!("cannot write '{}': {e}", p.display())))?,
+            .map_err(|e| CliError::new(format!("cannot write '{}': {e}", p.display())))?,
         None => crate::format::print(&text),
     }
     Ok(())

@@ -2,7 +2,7 @@
 //! from a real error, and the server's own words for either.
 
 use super::url::PgUrl;
-use crate::{Result, StoreError};
+use crate::{Fault, Result, StoreError};
 use postgres::error::SqlState;
 use postgres::{Client, NoTls};
 use std::time::Duration;
@@ -39,6 +39,15 @@ pub(super) fn transient(e: &postgres::Error) -> bool {
     std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
 }
 
+/// The kind of a failure: a transient one that outlasted the retry window
+/// means the store is unreachable, not that the request was wrong.
+pub(super) fn fault(e: &postgres::Error) -> Fault {
+    match transient(e) {
+        true => Fault::Unreachable,
+        false => Fault::Final,
+    }
+}
+
 /// The server's own words when it sent some, else the client's.
 pub(super) fn detail(e: &postgres::Error) -> String {
     match e.as_db_error() {
@@ -52,10 +61,13 @@ pub(super) fn detail(e: &postgres::Error) -> String {
 
 pub(super) fn connect(url: &PgUrl) -> Result<Client> {
     url.config.connect(NoTls).map_err(|e| {
-        StoreError(format!(
-            "cannot connect to the sweep store {}: {}",
-            url.shown,
-            detail(&e)
-        ))
+        StoreError::of(
+            fault(&e),
+            format!(
+                "cannot connect to the sweep store {}: {}",
+                url.shown,
+                detail(&e)
+            ),
+        )
     })
 }

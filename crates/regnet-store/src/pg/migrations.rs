@@ -90,7 +90,7 @@ pub(super) fn schema_version(
 }
 
 pub(super) fn newer_schema(url: &PgUrl, v: i32) -> StoreError {
-    StoreError(format!(
+    StoreError::new(format!(
         "{}: store schema version {v} is newer than this regnet's ({LATEST}); use a newer regnet",
         url.shown
     ))
@@ -99,7 +99,8 @@ pub(super) fn newer_schema(url: &PgUrl, v: i32) -> StoreError {
 /// Brings the schema to `LATEST` (creating it in an empty database); a
 /// newer schema is refused with nothing written.
 pub(super) fn migrate(client: &mut Client, url: &PgUrl) -> Result<()> {
-    let fail = |e: postgres::Error| StoreError(format!("{}: migrating: {}", url.shown, detail(&e)));
+    let fail =
+        |e: postgres::Error| StoreError::new(format!("{}: migrating: {}", url.shown, detail(&e)));
     let mut tx = client.transaction().map_err(fail)?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
         .map_err(fail)?;

@@ -19,7 +19,7 @@ mod connection;
 mod migrations;
 mod url;
 
-use connection::{connect, detail, retry_window, transient};
+use connection::{connect, detail, fault, retry_window, transient};
 use migrations::{migrate, newer_schema, schema_version, LATEST};
 pub use url::PgUrl;
 
@@ -71,13 +71,13 @@ impl PgStore {
         let url = url.with_sweep(&name);
         let mut client = connect(&url)?;
         migrate(&mut client, &url)?;
-        let fail = |e: postgres::Error| StoreError(format!("{url}: {}", detail(&e)));
+        let fail = |e: postgres::Error| StoreError::new(format!("{url}: {}", detail(&e)));
         let mut tx = client.transaction().map_err(fail)?;
         let existing = tx
             .query_opt("SELECT id FROM regnet_sweeps WHERE name = $1", &[&name])
             .map_err(fail)?;
         if existing.is_some() && !replace {
-            return Err(StoreError(format!(
+            return Err(StoreError::new(format!(
                 "{url} already holds sweep '{name}'; continue it with `regnet sweep run '{url}'`, or pass --force to replace it"
             )));
         }
@@ -109,14 +109,14 @@ impl PgStore {
     /// older schema.
     pub fn open(url: &PgUrl) -> Result<Self> {
         let mut client = connect(url)?;
-        let fail = |e: postgres::Error| StoreError(format!("{url}: {}", detail(&e)));
+        let fail = |e: postgres::Error| StoreError::new(format!("{url}: {}", detail(&e)));
         let version = {
             let mut tx = client.transaction().map_err(fail)?;
             schema_version(&mut tx).map_err(fail)?
         };
         match version {
             None => {
-                return Err(StoreError(format!(
+                return Err(StoreError::new(format!(
                 "no regnet sweeps in {} (create one with `regnet sweep init CONFIG --store URL`)",
                 url.shown
             )))
@@ -128,7 +128,7 @@ impl PgStore {
         let sweeps = list(&mut client).map_err(fail)?;
         let pick = match url.sweep() {
             Some(name) => sweeps.iter().find(|(_, n)| n == name).ok_or_else(|| {
-                StoreError(format!(
+                StoreError::new(format!(
                     "no sweep '{name}' in {}; it holds: {}",
                     url.shown,
                     names(&sweeps)
@@ -136,7 +136,7 @@ impl PgStore {
             })?,
             None if sweeps.len() == 1 => &sweeps[0],
             None => {
-                return Err(StoreError(format!(
+                return Err(StoreError::new(format!(
                     "{} holds sweeps {}; name one with ?sweep=NAME",
                     url.shown,
                     names(&sweeps)
@@ -155,9 +155,9 @@ impl PgStore {
     pub fn holds(url: &PgUrl) -> Result<bool> {
         let name = url
             .sweep()
-            .ok_or_else(|| StoreError(format!("{url}: name the sweep with ?sweep=NAME")))?;
+            .ok_or_else(|| StoreError::new(format!("{url}: name the sweep with ?sweep=NAME")))?;
         let mut client = connect(url)?;
-        let fail = |e: postgres::Error| StoreError(format!("{url}: {}", detail(&e)));
+        let fail = |e: postgres::Error| StoreError::new(format!("{url}: {}", detail(&e)));
         let version = {
             let mut tx = client.transaction().map_err(fail)?;
             schema_version(&mut tx).map_err(fail)?
@@ -203,7 +203,10 @@ impl PgStore {
                         }
                     }
                 }
-                Err(e) => return Err(StoreError(format!("{}: {}", self.url, detail(&e)))),
+                Err(e) => {
+                    let message = format!("{}: {}", self.url, detail(&e));
+                    return Err(StoreError::of(fault(&e), message));
+                }
             }
         }
     }
@@ -220,7 +223,7 @@ impl PgStore {
             .iter()
             .map(job_row)
             .collect::<std::result::Result<_, _>>()
-            .map_err(|e| StoreError(format!("{}: {}", self.url, detail(&e))))?;
+            .map_err(|e| StoreError::new(format!("{}: {}", self.url, detail(&e))))?;
         rows.into_iter().map(JobRow::into_job).collect()
     }
 }
@@ -377,7 +380,7 @@ impl SweepStore for PgStore {
                 .try_get(0)
         })?;
         serde_json::from_str(&text)
-            .map_err(|e| StoreError(format!("{}: sweep info unreadable: {e}", self.url)))
+            .map_err(|e| StoreError::new(format!("{}: sweep info unreadable: {e}", self.url)))
     }
 
     fn jobs(&self) -> Result<Vec<Job>> {

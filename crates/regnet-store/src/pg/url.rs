@@ -42,7 +42,7 @@ impl PgUrl {
         };
         let mut config: Config = pg_url
             .parse()
-            .map_err(|e| StoreError(format!("bad store URL '{shown}': {e}")))?;
+            .map_err(|e| StoreError::new(format!("bad store URL '{shown}': {e}")))?;
         if config.get_password().is_none() {
             // libpq's variable, so a password need not sit in a URL or a script.
             if let Ok(pw) = std::env::var("PGPASSWORD") {
@@ -63,7 +63,9 @@ impl PgUrl {
             config.options("-c idle_in_transaction_session_timeout=60000 -c lock_timeout=30000");
         }
         if sweep.as_deref() == Some("") {
-            return Err(StoreError(format!("store URL '{shown}': empty sweep name")));
+            return Err(StoreError::new(format!(
+                "store URL '{shown}': empty sweep name"
+            )));
         }
         Ok(PgUrl {
             config,

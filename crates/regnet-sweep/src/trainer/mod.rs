@@ -77,8 +77,8 @@ pub fn run(a: &Attempt) -> Result<Ending> {
         // An earlier attempt recorded every epoch and died before finishing.
         return finish(a, Ok(()), &relay);
     }
-    let dir =
-        std::path::absolute(a.dir).map_err(|e| SweepError(format!("{}: {e}", a.dir.display())))?;
+    let dir = std::path::absolute(a.dir)
+        .map_err(|e| SweepError::new(format!("{}: {e}", a.dir.display())))?;
     let config = write_configs(a, &dir)?;
     let argv = a.trainer.resolve([
         &config.display().to_string(),
@@ -216,6 +216,8 @@ fn watch(a: &Attempt, t: &mut Trainer, relay: &mut Relay) -> Watched {
             match a.store.heartbeat(a.lease, a.lease_for, progress) {
                 Ok(true) => {}
                 Ok(false) => return Watched::Stop(Ending::Abandoned("lease lost".into())),
+                // The store down or its disk full: as when a record fails.
+                Err(e) if e.fault.is_outside_the_job() => return Watched::Store(e.into()),
                 Err(e) => eprintln!("heartbeat: {e}"),
             }
         }
@@ -224,7 +226,9 @@ fn watch(a: &Attempt, t: &mut Trainer, relay: &mut Relay) -> Watched {
                 Ok(Some(status)) => exited = Some((status, Instant::now())),
                 Ok(None) => {}
                 Err(e) => {
-                    return Watched::Store(SweepError(format!("cannot watch the trainer: {e}")))
+                    return Watched::Store(SweepError::new(format!(
+                        "cannot watch the trainer: {e}"
+                    )))
                 }
             }
         }
@@ -318,9 +322,9 @@ fn write_configs(a: &Attempt, dir: &Path) -> Result<PathBuf> {
     let write = |name: &str, value: &serde_json::Value| -> Result<PathBuf> {
         let path = dir.join(name);
         let text = serde_yaml::to_string(value)
-            .map_err(|e| SweepError(format!("{}: its config: {e}", a.job.spec.name)))?;
+            .map_err(|e| SweepError::new(format!("{}: its config: {e}", a.job.spec.name)))?;
         std::fs::write(&path, text)
-            .map_err(|e| SweepError(format!("cannot write '{}': {e}", path.display())))?;
+            .map_err(|e| SweepError::new(format!("cannot write '{}': {e}", path.display())))?;
         Ok(path)
     };
     let ours = write(CONFIG_FILE, &a.job.spec.config)?;

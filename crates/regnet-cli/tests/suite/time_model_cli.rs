@@ -2,8 +2,7 @@
 //! fit on this machine, then `describe`, `space stats` and `space sample
 //! --time-ms` predicting with it, checked against the model's own formula.
 
-mod common;
-use common::{fails, ok, tmp};
+use crate::common::{fails, ok, tmp};
 
 use serde_json::Value;
 use std::path::Path;
@@ -51,9 +50,10 @@ const FIT: &[&str] = &[
 
 fn fit_small(dir: &Path) -> (std::path::PathBuf, Value) {
     let model = dir.join("tm.json");
+    let charts = dir.join("charts");
     let mut args = vec!["time-model", "fit", "-o", model.to_str().unwrap()];
     args.extend(FIT);
-    args.extend(["--charts", dir.join("charts").to_str().unwrap()]);
+    args.extend(["--charts", charts.to_str().unwrap()]);
     let out = ok(&args);
     assert!(
         out.contains("inference: correlation of time with acts: r = "),

@@ -1,5 +1,4 @@
 //! Helpers shared by the CLI tests.
-#![allow(dead_code)] // each test file uses a different subset
 
 use std::process::{Command, Output};
 

@@ -4,8 +4,7 @@
 //! the project venv (tests/trainers). What the store holds must be what the
 //! trainer printed, through crashes, retries, SIGKILLs, hangs and garbage.
 
-mod common;
-use common::{kill_at_random_points, ok, series, set_up, status, strs, tmp, venv_python};
+use crate::common::{kill_at_random_points, ok, series, set_up, status, strs, tmp, venv_python};
 
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -389,7 +388,7 @@ fn sweep_init_takes_a_trainer_command() {
     );
     let mut bad = args.to_vec();
     bad.extend(["--force", "--trainer", "python t.py {cfg}"]);
-    let e = common::fails(&bad);
+    let e = crate::common::fails(&bad);
     assert!(
         e.contains("--trainer: ") && e.contains("unknown placeholder in '{cfg}'"),
         "{e}"
@@ -399,7 +398,7 @@ fn sweep_init_takes_a_trainer_command() {
         std::fs::read_to_string(&cfg).unwrap() + "TRAINER: {COMMAND: [python], FORMAT: csv}\n",
     )
     .unwrap();
-    let e = common::fails(&strs(&[
+    let e = crate::common::fails(&strs(&[
         "sweep".into(),
         "init".into(),
         c.into(),
@@ -502,7 +501,7 @@ fn jobs_are_placed_on_gpus_by_slot() {
         "{log}"
     );
     assert_eq!(events.len(), 16, "{log}");
-    let e = common::fails(&[
+    let e = crate::common::fails(&[
         "sweep",
         "run",
         sweep.to_str().unwrap(),
@@ -515,7 +514,7 @@ fn jobs_are_placed_on_gpus_by_slot() {
         e.contains("--workers 3 and --gpus/--jobs-per-gpu (1 jobs at once) disagree"),
         "{e}"
     );
-    let e = common::fails(&[
+    let e = crate::common::fails(&[
         "sweep",
         "run",
         sweep.to_str().unwrap(),

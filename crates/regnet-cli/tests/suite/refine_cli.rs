@@ -2,10 +2,7 @@
 //! (with its workers) and rerun ends with the decisions, models and errors
 //! of an uninterrupted loop; settings that would change a loop are refused.
 
-mod common;
-#[path = "../../regnet-store/tests/support/pg_server.rs"]
-mod pg_server;
-use common::{fails, kill_at_random_points, ok, tmp};
+use crate::common::{fails, kill_at_random_points, ok, tmp};
 
 use serde_json::Value;
 use std::path::Path;
@@ -138,7 +135,7 @@ fn db_sweeps(dir: &Path, url: &str) -> Vec<String> {
         .iter()
         .map(|s| {
             let shown = s["sweep"].as_str().unwrap();
-            assert!(!shown.contains(pg_server::PASSWORD), "{shown}");
+            assert!(!shown.contains(crate::pg_server::PASSWORD), "{shown}");
             let (_, name) = shown.split_once("?sweep=").unwrap();
             format!("{url}?sweep={name}")
         })
@@ -150,7 +147,7 @@ fn two_loops_sharing_a_postgres_store_train_the_loop_one_would_train() {
     let base = tmp("refine-pg");
     let (clean, shared) = (base.join("clean"), base.join("shared"));
     run(&loop_args(&clean));
-    let url = pg_server::server().database("refine_shared");
+    let url = crate::pg_server::server().database("refine_shared");
     // Two processes of one worker each, as two machines would run them.
     let mut args = loop_args(&shared);
     let w = args.iter().position(|a| a == "--workers").unwrap();
@@ -185,11 +182,11 @@ fn two_loops_sharing_a_postgres_store_train_the_loop_one_would_train() {
         "the stores are in the database"
     );
     let settings = std::fs::read_to_string(shared.join("refine.yaml")).unwrap();
-    assert!(!settings.contains(pg_server::PASSWORD), "{settings}");
+    assert!(!settings.contains(crate::pg_server::PASSWORD), "{settings}");
     // Continued without --store (the password from PGPASSWORD): nothing to train.
     let again = Command::new(env!("CARGO_BIN_EXE_regnet"))
         .args(["refine", "--dir", shared.to_str().unwrap()])
-        .env("PGPASSWORD", pg_server::PASSWORD)
+        .env("PGPASSWORD", crate::pg_server::PASSWORD)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&again.stdout);

@@ -1,7 +1,6 @@
 //! The `regnet` binary end to end: output formats, overrides and errors.
 
-mod common;
-use common::regnet;
+use crate::common::regnet;
 
 use serde_json::Value;
 

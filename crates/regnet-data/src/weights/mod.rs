@@ -6,7 +6,15 @@
 //! ([`crate::pickle`]) and each `torch._utils._rebuild_tensor_v2` call
 //! becomes a [`SavedTensor`]: its storage's bytes and a view checked
 //! against them, so the engine materializes only what the file holds.
-//! Reading bytes, not files, lets regnet-fuzz check every bound.
+//! Reading bytes, not files, lets regnet-fuzz check every bound. Writing
+//! `torch.save` archives ([`write_state_dict`], [`write_dict`]) lives here
+//! too, so the two sides of the format are read and kept together.
+
+mod array;
+mod save;
+
+pub use array::{Array, Data, StateDict};
+pub use save::{write_dict, write_state_dict, Value};
 
 use crate::pickle::{self, Obj};
 use std::io::{Cursor, Read, Seek};
@@ -118,6 +126,8 @@ fn read_safetensors(bytes: &[u8]) -> Result<Vec<(String, SavedTensor)>, String> 
 }
 
 /// Row-major strides of `size`.
+/// Row-major strides of a tensor of `size` (what torch.save and safetensors
+/// tensors have when written contiguous).
 fn contiguous_strides(size: &[i64]) -> Vec<i64> {
     let mut stride = vec![1i64; size.len()];
     for i in (0..size.len().saturating_sub(1)).rev() {

@@ -1,7 +1,6 @@
 //! `regnet eval` and `regnet predict` with our own and torchvision's weights.
 
-mod common;
-use common::{regnet, tmp, venv_python};
+use crate::common::{regnet, tmp, venv_python};
 
 use serde_json::Value;
 use std::path::Path;

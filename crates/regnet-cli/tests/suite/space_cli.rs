@@ -1,7 +1,6 @@
 //! `regnet space ...` and `regnet fit` end to end.
 
-mod common;
-use common::regnet;
+use crate::common::regnet;
 
 use serde_json::Value;
 
@@ -239,7 +238,7 @@ fn bad_inputs() {
 
 #[test]
 fn a_derived_space_file_is_a_space_for_info_sample_and_sweeps() {
-    let d = common::tmp("space-derive");
+    let d = crate::common::tmp("space-derive");
     let b = d.join("b.yaml");
     let b = b.to_str().unwrap();
     ok(&[

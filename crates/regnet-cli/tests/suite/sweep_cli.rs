@@ -1,8 +1,9 @@
 //! `regnet sweep` end to end: crash safety under SIGKILL, failures and
 //! retries, exports, and clear errors for bad inputs.
 
-mod common;
-use common::{fails, kill_at_random_points, ok, regnetx_init, series, status, strs, tmp, REGNETX};
+use crate::common::{
+    fails, kill_at_random_points, ok, regnetx_init, series, status, strs, tmp, REGNETX,
+};
 
 use serde_json::Value;
 use std::path::Path;
@@ -595,7 +596,7 @@ fn a_full_or_read_only_disk_stops_the_sweep_and_it_resumes() {
     let d = tmp("disk-full");
     let Some(fs) = Tmpfs::mount(&d.join("mnt"), 8) else {
         // Under CI (root, like the Slurm test) a failed mount fails the test.
-        common::set_up(false, "a tmpfs mount (needs root)");
+        crate::common::set_up(false, "a tmpfs mount (needs root)");
         return;
     };
     let sweep = fs.0.join("sw");
@@ -763,7 +764,7 @@ impl Drop for Ext4Loop {
 fn a_disk_turning_read_only_mid_sweep_stops_it_and_it_resumes() {
     let d = tmp("disk-ro");
     let Some(fs) = Ext4Loop::mount(&d.join("ext4.img"), &d.join("mnt"), 32) else {
-        common::set_up(false, "an ext4 loop mount (needs root and mkfs.ext4)");
+        crate::common::set_up(false, "an ext4 loop mount (needs root and mkfs.ext4)");
         return;
     };
     let sweep = fs.at.join("sw");

@@ -3,11 +3,7 @@
 //! temporary directory on free ports; slurmd runs as root, so the test does)
 //! with the sweep in a real PostgreSQL server.
 
-mod common;
-#[path = "../../regnet-store/tests/support/pg_server.rs"]
-mod pg_server;
-
-use common::{regnetx_init, strs, tmp};
+use crate::common::{regnetx_init, strs, tmp};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -69,8 +65,8 @@ impl Slurm {
              SelectTypeParameters=CR_Core\nReturnToService=2\nMpiDefault=none\nSwitchType=switch/none\n\
              KillWait=5\nNodeName={host} CPUs=2 State=UNKNOWN\n\
              PartitionName=test Nodes={host} Default=YES MaxTime=INFINITE State=UP\n",
-            pg_server::free_port(),
-            pg_server::free_port()
+            crate::pg_server::free_port(),
+            crate::pg_server::free_port()
         );
         std::fs::write(dir.join("slurm.conf"), conf).unwrap();
         let s = Slurm { dir };
@@ -172,11 +168,13 @@ fn array_id(out: &str) -> String {
 )]
 fn a_sweep_launched_on_slurm_survives_scancel_and_resubmission() {
     let slurm = Slurm::start();
-    let url = pg_server::server().database("slurm");
+    let url = crate::pg_server::server().database("slurm");
     let work = tmp("slurm-sweep");
     let sweep = format!("{url}?sweep=s");
     let extra = ["--store", &sweep, "--dir", work.to_str().unwrap()];
-    slurm.ok(&strs(&regnetx_init(4, 6, 300, &extra)));
+    // 1500 images: epochs of a few seconds, so that the one-epoch window
+    // below stays open for several status polls on a loaded machine.
+    slurm.ok(&strs(&regnetx_init(4, 6, 1500, &extra)));
     let launch = |extra: &[&str]| {
         let mut args = vec![
             "sweep",

@@ -3,8 +3,7 @@
 //! onnxruntime; installed into the venv by scripts/test) gives the logits
 //! `regnet predict` gives, and weights survive round trips byte for byte.
 
-mod common;
-use common::{fails, ok, tmp, venv_python};
+use crate::common::{fails, ok, tmp, venv_python};
 
 use regnet_engine::{BuiltModel, Device, InitConfig};
 use std::path::Path;

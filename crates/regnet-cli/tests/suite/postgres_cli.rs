@@ -3,11 +3,7 @@
 //! sweeps in one database, dropped connections, copies to and from SQLite,
 //! and clear errors for bad URLs, credentials and schema versions.
 
-mod common;
-#[path = "../../regnet-store/tests/support/pg_server.rs"]
-mod pg_server;
-
-use common::{fails, ok, regnet, regnetx_init, strs, tmp};
+use crate::common::{fails, ok, regnet, regnetx_init, strs, tmp};
 use serde_json::Value;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
@@ -72,7 +68,7 @@ fn csv(sweep: &str) -> String {
 
 #[test]
 fn worker_processes_share_a_sweep_and_a_sigkilled_one_loses_no_job() {
-    let server = pg_server::server();
+    let server = crate::pg_server::server();
     let url = server.database("workers");
     let work = tmp("pg-workers");
     let a = init(&url, "a", &work.join("a"), 8, 4);
@@ -197,7 +193,7 @@ fn kill_group(pid: i32) {
 
 #[test]
 fn dropped_connections_mid_job_are_retried_without_losing_results() {
-    let server = pg_server::server();
+    let server = crate::pg_server::server();
     let url = server.database("drops");
     let work = tmp("pg-drops");
     let sweep = init(&url, "drops", &work, 4, 2);
@@ -229,7 +225,7 @@ fn dropped_connections_mid_job_are_retried_without_losing_results() {
 
 #[test]
 fn bad_urls_credentials_and_schemas_are_one_line_errors_with_nothing_written() {
-    let server = pg_server::server();
+    let server = crate::pg_server::server();
     let url = server.database("bad");
     let work = tmp("pg-bad");
     let w = work.join("w");
@@ -241,7 +237,7 @@ fn bad_urls_credentials_and_schemas_are_one_line_errors_with_nothing_written() {
             &["--store", store, "--dir", w.to_str().unwrap()],
         )))
     };
-    let closed = pg_server::free_port();
+    let closed = crate::pg_server::free_port();
     let e = init_at(&format!("postgres://regnet:secret@127.0.0.1:{closed}/bad"));
     assert!(
         e.contains("cannot connect to the sweep store postgres://regnet:***@127.0.0.1"),
@@ -281,4 +277,154 @@ fn bad_urls_credentials_and_schemas_are_one_line_errors_with_nothing_written() {
         server.psql("bad", "SELECT COUNT(*) FROM regnet_jobs WHERE claims > 0"),
         "0"
     );
+}
+
+/// A TCP relay to the test server that can be cut: while down, it drops
+/// every open connection and refuses new ones, as a network outage or a
+/// stopped database does for the clients, while other tests keep using
+/// the server directly.
+struct Relay {
+    port: u16,
+    down: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    open: std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
+}
+
+impl Relay {
+    fn to(server_port: u16) -> Relay {
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let relay = Relay {
+            port: listener.local_addr().unwrap().port(),
+            down: Default::default(),
+            open: Default::default(),
+        };
+        let (down, open) = (relay.down.clone(), relay.open.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                if down.load(Ordering::SeqCst) {
+                    continue; // dropped: the client sees its connection closed
+                }
+                let Ok(server) = std::net::TcpStream::connect(("127.0.0.1", server_port)) else {
+                    continue;
+                };
+                open.lock()
+                    .unwrap()
+                    .extend([client.try_clone().unwrap(), server.try_clone().unwrap()]);
+                for (mut from, mut to) in [
+                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                    (server, client),
+                ] {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+            }
+        });
+        relay
+    }
+
+    fn set_down(&self, down: bool) {
+        self.down.store(down, std::sync::atomic::Ordering::SeqCst);
+        if down {
+            for s in self.open.lock().unwrap().drain(..) {
+                let _ = s.shutdown(std::net::Shutdown::Both);
+            }
+        }
+    }
+}
+
+/// A job's test errors by epoch, from the pycls export.
+fn test_errors(sweep: &str) -> Vec<f64> {
+    let o = regnet(&["sweep", "export", sweep, "--format", "pycls-json"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    v[0]["test_epoch"]["top1_err"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
+}
+
+/// The store down for longer than the retry window in the middle of a
+/// 6-epoch job: the sweep stops with one line saying so, the job keeps its
+/// checkpoint, and the rerun resumes from the last recorded epoch, with
+/// every epoch recorded before the outage kept as it was.
+#[test]
+fn a_store_outage_longer_than_the_retry_window_loses_no_finished_epoch() {
+    let server = crate::pg_server::server();
+    let direct = server.database("outage");
+    let relay = Relay::to(server.port);
+    let via = direct.replace(&format!(":{}/", server.port), &format!(":{}/", relay.port));
+    let work = tmp("pg-outage");
+    // 1500 images: epochs of seconds, so the outage lands mid-job.
+    let sweep = format!("{via}?sweep=outage");
+    let extra = ["--store", &sweep, "--dir", work.to_str().unwrap()];
+    ok(&strs(&regnetx_init(1, 6, 1500, &extra)));
+    let watched = format!("{direct}?sweep=outage");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_regnet"))
+            .args(["sweep", "run", &sweep, "--workers", "1", "--threads", "1"])
+            .args(["--lease-seconds", "10", "--quiet"])
+            .args(args)
+            .env("REGNET_STORE_RETRY_SECONDS", "2")
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let child = run(&[]);
+    let recorded = |url: &str| {
+        let o = regnet(&["sweep", "status", url, "--json"]);
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+        v["running"][0]["progress"].as_f64().unwrap_or(0.0)
+    };
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while recorded(&watched) < 2.0 {
+        assert!(Instant::now() < deadline, "the job never reached epoch 2");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    relay.set_down(true);
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    relay.set_down(false);
+    assert!(
+        !out.status.success(),
+        "the sweep ran on without its store: {err}"
+    );
+    let last = err.lines().last().unwrap_or("");
+    assert!(
+        last.starts_with("error: stopping the sweep: ")
+            && last.contains("run the sweep again once the store is back: it resumes"),
+        "{err}"
+    );
+    let before = test_errors(&watched);
+    assert!((2..6).contains(&before.len()), "{before:?}");
+    // Resumed from its checkpoint: the recorded epochs are not trained again.
+    let rerun = run(&[]).wait_with_output().unwrap();
+    assert!(
+        rerun.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rerun.stderr)
+    );
+    let (_, state, _, failures, epochs) = jobs(&watched).pop().unwrap();
+    assert_eq!((state.as_str(), failures, epochs), ("done", 0, 6));
+    let after = test_errors(&watched);
+    assert_eq!(after[..before.len()], before[..]);
+    let log = std::fs::read_dir(work.join("jobs"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().join("stderr.log"))
+        .find(|p| p.exists())
+        .expect("the job's log");
+    // An epoch the store could not take was kept with the checkpoint and
+    // recorded on resume; one cut mid-way had not finished.
+    let text = std::fs::read_to_string(log).unwrap();
+    let kept = text.contains(&format!("cannot record epoch {}", before.len() + 1));
+    let from = before.len() + usize::from(kept);
+    assert!(
+        text.contains(&format!("6 epochs from epoch {from}")),
+        "{text}"
+    );
+    assert!(ok(&["sweep", "check", &watched]).contains("sound"));
 }

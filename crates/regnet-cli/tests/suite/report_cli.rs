@@ -1,8 +1,7 @@
 //! The analysis report: rendered by a real browser, the same from the store
 //! and from a pycls sweep.json, clear errors for bad options.
 
-mod common;
-use common::{fails, ok, regnet, tmp};
+use crate::common::{fails, ok, regnet, tmp};
 
 use serde_json::Value;
 use std::path::Path;

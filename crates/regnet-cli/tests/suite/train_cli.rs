@@ -1,7 +1,6 @@
 //! `regnet train` end to end on the synthetic dataset.
 
-mod common;
-use common::{image_folder, ok, regnet, tiny_path, tmp};
+use crate::common::{image_folder, ok, regnet, tiny_path, tmp};
 
 use serde_json::Value;
 use std::process::Command;
@@ -469,7 +468,7 @@ fn the_lr_follows_pycls_get_epoch_lr_for_every_policy() {
 #[test]
 fn trains_on_a_balanced_fashion_mnist_subset() {
     let present = std::path::Path::new("/usr/share/datasets/fashion-mnist").is_dir();
-    if !common::set_up(present, "Debian's dataset-fashion-mnist") {
+    if !crate::common::set_up(present, "Debian's dataset-fashion-mnist") {
         return;
     }
     let out = tmp("fashion");
@@ -595,7 +594,7 @@ fn a_run_is_reproduced_and_exported_from_its_own_directory() {
         args.extend(extra);
         args.into_iter().map(String::from).collect()
     };
-    ok(&common::strs(&strain(sdata, &["--threads", "1"])));
+    ok(&crate::common::strs(&strain(sdata, &["--threads", "1"])));
     let rec: Value =
         serde_json::from_str(&std::fs::read_to_string(srun.join("run.json")).unwrap()).unwrap();
     assert_ne!(
@@ -607,7 +606,7 @@ fn a_run_is_reproduced_and_exported_from_its_own_directory() {
     // Exported from the directory: the ONNX graph gives predict's logits and
     // carries the preprocessing in its metadata.
     let x = d.join("x.npy");
-    let status = Command::new(common::venv_python())
+    let status = Command::new(crate::common::venv_python())
         .args(["-c", "import numpy as np, sys; np.save(sys.argv[1], np.random.default_rng(0).standard_normal((3, 3, 32, 32)).astype(np.float32))", &s(&x)])
         .status()
         .unwrap();
@@ -637,7 +636,7 @@ fn a_run_is_reproduced_and_exported_from_its_own_directory() {
         "/../../tests/python/export_check.py"
     );
     let py = |args: &[&str]| {
-        let o = Command::new(common::venv_python())
+        let o = Command::new(crate::common::venv_python())
             .arg(check)
             .args(args)
             .output()
@@ -678,12 +677,18 @@ fn a_run_is_reproduced_and_exported_from_its_own_directory() {
     assert_ne!(std::fs::read(&y).unwrap(), std::fs::read(&y2).unwrap());
 
     // Resuming with another recipe is refused in one line naming the key.
-    let e = common::fails(&common::strs(&strain(sdata, &["--lr", "0.05", "--resume"])));
+    let e = crate::common::fails(&crate::common::strs(&strain(
+        sdata,
+        &["--lr", "0.05", "--resume"],
+    )));
     assert!(
         e.contains("OPTIM.BASE_LR was 0.1") && e.contains("0.05"),
         "{e}"
     );
-    let e = common::fails(&common::strs(&strain("synthetic:160", &["--resume"])));
+    let e = crate::common::fails(&crate::common::strs(&strain(
+        "synthetic:160",
+        &["--resume"],
+    )));
     assert!(e.contains("--data was 'synthetic:160,seed=7'"), "{e}");
     std::fs::remove_dir_all(&d).unwrap();
 }

@@ -3,8 +3,7 @@
 //! (both forms) through space info/sample/stats and sweep init, which must
 //! all read them the same way.
 
-mod common;
-use common::{ok, tmp};
+use crate::common::{ok, tmp};
 use std::path::PathBuf;
 
 fn yaml_files(dir: &str) -> Vec<PathBuf> {

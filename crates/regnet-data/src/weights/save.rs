@@ -6,9 +6,12 @@
 //! `torch._utils._rebuild_tensor_v2`, typed storages), so `torch.load`
 //! reads them with its safe default.
 
-use crate::{Array, Data, ExportError, Result};
+use super::{contiguous_strides, Array, Data};
+use crate::DataError;
 use std::io::Write;
 use std::path::Path;
+
+type Result<T> = std::result::Result<T, DataError>;
 
 /// A value of the pickled object.
 pub enum Value<'a> {
@@ -137,19 +140,11 @@ impl<'a> Pickler<'a> {
     }
 }
 
-fn contiguous_strides(shape: &[i64]) -> Vec<i64> {
-    let mut strides = vec![1; shape.len()];
-    for i in (0..shape.len().saturating_sub(1)).rev() {
-        strides[i] = strides[i + 1] * shape[i + 1].max(1);
-    }
-    strides
-}
-
 /// The zip archive `torch.load` reads: `archive/data.pkl`, `archive/data/N`,
 /// `archive/byteorder`, `archive/version`.
 fn archive(path: &Path, p: &Pickler) -> Result<()> {
     let fail =
-        |e: &dyn std::fmt::Display| ExportError(format!("cannot write '{}': {e}", path.display()));
+        |e: &dyn std::fmt::Display| DataError(format!("cannot write '{}': {e}", path.display()));
     let file = std::fs::File::create(path).map_err(|e| fail(&e))?;
     let mut zip = zip::ZipWriter::new(std::io::BufWriter::new(file));
     let options =

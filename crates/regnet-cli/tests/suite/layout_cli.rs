@@ -3,8 +3,7 @@
 //! name the models a population lost. Every training runs in a child
 //! process: if the guard failed, the crash would kill only that child.
 
-mod common;
-use common::{image_folder, ok, regnet, tmp};
+use crate::common::{image_folder, ok, regnet, tmp};
 
 use serde_json::Value;
 use std::path::Path;
