@@ -95,6 +95,28 @@ pub(crate) fn job_problems(job: &Job) -> Vec<String> {
     p
 }
 
+/// The columns a job is read as, in [`JobRow`]'s order, with its epoch
+/// summaries joined in from the back end's `epochs` table: one list for
+/// both back ends, whose row readers take the columns by these positions.
+pub(crate) fn job_columns(epochs: &str) -> String {
+    let summary = |what: &str, filter: &str| {
+        format!("(SELECT {what} FROM {epochs} e WHERE e.job_id = j.id{filter})")
+    };
+    let last = " AND e.epoch = j.epochs";
+    [
+        "j.id, j.name, j.config, j.flops, j.params, j.acts, j.epochs, j.state, j.claims".into(),
+        "j.failures, j.progress, j.error, j.lease_owner, j.lease_expires, j.started_at".into(),
+        "j.finished_at".into(),
+        summary("COUNT(*)", ""),
+        summary("test_top1_err", last),
+        summary("test_top5_err", last),
+        summary("MIN(test_top1_err)", ""),
+        summary("COALESCE(SUM(seconds), 0)", ""),
+        "j.layout".into(),
+    ]
+    .join(", ")
+}
+
 /// `epoch, lr, ..., seconds, extra`: the columns an epoch is written and
 /// read as, after `job_id` (the record's own [`regnet_record::VALUES`]), so
 /// a new [`EpochRecord`] field is a change there and a migration in each

@@ -1,7 +1,9 @@
 //! The embedded default store: one SQLite file in WAL mode, so a scheduler,
 //! its worker processes and `sweep status` read and write it concurrently.
 
-use crate::rows::{epoch_columns, epoch_gap, job_problems, EpochRow, JobRow, EPOCH_REALS};
+use crate::rows::{
+    epoch_columns, epoch_gap, job_columns, job_problems, EpochRow, JobRow, EPOCH_REALS,
+};
 use crate::{
     after_attempt, now, Counts, EpochRecord, Fault, Job, JobRecord, Lease, NewJob, Outcome, Result,
     StoreError, SweepInfo, SweepStore,
@@ -84,18 +86,6 @@ CREATE TABLE epochs (
     PRIMARY KEY (job_id, epoch)
 );
 ";
-
-/// Columns of a job row, with the epoch summaries joined in.
-const JOB_COLUMNS: &str = "
-    j.id, j.name, j.config, j.flops, j.params, j.acts, j.epochs, j.state, j.claims,
-    j.failures, j.progress, j.error, j.lease_owner, j.lease_expires, j.started_at,
-    j.finished_at,
-    (SELECT COUNT(*) FROM epochs e WHERE e.job_id = j.id),
-    (SELECT test_top1_err FROM epochs e WHERE e.job_id = j.id AND e.epoch = j.epochs),
-    (SELECT test_top5_err FROM epochs e WHERE e.job_id = j.id AND e.epoch = j.epochs),
-    (SELECT MIN(test_top1_err) FROM epochs e WHERE e.job_id = j.id),
-    (SELECT COALESCE(SUM(seconds), 0) FROM epochs e WHERE e.job_id = j.id),
-    j.layout";
 
 /// How long a call waits for another process's write lock before failing
 /// (seconds; `REGNET_STORE_BUSY_TIMEOUT` changes it, e.g. for tests).
@@ -227,7 +217,10 @@ impl SqliteStore {
 
     fn read_jobs(&self, filter: &str, args: impl rusqlite::Params) -> Result<Vec<Job>> {
         let conn = self.conn.borrow();
-        let sql = format!("SELECT {JOB_COLUMNS} FROM jobs j {filter} ORDER BY j.id");
+        let sql = format!(
+            "SELECT {} FROM jobs j {filter} ORDER BY j.id",
+            job_columns("epochs")
+        );
         let mut stmt = conn.prepare(&sql).map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map(args, job_row)

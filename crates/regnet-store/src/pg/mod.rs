@@ -23,7 +23,9 @@ use connection::{connect, detail, fault, retry_window, transient};
 use migrations::{migrate, newer_schema, schema_version, LATEST};
 pub use url::PgUrl;
 
-use crate::rows::{epoch_columns, epoch_gap, job_problems, EpochRow, JobRow, EPOCH_REALS};
+use crate::rows::{
+    epoch_columns, epoch_gap, job_columns, job_problems, EpochRow, JobRow, EPOCH_REALS,
+};
 use crate::{
     after_attempt, Counts, EpochRecord, Job, JobRecord, Lease, NewJob, Outcome, Result, StoreError,
     SweepInfo, SweepStore,
@@ -34,18 +36,6 @@ use std::time::{Duration, Instant};
 
 /// Unix seconds on the server's clock.
 const NOW: &str = "EXTRACT(EPOCH FROM clock_timestamp())::float8";
-
-/// Columns of a job row, with the epoch summaries joined in.
-const JOB_COLUMNS: &str = "
-    j.id, j.name, j.config, j.flops, j.params, j.acts, j.epochs, j.state, j.claims,
-    j.failures, j.progress, j.error, j.lease_owner, j.lease_expires, j.started_at,
-    j.finished_at,
-    (SELECT COUNT(*) FROM regnet_epochs e WHERE e.job_id = j.id),
-    (SELECT test_top1_err FROM regnet_epochs e WHERE e.job_id = j.id AND e.epoch = j.epochs),
-    (SELECT test_top5_err FROM regnet_epochs e WHERE e.job_id = j.id AND e.epoch = j.epochs),
-    (SELECT MIN(test_top1_err) FROM regnet_epochs e WHERE e.job_id = j.id),
-    (SELECT COALESCE(SUM(seconds), 0) FROM regnet_epochs e WHERE e.job_id = j.id),
-    j.layout";
 
 /// The condition under which a lease is still held.
 const HELD: &str = "id = $1 AND lease_token = $2 AND state = 'running'";
@@ -213,7 +203,8 @@ impl PgStore {
 
     fn read_jobs(&self, filter: &str, id: Option<i64>) -> Result<Vec<Job>> {
         let sql = format!(
-            "SELECT {JOB_COLUMNS} FROM regnet_jobs j WHERE j.sweep_id = $1 {filter} ORDER BY j.id"
+            "SELECT {} FROM regnet_jobs j WHERE j.sweep_id = $1 {filter} ORDER BY j.id",
+            job_columns("regnet_epochs")
         );
         let rows = self.tx(|tx, sweep| match id {
             Some(id) => tx.query(&sql, &[&sweep, &id]),
@@ -474,7 +465,8 @@ impl SweepStore for PgStore {
             // the lease it grants.
             let job = tx.query_one(
                 &format!(
-                    "SELECT {JOB_COLUMNS} FROM regnet_jobs j WHERE j.sweep_id = $1 AND j.id = $2"
+                    "SELECT {} FROM regnet_jobs j WHERE j.sweep_id = $1 AND j.id = $2",
+                    job_columns("regnet_epochs")
                 ),
                 &[&sweep, &lease.job_id],
             )?;
