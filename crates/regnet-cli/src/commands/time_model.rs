@@ -353,7 +353,7 @@ fn best_fit(what: &str, points: &[(Complexity, f64)]) -> Result<Option<TimeFit>,
             .map(|(_, p)| ((ols.predict(&row(&p.0)).max(0.0) / p.1) - 1.0).abs())
             .collect();
         errors.sort_by(f64::total_cmp);
-        let q = |f: f64| errors[((errors.len() - 1) as f64 * f).round() as usize];
+        let q = |f: f64| regnet_stats::bootstrap::percentile(&errors, 100.0 * f);
         let fit = TimeFit {
             terms: terms.to_vec(),
             intercept_ms: ols.intercept,
