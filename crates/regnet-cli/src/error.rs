@@ -53,15 +53,6 @@ from_library!(
     regnet_export::ExportError,
 );
 
-impl From<regnet_record::atomic::ReplaceError> for CliError {
-    fn from(e: regnet_record::atomic::ReplaceError) -> Self {
-        CliError {
-            fault: e.fault(),
-            message: e.to_string(),
-        }
-    }
-}
-
 /// Library errors that carry their kind.
 macro_rules! from_faulted {
     ($($t:ty),* $(,)?) => {$(
@@ -78,11 +69,21 @@ macro_rules! from_faulted {
 
 from_faulted!(regnet_store::StoreError, regnet_sweep::SweepError);
 
-impl From<regnet_engine::EngineError> for CliError {
-    fn from(e: regnet_engine::EngineError) -> Self {
-        CliError {
-            fault: e.fault(),
-            message: e.to_string(),
+/// Errors that tell their kind by a `fault()` of their variant.
+macro_rules! from_told {
+    ($($t:ty),* $(,)?) => {$(
+        impl From<$t> for CliError {
+            fn from(e: $t) -> Self {
+                CliError {
+                    fault: e.fault(),
+                    message: e.to_string(),
+                }
+            }
         }
-    }
+    )*};
 }
+
+from_told!(
+    regnet_engine::EngineError,
+    regnet_record::atomic::ReplaceError
+);

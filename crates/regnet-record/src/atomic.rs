@@ -23,6 +23,13 @@ impl std::fmt::Display for ReplaceError {
 impl std::error::Error for ReplaceError {}
 
 impl ReplaceError {
+    fn at(path: &Path, source: std::io::Error) -> Self {
+        ReplaceError {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
     /// Its kind: a full or read-only disk is a storage fault.
     pub fn fault(&self) -> Fault {
         Fault::of_io(&self.source)
@@ -36,20 +43,17 @@ pub fn write_atomically<E: From<ReplaceError>>(
     out: &Path,
     write: impl FnOnce(&Path) -> Result<(), E>,
 ) -> Result<(), E> {
-    let fail = |source| ReplaceError {
-        path: out.to_path_buf(),
-        source,
-    };
     let Some(name) = out.file_name() else {
         let e = std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file path");
-        return Err(fail(e).into());
+        return Err(ReplaceError::at(out, e).into());
     };
     let tmp = out.with_file_name(format!(
         ".{}.partial-{}",
         name.to_string_lossy(),
         std::process::id()
     ));
-    let result = write(&tmp).and_then(|()| std::fs::rename(&tmp, out).map_err(|e| fail(e).into()));
+    let result = write(&tmp)
+        .and_then(|()| std::fs::rename(&tmp, out).map_err(|e| ReplaceError::at(out, e).into()));
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
@@ -59,10 +63,7 @@ pub fn write_atomically<E: From<ReplaceError>>(
 /// `bytes` as the whole content of `out`, written atomically.
 pub fn write_file(out: &Path, bytes: &[u8]) -> Result<(), ReplaceError> {
     write_atomically(out, |tmp| {
-        std::fs::write(tmp, bytes).map_err(|source| ReplaceError {
-            path: out.to_path_buf(),
-            source,
-        })
+        std::fs::write(tmp, bytes).map_err(|e| ReplaceError::at(out, e))
     })
 }
 

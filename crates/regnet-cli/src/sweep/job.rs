@@ -192,8 +192,7 @@ fn attempt(
     let checkpoint = dir.join(CHECKPOINT);
     let layout = s.layout.to_string();
     let done = resumable_epochs(dir, &layout);
-    let layout_file = dir.join(CHECKPOINT_LAYOUT);
-    std::fs::write(&layout_file, &layout).map_err(|e| CliError::io("write", &layout_file, e))?;
+    session::write_text(&dir.join(CHECKPOINT_LAYOUT), &layout)?;
     if !record_unrecorded(store, lease, dir, done)? || !store.resume_at(lease, done as u32)? {
         return Ok(EXIT_ABANDONED);
     }
