@@ -216,7 +216,7 @@ fn a_jsonl_trainer_survives_crashes_and_kills() {
     let start = Instant::now();
     run_with(&sweep, &[("TRAINER_TEST_CRASH_AT", "2")], &[]);
     let span = start.elapsed().as_secs_f64();
-    check_jsonl(&sweep, Some(1));
+    check_jsonl(&sweep, 3, Some(1));
 
     let killed = d.join("killed");
     ok(&[
@@ -229,16 +229,79 @@ fn a_jsonl_trainer_survives_crashes_and_kills() {
     kill_at_random_points(&run_args(&killed), 3, span);
     no_trainer_left(&killed);
     run_with(&killed, &[], &[]);
-    check_jsonl(&killed, None);
+    check_jsonl(&killed, 3, None);
     no_trainer_left(&killed);
 }
 
-/// Every job done, its epochs as printed; `failures` each, when given.
-fn check_jsonl(sweep: &Path, failures: Option<u64>) {
+/// `regnet refine` with a TRAINER in its recipe: every population of the
+/// loop is trained by that command, and each model's numbers, which the
+/// loop's decisions read, are the ones the trainer printed. (The recipe is
+/// refine_cli's small one; the test trainer builds torchvision's own stem,
+/// not the CIFAR stem the recipe names, which the loop cannot tell.)
+#[test]
+fn refine_trains_every_population_with_the_recipes_trainer() {
+    if !ready() {
+        return;
+    }
+    let d = tmp("trainer-refine");
+    let recipe = d.join("recipe.yaml");
+    std::fs::write(
+        &recipe,
+        format!(
+            "STEM_TYPE: res_stem_cifar\nSTEM_W: 8\nNUM_STAGES: 2\nIM_SIZE: 32\nOPTIM: {{MAX_EPOCH: {EPOCHS}, BASE_LR: 0.02}}\nTRAIN: {{BATCH_SIZE: 64}}\n\
+             TRAINER:\n  COMMAND: [{py}, {TRAINERS}/torchvision_trainer.py, \"{{config}}\", \"{{out_dir}}\"]\n  FORMAT: jsonl\n",
+            py = venv_python()
+        ),
+    )
+    .unwrap();
+    let dir = d.join("loop");
+    let out = ok(&[
+        "refine",
+        "anynetx-a",
+        "--flops",
+        "0.5M:1M",
+        "--data",
+        "fashion-mnist,train=256,test=128",
+        "--recipe",
+        recipe.to_str().unwrap(),
+        "--budget",
+        "12",
+        "--round",
+        "3",
+        "--looks",
+        "2",
+        "--screen",
+        "6",
+        "--workers",
+        "2",
+        "--dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(out.contains("budget spent (12 models)"), "{out}");
+    let mut steps: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join("sweep.db").exists())
+        .collect();
+    steps.sort();
+    assert!(steps.len() >= 2, "{out}");
+    let mut models = 0;
+    for step in &steps {
+        let jobs = series(step).len() as u64;
+        check_jsonl(step, jobs, Some(0));
+        models += jobs;
+    }
+    assert_eq!(models, 12);
+}
+
+/// Every one of `jobs` jobs done, its epochs as printed; `failures` each,
+/// when given.
+fn check_jsonl(sweep: &Path, jobs: u64, failures: Option<u64>) {
     let c = &status(sweep)["counts"];
     assert_eq!(
         (c["done"].as_u64(), c["failed"].as_u64()),
-        (Some(3), Some(0))
+        (Some(jobs), Some(0))
     );
     for (job, r) in series(sweep) {
         let printed = jsonl_epochs(&log(sweep, &job));
