@@ -5,13 +5,16 @@
 builds torchvision.models.NAME (10 classes, seed 0) in eval mode with
 non-trivial BN statistics and writes to OUTDIR:
   reference.npz        every floating-point state-dict tensor as "param.KEY",
-                       plus "input" and "output"
+                       "input" and "output"; and a train-mode forward
+                       ("train_output") with the gradient of each
+                       parameter ("grad.KEY") for a random "upstream"
   weights.safetensors  the state dict (the format written by hand: an 8-byte
                        header length, a JSON header, the raw tensors)
   weights.pth          the state dict as torch.save writes it
   checkpoint.pyth      a pycls-style checkpoint: {"epoch", "model_state", "optimizer_state"}
   x.npy, y.npy         the input batch and torchvision's eval-mode logits
 """
+import copy
 import json
 import struct
 import sys
@@ -38,6 +41,22 @@ with torch.no_grad():
 state = {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()}
 
 arrays = {"param." + k: v for k, v in state.items() if v.dtype == np.float32}
+
+# A train-mode forward and backward (BN on batch statistics; dropout and
+# stochastic depth off, as the test turns ours off) for the gradient check,
+# on a copy: training updates BN's running statistics, which `state` shares.
+trained = copy.deepcopy(model)
+for m in trained.modules():
+    if isinstance(m, (torch.nn.Dropout, torchvision.ops.StochasticDepth)):
+        m.p = 0.0
+trained.train()
+y_train = trained(x)
+upstream = torch.randn(y_train.shape)
+y_train.backward(upstream)
+for k, p in trained.named_parameters():
+    arrays["grad." + k] = p.grad.numpy()
+arrays["train_output"] = y_train.detach().numpy()
+arrays["upstream"] = upstream.numpy()
 np.savez(out / "reference.npz", input=x.numpy(), output=y.numpy(), **arrays)
 np.save(out / "x.npy", x.numpy())
 np.save(out / "y.npy", y.numpy())

@@ -189,8 +189,16 @@ impl ModuleT for Model {
 fn activate(mut x: Tensor, act: Activation) -> Tensor {
     match act {
         Activation::Relu => x.relu_(),
-        Activation::Silu => x.silu(),
+        Activation::Silu => x.silu_(),
     }
+}
+
+/// A residual sum, written into the branch's output `y`: a fresh conv or
+/// BN output whose gradient no backward reads (torchvision's `out +=
+/// identity`), so the sum needs no tensor of its own.
+fn add_to(mut y: Tensor, x: &Tensor) -> Tensor {
+    y += x;
+    y
 }
 
 /// A conv, bias 0; its weight is drawn by [`init_weights`].
@@ -368,10 +376,18 @@ impl SeT {
         }
     }
 
-    fn forward(&self, x: &Tensor, act: Activation) -> Tensor {
+    /// `x` is a fresh activation that nothing else reads: at inference it
+    /// is scaled in place (training keeps it, as the product's gradient
+    /// reads it).
+    fn forward(&self, mut x: Tensor, train: bool, act: Activation) -> Tensor {
         let s = x.adaptive_avg_pool2d([1, 1]);
         let s = activate(self.reduce.forward(&s), act);
-        x * self.expand.forward(&s).sigmoid()
+        let s = self.expand.forward(&s).sigmoid_();
+        if train {
+            return x * s;
+        }
+        x *= &s;
+        x
     }
 }
 
@@ -446,7 +462,7 @@ impl Transform {
         };
         let mut y = activate(y, act);
         if let Some(se) = &self.se {
-            y = se.forward(&y, act);
+            y = se.forward(y, train, act);
         }
         c.forward_t(&y, train)
     }
@@ -519,12 +535,12 @@ impl BlockT {
                     Some(p) => p.forward_t(x, train),
                     None => x.shallow_clone(),
                 };
-                activate(shortcut + f.forward_t(x, train, act), act)
+                activate(add_to(f.forward_t(x, train, act), &shortcut), act)
             }
             BlockT::Linear { skip, f } => {
                 let y = f.forward_t(x, train, act);
                 if *skip {
-                    x + y
+                    add_to(y, x)
                 } else {
                     y
                 }
@@ -541,16 +557,16 @@ impl BlockT {
                     None => x.shallow_clone(),
                 };
                 let y = activate(dwise.forward_t(&y, train), act);
-                let y = lin_proj.forward_t(&se.forward(&y, act), train);
+                let y = lin_proj.forward_t(&se.forward(y, train, act), train);
                 if !*skip {
                     return y;
                 }
                 match drop_connect {
                     // Whole residual branches dropped per sample (pycls `drop_connect`).
                     Some((noise, ratio)) => {
-                        x + noise.drop(&y, &[y.size()[0], 1, 1, 1], 1.0 - ratio)
+                        add_to(noise.drop(&y, &[y.size()[0], 1, 1, 1], 1.0 - ratio), x)
                     }
-                    None => x + y,
+                    None => add_to(y, x),
                 }
             }
         }

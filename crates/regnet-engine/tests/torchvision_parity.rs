@@ -1,5 +1,6 @@
-//! Forward parity with torchvision (an independent implementation run in the
-//! project venv): the same weights and input give the same logits.
+//! Parity with torchvision (an independent implementation run in the
+//! project venv): the same weights and input give the same logits, in eval
+//! and in train mode, and the same gradient for every parameter.
 
 use regnet_engine::import::{detect_naming, translate, Naming};
 use regnet_engine::Device;
@@ -34,12 +35,15 @@ fn check(tv_name: &str, zoo_name: &str) {
             .map(|(_, t)| t.shallow_clone())
             .unwrap()
     };
-    let net = regnet_spec::zoo::find(zoo_name)
+    let mut net = regnet_spec::zoo::find(zoo_name)
         .unwrap()
         .spec()
         .with_num_classes(10)
         .build()
         .unwrap();
+    // Random masks off in train mode, as the reference turns off its own.
+    net.drop_connect = 0.0;
+    net.head.dropout = 0.0;
     let mut m = BuiltModel::new(&net, Device::Cpu, InitConfig::default());
     let vars = m.vs.variables();
     let params: Vec<(&str, &Tensor)> = arrays
@@ -53,7 +57,8 @@ fn check(tv_name: &str, zoo_name: &str) {
         Naming::Pycls,
         "{tv_name}: torchvision names detected"
     );
-    let mut loaded = 0;
+    // Each torchvision key with our variable of that name, loaded.
+    let mut pairs: Vec<(&str, Tensor)> = Vec::new();
     tch::no_grad(|| {
         for (ours, (k, t)) in translate(&net, naming, &keys)
             .unwrap()
@@ -68,14 +73,36 @@ fn check(tv_name: &str, zoo_name: &str) {
                 .unwrap_or_else(|| panic!("{k} -> {ours} missing"));
             assert_eq!(v.size(), t.size(), "{ours}");
             v.shallow_clone().copy_(t);
-            loaded += 1;
+            pairs.push((k, v.shallow_clone()));
         }
     });
-    assert_eq!(loaded, vars.len(), "every variable loaded");
+    assert_eq!(pairs.len(), vars.len(), "every variable loaded");
     m.vs.freeze();
     let y = m.model.forward_t(&get("input"), false);
     let diff = (y - get("output")).abs().max().double_value(&[]);
     assert!(diff < 1e-4, "{tv_name}: max |diff| {diff}");
+    // Train mode: BN on batch statistics, then every parameter's gradient
+    // for the reference's upstream gradient.
+    m.vs.unfreeze();
+    let y = m.model.forward_t(&get("input"), true);
+    let diff = (&y - get("train_output")).abs().max().double_value(&[]);
+    assert!(diff < 1e-4, "{tv_name}: train mode, max |diff| {diff}");
+    (y * get("upstream")).sum(tch::Kind::Float).backward();
+    let mut checked = 0;
+    for (k, v) in &pairs {
+        let Some(want) = arrays.iter().find(|(n, _)| *n == format!("grad.{k}")) else {
+            continue; // a buffer: BN's running statistics
+        };
+        let (got, want) = (v.grad(), &want.1);
+        let scale = want.abs().max().double_value(&[]).max(1e-3);
+        let diff = (&got - want).abs().max().double_value(&[]);
+        assert!(
+            diff <= 1e-3 * scale,
+            "{tv_name}: gradient of {k}: max |diff| {diff} of max {scale}"
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, m.vs.trainable_variables().len(), "{tv_name}");
 }
 
 #[test]
