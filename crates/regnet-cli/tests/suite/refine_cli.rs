@@ -14,17 +14,31 @@ const RECIPE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/refine_rec
 /// A small loop: AnyNetX_A at 0.5-1 MF, screened on 6 models, rounds of 3,
 /// two looks, 15 models in all, two workers.
 fn loop_args(dir: &Path) -> Vec<String> {
+    refine_args(dir, "0.5M:1M", "synthetic:300", RECIPE, 15)
+}
+
+/// `regnet refine` of AnyNetX_A in band `flops` on `data` with `recipe`:
+/// screened on 6 models, rounds of 3, two looks, `budget` models in all,
+/// two workers.
+pub(crate) fn refine_args(
+    dir: &Path,
+    flops: &str,
+    data: &str,
+    recipe: &str,
+    budget: usize,
+) -> Vec<String> {
+    let budget = budget.to_string();
     [
         "refine",
         "anynetx-a",
         "--flops",
-        "0.5M:1M",
+        flops,
         "--data",
-        "synthetic:300",
+        data,
         "--recipe",
-        RECIPE,
+        recipe,
         "--budget",
-        "15",
+        &budget,
         "--round",
         "3",
         "--looks",
@@ -64,7 +78,7 @@ fn decisions(dir: &Path) -> Value {
 }
 
 /// The loop's step directories, in order, as `sweep export` takes them.
-fn step_dirs(dir: &Path) -> Vec<String> {
+pub(crate) fn step_dirs(dir: &Path) -> Vec<String> {
     let mut steps: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .flatten()

@@ -5,6 +5,7 @@
 //! trainer printed, through crashes, retries, SIGKILLs, hangs and garbage.
 
 use crate::common::{kill_at_random_points, ok, series, set_up, status, strs, tmp, venv_python};
+use crate::refine_cli::{refine_args, step_dirs};
 
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -255,39 +256,20 @@ fn refine_trains_every_population_with_the_recipes_trainer() {
     )
     .unwrap();
     let dir = d.join("loop");
-    let out = ok(&[
-        "refine",
-        "anynetx-a",
-        "--flops",
+    let args = refine_args(
+        &dir,
         "0.5M:1M",
-        "--data",
         "fashion-mnist,train=256,test=128",
-        "--recipe",
         recipe.to_str().unwrap(),
-        "--budget",
-        "12",
-        "--round",
-        "3",
-        "--looks",
-        "2",
-        "--screen",
-        "6",
-        "--workers",
-        "2",
-        "--dir",
-        dir.to_str().unwrap(),
-    ]);
+        12,
+    );
+    let out = ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(out.contains("budget spent (12 models)"), "{out}");
-    let mut steps: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.join("sweep.db").exists())
-        .collect();
-    steps.sort();
+    let steps = step_dirs(&dir);
     assert!(steps.len() >= 2, "{out}");
     let mut models = 0;
     for step in &steps {
+        let step = Path::new(step);
         let jobs = series(step).len() as u64;
         check_jsonl(step, jobs, Some(0));
         models += jobs;
