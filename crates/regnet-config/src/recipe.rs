@@ -124,6 +124,11 @@ pub struct Recipe {
     /// γ = 0 for the last BN of each residual branch (`BN.ZERO_INIT_FINAL_GAMMA`;
     /// off by default, as in pycls; some ResNet configs turn it on).
     pub zero_init_final_gamma: bool,
+    /// Largest total 2-norm of the gradients before a step; larger ones are
+    /// scaled down to it, as `torch.nn.utils.clip_grad_norm_` does (0 = off).
+    /// Not a pycls key (`TOOLKIT.CLIP_GRAD_NORM`): it stops the first steps
+    /// of a deep, narrow model from blowing up at the base lr.
+    pub clip_grad_norm: f64,
 }
 
 impl Default for Recipe {
@@ -157,6 +162,7 @@ impl Default for Recipe {
             seed: 1,
             mixed_precision: false,
             zero_init_final_gamma: false,
+            clip_grad_norm: 0.0,
         }
     }
 }
@@ -189,6 +195,7 @@ impl Recipe {
         let train = Section::lenient(doc, "TRAIN")?;
         let test = Section::lenient(doc, "TEST")?;
         let bn = Section::lenient(doc, "BN")?;
+        let toolkit = Section::new(doc, TOOLKIT, TOOLKIT_KEYS)?;
         check_supported(doc)?;
         let recipe = Recipe {
             epochs: positive(&optim, "MAX_EPOCH", d.epochs as u64)? as usize,
@@ -197,7 +204,7 @@ impl Recipe {
             base_lr: optim.f64("BASE_LR", d.base_lr)?,
             policy: read_policy(&optim)?,
             min_lr: optim.f64("MIN_LR", d.min_lr)?,
-            lr_update: read_lr_update(doc)?,
+            lr_update: read_lr_update(&toolkit)?,
             momentum: optim.f64("MOMENTUM", d.momentum)?,
             nesterov: optim.bool("NESTEROV", d.nesterov)?,
             weight_decay: optim.f64("WEIGHT_DECAY", d.weight_decay)?,
@@ -229,6 +236,7 @@ impl Recipe {
             },
             mixed_precision: train.bool("MIXED_PRECISION", d.mixed_precision)?,
             zero_init_final_gamma: bn.bool("ZERO_INIT_FINAL_GAMMA", d.zero_init_final_gamma)?,
+            clip_grad_norm: toolkit.f64("CLIP_GRAD_NORM", d.clip_grad_norm)?,
         };
         recipe.check()?;
         Ok((recipe, not_applied(doc)))
@@ -247,6 +255,7 @@ impl Recipe {
             ("TRAIN.MIXUP_ALPHA", self.mixup_alpha),
             ("OPTIM.EMA_ALPHA", self.ema_alpha),
             ("TRAIN.PCA_STD", self.pca_std),
+            ("TOOLKIT.CLIP_GRAD_NORM", self.clip_grad_norm),
         ] {
             if !(v >= 0.0 && v.is_finite()) {
                 return fail(format!("{key} must be 0 (off) or positive (got {v})"));
@@ -300,9 +309,11 @@ impl Recipe {
     }
 }
 
-/// `TOOLKIT.LR_UPDATE`, the one recipe key this toolkit adds to pycls's.
-fn read_lr_update(doc: &Mapping) -> Result<LrUpdate> {
-    let toolkit = Section::new(doc, TOOLKIT, &["LR_UPDATE"])?;
+/// The recipe keys this toolkit adds to pycls's (section `TOOLKIT`).
+const TOOLKIT_KEYS: &[&str] = &["LR_UPDATE", "CLIP_GRAD_NORM"];
+
+/// `TOOLKIT.LR_UPDATE`.
+fn read_lr_update(toolkit: &Section) -> Result<LrUpdate> {
     let name = toolkit.string("LR_UPDATE", LrUpdate::default().name())?;
     name.parse()
         .map_err(|e: String| crate::ConfigError(format!("{}: {e}", toolkit.full("LR_UPDATE"))))
@@ -513,7 +524,10 @@ impl Recipe {
             ("RNG_SEED", Value::from(self.seed)),
             (
                 TOOLKIT,
-                mapping([("LR_UPDATE", self.lr_update.name().into())]),
+                mapping([
+                    ("LR_UPDATE", self.lr_update.name().into()),
+                    ("CLIP_GRAD_NORM", self.clip_grad_norm.into()),
+                ]),
             ),
         ];
         doc.into_iter().map(|(k, v)| (Value::from(k), v)).collect()

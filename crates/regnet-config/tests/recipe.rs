@@ -249,3 +249,21 @@ fn ema_rate_follows_pycls_update_model_ema() {
         "off when a config sets 0"
     );
 }
+
+#[test]
+fn the_clip_norm_is_a_toolkit_key_read_checked_and_written_back() {
+    let cfg = regnet_config::parse_str("MODEL: {TYPE: regnet}\nTOOLKIT: {CLIP_GRAD_NORM: 5.0}\n")
+        .unwrap();
+    let (r, _) = Recipe::from_doc(&cfg.doc).unwrap();
+    assert_eq!(r.clip_grad_norm, 5.0);
+    let back = Recipe::from_doc(&r.to_doc()).unwrap().0;
+    assert_eq!(back, r);
+    assert_eq!(Recipe::default().clip_grad_norm, 0.0, "off unless asked");
+    let bad =
+        regnet_config::parse_str("MODEL: {TYPE: regnet}\nTOOLKIT: {CLIP_GRAD_NORM: -1}\n").unwrap();
+    let e = Recipe::from_doc(&bad.doc).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "TOOLKIT.CLIP_GRAD_NORM must be 0 (off) or positive (got -1)"
+    );
+}

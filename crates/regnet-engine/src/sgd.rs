@@ -21,6 +21,11 @@ pub struct Sgd {
     momentum: f64,
     dampening: f64,
     nesterov: bool,
+    /// `Recipe::clip_grad_norm` (0 = off).
+    clip_grad_norm: f64,
+    /// The total gradient norm of the last step, before clipping (kept when
+    /// clipping computed it).
+    last_norm: Option<f64>,
 }
 
 impl Sgd {
@@ -46,7 +51,49 @@ impl Sgd {
             momentum: r.momentum,
             dampening: r.dampening,
             nesterov: r.nesterov,
+            clip_grad_norm: r.clip_grad_norm,
+            last_norm: None,
         }
+    }
+
+    /// Each parameter's gradient 2-norm, by name (for step traces).
+    pub fn grad_norms(&self) -> Vec<(String, f64)> {
+        tch::no_grad(|| {
+            self.params
+                .iter()
+                .filter(|p| p.var.grad().defined())
+                .map(|p| (p.name.clone(), p.var.grad().norm().double_value(&[])))
+                .collect()
+        })
+    }
+
+    /// The last step's total gradient norm before clipping, when it clipped.
+    pub fn last_norm(&self) -> Option<f64> {
+        self.last_norm
+    }
+
+    /// Scales every gradient by max / total norm when the total 2-norm
+    /// exceeds the recipe's maximum, as `torch.nn.utils.clip_grad_norm_`
+    /// does (with its 1e-6 guard); one device sync per step.
+    fn clip(&mut self) {
+        if self.clip_grad_norm <= 0.0 {
+            return;
+        }
+        let grads = self.grads();
+        if grads.is_empty() {
+            return;
+        }
+        tch::no_grad(|| {
+            let norms: Vec<Tensor> = grads.iter().map(|g| g.norm()).collect();
+            let total = Tensor::stack(&norms, 0).norm().double_value(&[]);
+            self.last_norm = Some(total);
+            let coef = self.clip_grad_norm / (total + 1e-6);
+            if coef < 1.0 {
+                for mut g in grads {
+                    let _ = g.f_mul_scalar_(coef).expect("gradient clipping");
+                }
+            }
+        });
     }
 
     /// The momentum buffers, named after their variables (for checkpoints).
@@ -89,7 +136,9 @@ impl Sgd {
     /// One update with learning rate `lr`: d = g + wd·p;
     /// buf = m·buf + (1 − dampening)·d (buf = d at the first step);
     /// p -= lr·(nesterov ? d + m·buf : buf).
+    /// Gradients are clipped first when the recipe says so.
     pub fn step(&mut self, lr: f64) {
+        self.clip();
         let (m, nesterov, damp) = (self.momentum, self.nesterov, self.dampening);
         tch::no_grad(|| {
             for p in &mut self.params {

@@ -57,8 +57,31 @@ pub enum Stop {
     Unrecorded,
 }
 
+/// One SGD step seen from inside, for diagnosing a run that blows up: its
+/// loss, lr and gradient norms (each parameter's, after any clipping, and
+/// the total before clipping).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepTrace {
+    /// 0-based epoch and mini-batch.
+    pub epoch: usize,
+    pub step: usize,
+    pub lr: f64,
+    pub loss: f64,
+    /// Total gradient 2-norm before clipping.
+    pub grad_norm: f64,
+    /// Each parameter's gradient 2-norm as the step applied it, by name.
+    pub norms: Vec<(String, f64)>,
+}
+
 /// What a caller watches during training.
 pub trait Observer {
+    /// Whether [`Observer::step`] is called: tracing costs a device sync per
+    /// parameter and step, so only observers that ask pay for it.
+    fn traces_steps(&self) -> bool {
+        false
+    }
+    /// After each SGD step, when [`Observer::traces_steps`] says so.
+    fn step(&mut self, _t: StepTrace) {}
     /// After each mini-batch; `Break` stops the run at once, mid-epoch
     /// (the checkpoint stays at the last finished epoch).
     fn batch(&mut self, _p: BatchProgress) -> ControlFlow<()> {
@@ -241,6 +264,9 @@ impl<'a> Trainer<'a> {
             let Some((loss, wrong)) = self.step(epoch, i, &x, &y, targets.as_ref()) else {
                 return Ok(Trained::Diverged);
             };
+            if observer.traces_steps() {
+                observer.step(self.trace(epoch, i, loss));
+            }
             let b = y.size()[0] as usize;
             totals.loss += loss * b as f64;
             totals.wrong += wrong;
@@ -297,6 +323,20 @@ impl<'a> Trainer<'a> {
             }
         }
         Some((loss_v, top_k_wrong(&logits, y, 1)))
+    }
+
+    /// The step just taken, from the gradients it left.
+    fn trace(&self, epoch: usize, step: usize, loss: f64) -> StepTrace {
+        let norms = self.sgd.grad_norms();
+        let applied = norms.iter().map(|(_, n)| n * n).sum::<f64>().sqrt();
+        StepTrace {
+            epoch,
+            step,
+            lr: self.recipe.lr_for(epoch, step, self.iters),
+            loss,
+            grad_norm: self.sgd.last_norm().unwrap_or(applied),
+            norms,
+        }
     }
 
     /// After an epoch's steps: precise BN statistics, evaluation of the model

@@ -558,3 +558,82 @@ fn a_channels_last_model_trains_like_nchw_and_saves_standard_weights() {
     assert!(d < 1e-4, "reloaded outputs differ by {d}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn gradients_above_the_clip_norm_are_scaled_to_it_as_torch_clips() {
+    use regnet_engine::train::backward_step;
+    let r = Recipe {
+        momentum: 0.0,
+        nesterov: false,
+        weight_decay: 0.0,
+        clip_grad_norm: 1.0,
+        ..Recipe::default()
+    };
+    let vs = VarStore::new(tch::Device::Cpu);
+    let a = vs.root().var("a", &[1], tch::nn::Init::Const(0.0));
+    let b = vs.root().var("b", &[1], tch::nn::Init::Const(0.0));
+    let mut sgd = Sgd::new(&vs, &r);
+    // Gradients 3 and 4: total norm 5, so torch's clip_grad_norm_(…, 1.0)
+    // scales both by 1 / (5 + 1e-6), and a unit-lr step moves a and b by
+    // -0.6 and -0.8.
+    let loss = (&a * 3.0 + &b * 4.0).sum(Kind::Float);
+    backward_step(&loss, &mut sgd, None, 1.0);
+    let coef = 1.0 / (5.0 + 1e-6);
+    let (va, vb) = (a.double_value(&[0]), b.double_value(&[0]));
+    assert!(
+        (va + 3.0 * coef).abs() < 1e-6 && (vb + 4.0 * coef).abs() < 1e-6,
+        "{va} {vb}"
+    );
+    assert_eq!(sgd.last_norm(), Some(5.0));
+    // Below the norm, the gradients are applied as they are.
+    let loss = (&a * 0.3 + &b * 0.4).sum(Kind::Float);
+    backward_step(&loss, &mut sgd, None, 1.0);
+    let (wa, wb) = (a.double_value(&[0]), b.double_value(&[0]));
+    assert!(
+        (wa - va + 0.3).abs() < 1e-6 && (wb - vb + 0.4).abs() < 1e-6,
+        "{wa} {wb}"
+    );
+}
+
+/// Keeps every step trace of a run.
+struct Tracer<'a>(&'a mut Vec<regnet_engine::train::StepTrace>);
+
+impl regnet_engine::train::Observer for Tracer<'_> {
+    fn traces_steps(&self) -> bool {
+        true
+    }
+    fn step(&mut self, t: regnet_engine::train::StepTrace) {
+        self.0.push(t);
+    }
+    fn epoch(&mut self, _: &EpochRecord) -> ControlFlow<Stop> {
+        ControlFlow::Continue(())
+    }
+}
+
+#[test]
+fn a_step_trace_sees_every_step_and_the_norm_clipping_cut() {
+    tch::set_num_threads(1);
+    let (tr, te) = synthetic_sets(256, 64);
+    let mut r = recipe(2);
+    r.clip_grad_norm = 0.5;
+    let mut model = seeded(1);
+    let mut traces = Vec::new();
+    train(&mut model, &tr, &te, &r, None, Tracer(&mut traces)).unwrap();
+    let steps: Vec<_> = traces.iter().map(|t| (t.epoch, t.step)).collect();
+    let expect: Vec<_> = (0..2).flat_map(|e| (0..4).map(move |s| (e, s))).collect();
+    assert_eq!(steps, expect, "256 images in batches of 64, 2 epochs");
+    for t in &traces {
+        // What the step applied: the norms after clipping, at most the cap.
+        let applied = t.norms.iter().map(|(_, n)| n * n).sum::<f64>().sqrt();
+        let want = t.grad_norm.min(0.5);
+        assert!(
+            (applied - want).abs() < 1e-3 * want,
+            "{applied} vs {want}: {t:?}"
+        );
+        assert!(t.loss.is_finite() && t.lr == r.lr_for(t.epoch, t.step, 4));
+    }
+    assert!(
+        traces.iter().any(|t| t.grad_norm > 0.5),
+        "the cap never bit"
+    );
+}

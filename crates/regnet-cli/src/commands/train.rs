@@ -6,7 +6,7 @@ use crate::{crash_note, resolve, session, CliError};
 use indicatif::{ProgressBar, ProgressStyle};
 use regnet_config::Recipe;
 use regnet_engine::train::{
-    checkpoint_epoch, train, BatchProgress, EpochRecord, Observer, Status, Stop,
+    checkpoint_epoch, train, BatchProgress, EpochRecord, Observer, Status, StepTrace, Stop,
 };
 use serde_json::json;
 use std::io::Write;
@@ -70,6 +70,11 @@ pub struct Args {
     /// a count) instead of stopping at the first.
     #[arg(long)]
     skip_bad_images: bool,
+    /// Write one JSON line per SGD step to FILE: epoch, step, lr, loss, the
+    /// total gradient norm before clipping and the five parameters with the
+    /// largest gradient norms (to see which layer a blow-up starts in).
+    #[arg(long, value_name = "FILE")]
+    trace: Option<PathBuf>,
 }
 
 /// The per-epoch checkpoint inside a run directory.
@@ -142,11 +147,18 @@ pub fn run(args: &Args) -> Result<bool, CliError> {
         .expect("valid template")
         .progress_chars("=> "),
     );
+    let trace = match &args.trace {
+        Some(p) => Some(std::io::BufWriter::new(
+            std::fs::File::create(p).map_err(|e| CliError::io("create the step trace", p, e))?,
+        )),
+        None => None,
+    };
     let observer = Progress {
         bar: bar.clone(),
         log: &mut log,
         log_error: &mut log_error,
         epochs: recipe.epochs,
+        trace,
     };
     let (status, logs) = train(
         &mut s.model,
@@ -287,9 +299,33 @@ struct Progress<'a> {
     /// Why the log could not be written (the run then stops).
     log_error: &'a mut Option<std::io::Error>,
     epochs: usize,
+    /// `--trace`: where each step's line goes.
+    trace: Option<std::io::BufWriter<std::fs::File>>,
 }
 
+/// Gradient norms a step trace line lists: the largest few.
+const TRACE_TOP: usize = 5;
+
 impl Observer for Progress<'_> {
+    fn traces_steps(&self) -> bool {
+        self.trace.is_some()
+    }
+
+    fn step(&mut self, mut t: StepTrace) {
+        let Some(w) = self.trace.as_mut() else { return };
+        t.norms.sort_by(|a, b| b.1.total_cmp(&a.1));
+        t.norms.truncate(TRACE_TOP);
+        let line = json!({
+            "epoch": t.epoch, "step": t.step, "lr": t.lr, "loss": t.loss,
+            "grad_norm": t.grad_norm, "top": t.norms,
+        });
+        if let Err(e) = writeln!(w, "{line}") {
+            self.bar
+                .suspend(|| eprintln!("warning: step trace not written: {e}"));
+            self.trace = None;
+        }
+    }
+
     fn batch(&mut self, p: BatchProgress) -> ControlFlow<()> {
         if p.done == 1 {
             self.bar.reset();
