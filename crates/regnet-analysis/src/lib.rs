@@ -17,7 +17,7 @@ pub use analyze::{
     analyze, Analysis, Comparison, FitRow, MetricStats, Options, PopulationAnalysis,
     RegNetFitSummary,
 };
-pub use chain::{Chain, Step};
+pub use chain::{Chain, Step, StepDecision};
 pub use metric::ComplexityMetric;
 pub use population::{MissingModel, ModelResult, Population};
 pub use refine::{next_candidate, refine, RangeOptions, Refinement, MIN_KEPT};

@@ -26,23 +26,6 @@ pub enum Outcome {
     Undecided,
 }
 
-impl Outcome {
-    /// The design loop's rule for a restriction, the refined space being
-    /// the candidate: keep it when the refined space is better or not
-    /// worse by more than the margin; drop it when it is worse, or when
-    /// every look was spent without showing it is not worse. None: the
-    /// comparison needs more models.
-    pub fn keeps(&self) -> Option<bool> {
-        match self {
-            Outcome::Decided {
-                decision: Decision::Better | Decision::NotWorse,
-            } => Some(true),
-            Outcome::Decided { .. } | Outcome::Undecided => Some(false),
-            Outcome::NeedsMore { .. } => None,
-        }
-    }
-}
-
 /// A sequential comparison's looks and outcome.
 #[derive(Debug, Clone, Serialize)]
 pub struct Sequential {

@@ -67,7 +67,11 @@ macro_rules! from_faulted {
     )*};
 }
 
-from_faulted!(regnet_store::StoreError, regnet_sweep::SweepError);
+from_faulted!(
+    regnet_store::StoreError,
+    regnet_sweep::SweepError,
+    regnet_loop::LoopError
+);
 
 /// Errors that tell their kind by a `fault()` of their variant.
 macro_rules! from_told {

@@ -36,7 +36,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// The end-to-end mini-study: AnyNetX_A vs RegNetX on built-in data.
+    /// The end-to-end mini-study: AnyNetX_A vs RegNetX on Fashion-MNIST (synthetic data where it is not installed).
     Demo(commands::demo::Args),
     /// Show a model's stages and its exact flops, params and activations.
     Describe(commands::describe::Args),

@@ -1,7 +1,8 @@
 //! What a design loop is run with, kept in its directory (`refine.yaml`)
 //! so that a rerun continues the same loop, and the budget it may spend.
 
-use crate::CliError;
+use crate::error::{LoopError, Result};
+use crate::policy::Order;
 use regnet_analysis::Boundary;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -34,6 +35,10 @@ pub struct Settings {
     pub alpha: f64,
     /// Models of a parent the candidates are screened on.
     pub screen: usize,
+    /// How the candidates are ordered (a loop started before this setting
+    /// existed ordered them by gain, and replays so).
+    #[serde(default = "Order::legacy")]
+    pub order: Order,
     /// Sampling seed of the first population (step k samples with seed + k).
     pub seed: u64,
     /// The PostgreSQL database of the stores (without a password), if
@@ -44,23 +49,23 @@ pub struct Settings {
 
 impl Settings {
     /// The settings stored in `dir`, if a loop was started there.
-    pub fn read(dir: &Path) -> Result<Option<Settings>, CliError> {
+    pub fn read(dir: &Path) -> Result<Option<Settings>> {
         let path = dir.join(SETTINGS_FILE);
         if !path.exists() {
             return Ok(None);
         }
         let text = std::fs::read_to_string(&path)
-            .map_err(|e| CliError::new(format!("cannot read '{}': {e}", path.display())))?;
+            .map_err(|e| LoopError::new(format!("cannot read '{}': {e}", path.display())))?;
         serde_yaml::from_str(&text)
             .map(Some)
-            .map_err(|e| CliError::new(format!("{}: {e}", path.display())))
+            .map_err(|e| LoopError::new(format!("{}: {e}", path.display())))
     }
 
     /// Stores the settings in `dir`.
-    pub fn write(&self, dir: &Path) -> Result<(), CliError> {
+    pub fn write(&self, dir: &Path) -> Result<()> {
         let path = dir.join(SETTINGS_FILE);
-        let text = serde_yaml::to_string(self).map_err(|e| CliError::new(e.to_string()))?;
-        crate::session::write_text(&path, &text)
+        let text = serde_yaml::to_string(self).map_err(|e| LoopError::new(e.to_string()))?;
+        Ok(regnet_record::atomic::write_file(&path, text.as_bytes())?)
     }
 
     /// The first setting in which `other` differs, by name, ignoring the
@@ -88,6 +93,7 @@ impl Settings {
             ("--boundary", self.boundary != o.boundary),
             ("--alpha", self.alpha != o.alpha),
             ("--screen", self.screen != o.screen),
+            ("--order", self.order != o.order),
             ("--seed", self.seed != o.seed),
             ("--store", self.store != o.store),
         ]
@@ -109,7 +115,7 @@ pub enum Budget {
 impl std::str::FromStr for Budget {
     type Err = String;
 
-    fn from_str(s: &str) -> Result<Self, String> {
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
         let bad = || {
             format!("--budget '{s}': give a number of models (e.g. 120) or a training time (e.g. 6h, 90m, 600s)")
         };
@@ -143,7 +149,7 @@ impl std::fmt::Display for Budget {
 
 impl TryFrom<String> for Budget {
     type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
+    fn try_from(s: String) -> std::result::Result<Self, String> {
         s.parse()
     }
 }

@@ -66,10 +66,9 @@ fn steps(h: &mut String, chain: &Chain) {
         .steps
         .iter()
         .map(|s| {
-            let decision = match (&s.comparison, s.kept) {
-                (_, Some(true)) => "kept".to_string(),
-                (_, Some(false)) => "dropped".to_string(),
-                (Some(c), None) => format!("undecided after {} looks", c.looks.len()),
+            let decision = match (&s.comparison, s.decision) {
+                (_, Some(d)) => d.label(chain.margin),
+                (Some(c), None) => format!("needs more models after {} looks", c.looks.len()),
                 (None, None) => "–".to_string(),
             };
             let last = s.comparison.as_ref().and_then(|c| c.looks.last());
@@ -125,7 +124,7 @@ fn sizes(chain: &Chain) -> String {
     let kept: Vec<(f64, f64)> = chain
         .steps
         .iter()
-        .filter(|s| s.index == 0 || s.kept == Some(true))
+        .filter(|s| s.index == 0 || s.kept())
         .map(|s| (s.index as f64, s.size_log10))
         .collect();
     c.line(&kept, "#444", 1.5, false);

@@ -68,7 +68,7 @@ fn decisions(dir: &Path) -> Value {
         .iter()
         .map(|s| {
             serde_json::json!({
-                "space": s["space"], "parent": s["parent"], "kept": s["kept"],
+                "space": s["space"], "parent": s["parent"], "decision": s["decision"],
                 "models": s["models"], "looks": s["comparison"]["looks"],
                 "screening": s["screening"],
             })
@@ -245,6 +245,48 @@ fn bad_loop_settings_are_one_line_errors() {
         dir,
     ]);
     assert!(e.contains("--margin -1"), "{e}");
+    // A refused setting leaves nothing behind: the corrected command starts.
+    let bad = fails(&[
+        "refine",
+        "anynetx-a",
+        "--flops",
+        "1M:2M",
+        "--budget",
+        "1",
+        "--alpha",
+        "1.5",
+        "--dir",
+        dir,
+    ]);
+    assert!(bad.contains("--round/--looks/--alpha"), "{bad}");
+    assert!(
+        !d.join("refine.yaml").exists(),
+        "refine.yaml written for refused settings"
+    );
+    let e = fails(&[
+        "refine",
+        "anynetx-a",
+        "--flops",
+        "2M:1M",
+        "--budget",
+        "1",
+        "--dir",
+        dir,
+    ]);
+    assert!(e.contains("--flops '2M:1M'"), "{e}");
+    let e = fails(&[
+        "refine",
+        "anynetx-a",
+        "--flops",
+        "1M:2M",
+        "--budget",
+        "1",
+        "--order",
+        "best",
+        "--dir",
+        dir,
+    ]);
+    assert!(e.contains("allowed: shrink, gain"), "{e}");
     // A loop's settings are fixed once it started; only its budget changes.
     let mut args = loop_args(&d);
     args[9] = "1".into(); // --budget 1: too small for the first population
