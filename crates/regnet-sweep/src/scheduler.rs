@@ -150,7 +150,33 @@ struct Scheduler<'a> {
 }
 
 impl Scheduler<'_> {
+    /// The loop below; a sweep it stops (a store or disk fault) returns
+    /// only once its workers are gone, so that none of them goes on
+    /// writing after the caller was told the sweep stopped.
     fn run(&mut self) -> Result<Counts> {
+        let ran = self.schedule();
+        if ran.is_err() {
+            self.stop_workers();
+        }
+        ran
+    }
+
+    /// Stops every running worker and waits for each to end (the workers'
+    /// `poll` escalates a stop that is not heeded).
+    fn stop_workers(&mut self) {
+        for w in &self.running {
+            self.workers.kill(w.id);
+        }
+        while !self.running.is_empty() {
+            self.running
+                .retain(|w| matches!(self.workers.poll(w.id), Ok(None)));
+            if !self.running.is_empty() {
+                std::thread::sleep(self.o.poll);
+            }
+        }
+    }
+
+    fn schedule(&mut self) -> Result<Counts> {
         let renew_every = self.o.lease.div_f64(6.0).clamp(
             Duration::from_millis(200).min(self.o.lease / 2),
             Duration::from_secs(10),

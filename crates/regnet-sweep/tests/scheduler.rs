@@ -375,3 +375,19 @@ fn max_jobs_stops_the_scheduler_after_starting_that_many() {
     assert_eq!((counts.done, counts.pending), (3, 1));
     assert_eq!(w.started.len(), 3);
 }
+
+#[test]
+fn a_stopped_sweep_returns_only_after_its_other_workers_are_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir, 2, 3);
+    let script = [("job-0", Act::StorageOnce), ("job-1", Act::Hang)];
+    let mut w = FakeWorkers::new(&s, &script);
+    let e = run(&s, &mut w, &options(2), &mut Seen::default()).unwrap_err();
+    assert!(e.message.starts_with("stopping the sweep: "), "{e}");
+    assert_eq!(w.started.len(), 2);
+    // The hung worker was stopped and reaped before run returned: none of
+    // them can write after the caller was told the sweep stopped.
+    let hung = w.live.iter().find(|f| f.job.spec.name == "job-1").unwrap();
+    assert!(hung.killed, "the hung worker was not stopped");
+    assert_eq!(w.alive, 0, "a worker outlived the stopped sweep");
+}

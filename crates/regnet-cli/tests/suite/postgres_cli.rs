@@ -428,7 +428,7 @@ fn a_store_outage_longer_than_the_retry_window_loses_no_finished_epoch() {
     let from = before.len() + usize::from(kept);
     assert!(
         text.contains(&format!("6 epochs from epoch {from}")),
-        "{text}"
+        "recorded before the rerun: {before:?}; kept unrecorded: {kept}; log:\n{text}"
     );
     assert!(ok(&["sweep", "check", &watched]).contains("sound"));
 }
