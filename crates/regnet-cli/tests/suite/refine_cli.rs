@@ -246,46 +246,29 @@ fn bad_loop_settings_are_one_line_errors() {
     ]);
     assert!(e.contains("--margin -1"), "{e}");
     // A refused setting leaves nothing behind: the corrected command starts.
-    let bad = fails(&[
-        "refine",
-        "anynetx-a",
-        "--flops",
-        "1M:2M",
-        "--budget",
-        "1",
-        "--alpha",
-        "1.5",
-        "--dir",
-        dir,
-    ]);
+    let start = |flops: &str, extra: &[&str]| {
+        let mut args = vec![
+            "refine",
+            "anynetx-a",
+            "--flops",
+            flops,
+            "--budget",
+            "1",
+            "--dir",
+            dir,
+        ];
+        args.extend(extra);
+        fails(&args)
+    };
+    let bad = start("1M:2M", &["--alpha", "1.5"]);
     assert!(bad.contains("--round/--looks/--alpha"), "{bad}");
     assert!(
         !d.join("refine.yaml").exists(),
         "refine.yaml written for refused settings"
     );
-    let e = fails(&[
-        "refine",
-        "anynetx-a",
-        "--flops",
-        "2M:1M",
-        "--budget",
-        "1",
-        "--dir",
-        dir,
-    ]);
+    let e = start("2M:1M", &[]);
     assert!(e.contains("--flops '2M:1M'"), "{e}");
-    let e = fails(&[
-        "refine",
-        "anynetx-a",
-        "--flops",
-        "1M:2M",
-        "--budget",
-        "1",
-        "--order",
-        "best",
-        "--dir",
-        dir,
-    ]);
+    let e = start("1M:2M", &["--order", "best"]);
     assert!(e.contains("allowed: shrink, gain"), "{e}");
     // A loop's settings are fixed once it started; only its budget changes.
     let mut args = loop_args(&d);
